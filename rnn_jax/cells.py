@@ -1,0 +1,248 @@
+"""Recurrent cells as pure functions of ONE example (no batch axis).
+
+Every cell is a :class:`rnn_jax.types.Cell`. Weight matrices keep the seeds'
+orientation (column vectors): ``w_ax`` is ``[G, D]`` and ``w_aa`` is ``[G, H]``,
+so ``w_aa @ a⟨t−1⟩`` reads as in the notes (and as PyTorch's ``weight_hh``).
+Fused matrices stack gate blocks of ``H`` rows in the order documented per cell.
+
+Biases are folded into ``project`` (``w_ax x⟨t⟩ + b``), which ``unroll`` hoists
+out of the time loop.
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from rnn_jax.types import Cell, check_choice, check_positive_int
+
+_ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu}
+_READOUTS = ("identity", "sigmoid", "softmax")
+
+
+def _glorot(key, rows, cols, dtype):
+  lim = jnp.sqrt(6.0 / (rows + cols)).astype(dtype)
+  return jax.random.uniform(key, (rows, cols), dtype, -lim, lim)
+
+
+def _recurrent_blocks(key, blocks, hidden, dtype, how="orthogonal"):
+  """``blocks`` stacked H×H blocks, each orthogonal (or the identity)."""
+  if how == "identity":
+    return jnp.tile(jnp.eye(hidden, dtype=dtype), (blocks, 1))
+  keys = jax.random.split(key, blocks)
+  ortho = jax.nn.initializers.orthogonal()
+  return jnp.concatenate([ortho(k, (hidden, hidden), dtype) for k in keys], axis=0)
+
+
+def _gate_init(gates, recurrent_init="orthogonal", bias_fn=None):
+  """init(key, D, H) for a cell with ``gates`` fused blocks of H rows."""
+
+  def init(key, input_size, hidden_size, dtype=jnp.float32):
+    d = check_positive_int("input_size", input_size)
+    h = check_positive_int("hidden_size", hidden_size)
+    kx, ka = jax.random.split(key)
+    params = {
+        "w_ax": _glorot(kx, gates * h, d, dtype),
+        "w_aa": _recurrent_blocks(ka, gates, h, dtype, recurrent_init),
+        "b_a": jnp.zeros((gates * h,), dtype),
+    }
+    if bias_fn is not None:
+      params = bias_fn(params, h, dtype)
+    return params
+
+  return init
+
+
+def _zeros_carry(hidden_size, dtype=jnp.float32):
+  return jnp.zeros((check_positive_int("hidden_size", hidden_size),), dtype)
+
+
+def _project(params, x):
+  return params["w_ax"] @ x + params["b_a"]
+
+
+def _make(kind, options, init, initial_carry, recur):
+  def step(params, carry, x):
+    return recur(params, carry, _project(params, x))
+
+  return Cell(init=init, initial_carry=initial_carry, step=step, project=_project,
+              recur=recur, kind=kind, options=tuple(sorted(options.items())))
+
+
+def simple_rnn(activation: str = "tanh", recurrent_init: str = "orthogonal") -> Cell:
+  """Vanilla (Elman) RNN cell.
+
+    a⟨t⟩ = g(w_aa a⟨t−1⟩ + w_ax x⟨t⟩ + b_a),   g ∈ {tanh, relu}
+
+  Params: ``w_ax [H, D]``, ``w_aa [H, H]``, ``b_a [H]``. Carry: ``a [H]``.
+  ``activation="relu", recurrent_init="identity"`` is the IRNN of Le, Jaitly &
+  Hinton (2015), "A Simple Way to Initialize Recurrent Networks of ReLUs".
+  """
+  check_choice("activation", activation, _ACTIVATIONS)
+  check_choice("recurrent_init", recurrent_init, ("orthogonal", "identity"))
+  g = _ACTIVATIONS[activation]
+
+  def recur(params, a_prev, xp):
+    a = g(xp + params["w_aa"] @ a_prev)
+    return a, a
+
+  return _make("simple_rnn", {"activation": activation},
+               _gate_init(1, recurrent_init), _zeros_carry, recur)
+
+
+def gru(reset: str = "before") -> Cell:
+  """Full gated recurrent unit (Cho et al. 2014), as in the seeds.
+
+    Γu = σ(w_u [c⟨t−1⟩, x⟨t⟩] + b_u)
+    Γr = σ(w_r [c⟨t−1⟩, x⟨t⟩] + b_r)
+    c̃⟨t⟩ = tanh(w_c [Γr * c⟨t−1⟩, x⟨t⟩] + b_c)               (reset="before")
+    c̃⟨t⟩ = tanh(w_cx x⟨t⟩ + b_c + Γr * (w_cc c⟨t−1⟩ + b_cc))  (reset="after")
+    c⟨t⟩ = a⟨t⟩ = Γu * c̃⟨t⟩ + (1 − Γu) * c⟨t−1⟩
+
+  ``reset="after"`` is the variant of cuDNN, PyTorch and Flax (whose
+  ``z = 1 − Γu``). Params: ``w_ax [3H, D]``, ``w_aa [3H, H]``, ``b_a [3H]``,
+  gate order (u, r, c̃); ``reset="after"`` adds ``b_cc [H]``, the recurrent
+  candidate bias inside the reset. Carry: ``c [H]``.
+  """
+  check_choice("reset", reset, ("before", "after"))
+
+  def add_b_cc(params, h, dtype):
+    return {**params, "b_cc": jnp.zeros((h,), dtype)}
+
+  def recur(params, c_prev, xp):
+    h = c_prev.shape[-1]
+    w = params["w_aa"]
+    ur = jax.nn.sigmoid(xp[:2 * h] + w[:2 * h] @ c_prev)
+    u, r = ur[:h], ur[h:]
+    if reset == "before":
+      c_tilde = jnp.tanh(xp[2 * h:] + w[2 * h:] @ (r * c_prev))
+    else:
+      c_tilde = jnp.tanh(xp[2 * h:] + r * (w[2 * h:] @ c_prev + params["b_cc"]))
+    c = u * c_tilde + (1.0 - u) * c_prev
+    return c, c
+
+  init = _gate_init(3, bias_fn=add_b_cc if reset == "after" else None)
+  return _make("gru", {"reset": reset}, init, _zeros_carry, recur)
+
+
+def simplified_gru() -> Cell:
+  """The seeds' simplified GRU (update gate only, no reset gate).
+
+    Γu = σ(w_u [c⟨t−1⟩, x⟨t⟩] + b_u)
+    c̃⟨t⟩ = tanh(w_c [c⟨t−1⟩, x⟨t⟩] + b_c)
+    c⟨t⟩ = a⟨t⟩ = Γu * c̃⟨t⟩ + (1 − Γu) * c⟨t−1⟩
+
+  Params: ``w_ax [2H, D]``, ``w_aa [2H, H]``, ``b_a [2H]``, order (u, c̃).
+  """
+
+  def recur(params, c_prev, xp):
+    h = c_prev.shape[-1]
+    pre = xp + params["w_aa"] @ c_prev
+    u, c_tilde = jax.nn.sigmoid(pre[:h]), jnp.tanh(pre[h:])
+    c = u * c_tilde + (1.0 - u) * c_prev
+    return c, c
+
+  return _make("simplified_gru", {}, _gate_init(2), _zeros_carry, recur)
+
+
+def lstm(peephole: bool = False, forget_bias: float = 1.0) -> Cell:
+  """Long short-term memory (Hochreiter & Schmidhuber 1997), as in the seeds.
+
+    Γu = σ(w_u [a⟨t−1⟩, x⟨t⟩] + b_u)        (update / input gate)
+    Γf = σ(w_f [a⟨t−1⟩, x⟨t⟩] + b_f)        (forget gate)
+    c̃⟨t⟩ = tanh(w_c [a⟨t−1⟩, x⟨t⟩] + b_c)
+    Γo = σ(w_o [a⟨t−1⟩, x⟨t⟩] + b_o)        (output gate)
+    c⟨t⟩ = Γu * c̃⟨t⟩ + Γf * c⟨t−1⟩
+    a⟨t⟩ = Γo * tanh(c⟨t⟩)
+
+  Params: ``w_ax [4H, D]``, ``w_aa [4H, H]``, ``b_a [4H]``, gate order
+  (u, f, c̃, o), the same as PyTorch's and Flax's (i, f, g, o). ``forget_bias``
+  is added to ``b_f`` at init only (Gers et al. 2000; Jozefowicz et al. 2015).
+  ``peephole=True`` adds c⟨t−1⟩ to the gate inputs through diagonal weights
+  ``w_pc [3H]`` for (Γu, Γf, Γo), as in the seeds' lecture (Gers & Schmidhuber
+  2000 feed c⟨t⟩ to Γo instead). Carry: ``(c, a)``, each ``[H]``.
+  """
+  forget_bias = float(forget_bias)
+
+  def bias(params, h, dtype):
+    params = {**params, "b_a": params["b_a"].at[h:2 * h].set(forget_bias)}
+    if peephole:
+      params["w_pc"] = jnp.zeros((3 * h,), dtype)
+    return params
+
+  def initial_carry(hidden_size, dtype=jnp.float32):
+    z = _zeros_carry(hidden_size, dtype)
+    return (z, z)
+
+  def recur(params, carry, xp):
+    c_prev, a_prev = carry
+    h = c_prev.shape[-1]
+    pre = xp + params["w_aa"] @ a_prev
+    if peephole:
+      p = params["w_pc"]
+      peep = jnp.concatenate([p[:h] * c_prev, p[h:2 * h] * c_prev,
+                              jnp.zeros_like(c_prev), p[2 * h:] * c_prev])
+      pre = pre + peep
+    u = jax.nn.sigmoid(pre[:h])
+    f = jax.nn.sigmoid(pre[h:2 * h])
+    c_tilde = jnp.tanh(pre[2 * h:3 * h])
+    o = jax.nn.sigmoid(pre[3 * h:])
+    c = u * c_tilde + f * c_prev
+    a = o * jnp.tanh(c)
+    return (c, a), a
+
+  return _make("lstm", {"peephole": bool(peephole)}, _gate_init(4, bias_fn=bias),
+               initial_carry, recur)
+
+
+def hidden_of(carry):
+  """a⟨t⟩ of a carry: the carry itself, or the last element of a tuple (LSTM)."""
+  return carry[-1] if isinstance(carry, tuple) else carry
+
+
+# --------------------------------------------------------------------- readout
+
+
+def _readout_init(key, hidden_size, output_size, dtype=jnp.float32):
+  h = check_positive_int("hidden_size", hidden_size)
+  v = check_positive_int("output_size", output_size)
+  return {"w_ya": _glorot(key, v, h, dtype), "b_y": jnp.zeros((v,), dtype)}
+
+
+def readout_logits(params, a):
+  """z_y = w_ya a⟨t⟩ + b_y for ``a`` of shape ``[..., H]`` -> ``[..., V]``."""
+  return jnp.einsum("...h,vh->...v", a, params["w_ya"]) + params["b_y"]
+
+
+def dense(output: str = "identity"):
+  """Readout ŷ⟨t⟩ = g_y(w_ya a⟨t⟩ + b_y), g_y ∈ {identity, sigmoid, softmax}.
+
+  Returns ``(init, apply)``: ``init(key, hidden_size, output_size) ->
+  {"w_ya": [V, H], "b_y": [V]}``; ``apply(params, a) -> ŷ`` for any leading
+  axes of ``a``. Losses take the logits (``readout_logits``) for stability.
+  """
+  check_choice("output", output, _READOUTS)
+  g_y = {"identity": lambda z: z, "sigmoid": jax.nn.sigmoid,
+         "softmax": functools.partial(jax.nn.softmax, axis=-1)}[output]
+
+  def apply(params, a):
+    return g_y(readout_logits(params, a))
+
+  return _readout_init, apply
+
+
+CELLS = {
+    "simple_rnn": simple_rnn,
+    "rnn": simple_rnn,
+    "irnn": functools.partial(simple_rnn, activation="relu", recurrent_init="identity"),
+    "gru": gru,
+    "simplified_gru": simplified_gru,
+    "lstm": lstm,
+}
+
+
+def make_cell(name: str, **options) -> Cell:
+  """Builds a cell by name (``simple_rnn``, ``irnn``, ``gru``, ``simplified_gru``, ``lstm``)."""
+  check_choice("cell", name, CELLS)
+  return CELLS[name](**options)

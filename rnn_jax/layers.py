@@ -1,0 +1,135 @@
+"""Combinators that build sequence layers from cells, like ``optax.chain``.
+
+A :class:`Layer` maps a whole batch of sequences ``xs [B, T, D]`` to
+``(final_carry, ys [B, T, F])``; every layer runs its cells through
+``rnn_jax.unroll.unroll``, so lengths, reverse, truncation and the backward
+choice mean the same everywhere.
+
+  recurrent(cell)                 one direction
+  bidirectional(fwd, bwd, merge)  →a⟨t⟩ over x⟨1..T⟩, ←a⟨t⟩ over x⟨T..1⟩ (within lengths), merged
+  stacked([l1, l2, ...])          deep RNN: layer l's outputs are layer l+1's inputs,
+                                  optional residual connections and variational dropout
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from rnn_jax.types import Cell, check_choice, check_positive_int
+from rnn_jax.unrolling import unroll
+
+MERGES = {
+    "concat": lambda f, b: jnp.concatenate([f, b], axis=-1),
+    "sum": lambda f, b: f + b,
+    "mean": lambda f, b: 0.5 * (f + b),
+    "mul": lambda f, b: f * b,
+}
+
+
+class Layer(NamedTuple):
+  """``init(key, input_size, hidden_size, dtype) -> params``;
+  ``apply(params, xs, carry=None, *, lengths=None, key=None, **unroll_options)
+  -> (final_carry, ys)``; ``output_size(hidden_size) -> F``."""
+
+  init: Callable
+  apply: Callable
+  output_size: Callable[[int], int]
+
+
+def recurrent(cell: Cell, reverse: bool = False) -> Layer:
+  """One cell over time (``reverse`` within lengths)."""
+
+  def apply(params, xs, carry=None, *, lengths=None, key=None, **options):
+    del key
+    return unroll(cell, params, xs, carry, lengths=lengths, reverse=reverse, **options)
+
+  return Layer(cell.init, apply, lambda h: h)
+
+
+def bidirectional(fwd_cell: Cell, bwd_cell: Cell | None = None, merge: str = "concat") -> Layer:
+  """Bidirectional RNN with separate params ``{"fwd": ..., "bwd": ...}``.
+
+  ŷ⟨t⟩ reads merge(→a⟨t⟩, ←a⟨t⟩); ←a runs from each sequence's own last valid
+  step back to t = 1, so padding never reaches it. Carry: ``(fwd, bwd)``.
+  """
+  check_choice("merge", merge, MERGES)
+  bwd_cell = fwd_cell if bwd_cell is None else bwd_cell
+
+  def init(key, input_size, hidden_size, dtype=jnp.float32):
+    kf, kb = jax.random.split(key)
+    return {"fwd": fwd_cell.init(kf, input_size, hidden_size, dtype),
+            "bwd": bwd_cell.init(kb, input_size, hidden_size, dtype)}
+
+  def apply(params, xs, carry=None, *, lengths=None, key=None, **options):
+    del key
+    cf, cb = (None, None) if carry is None else carry
+    ff, yf = unroll(fwd_cell, params["fwd"], xs, cf, lengths=lengths, **options)
+    fb, yb = unroll(bwd_cell, params["bwd"], xs, cb, lengths=lengths, reverse=True, **options)
+    return (ff, fb), MERGES[merge](yf, yb)
+
+  return Layer(init, apply, (lambda h: 2 * h) if merge == "concat" else (lambda h: h))
+
+
+def _as_layer(layer) -> Layer:
+  if isinstance(layer, Cell):
+    return recurrent(layer)
+  if isinstance(layer, Layer):
+    return layer
+  raise ValueError(f"stacked layers must be Cells or Layers, got {type(layer).__name__}.")
+
+
+def stacked(layers: Sequence, *, residual: bool = False, dropout_rate: float = 0.0) -> Layer:
+  """Deep RNN: ``layers`` (cells or layers) applied one after the other.
+
+  ``hidden_size`` at init is one int or one per layer. ``residual=True`` adds
+  each layer's input to its output where the sizes agree (checked at init).
+  ``dropout_rate`` drops the inputs of layers 2..L with variational dropout
+  (Gal & Ghahramani 2016): one mask per sequence and feature, reused at every
+  step. Dropout is on only when ``apply`` gets a ``key``; no key = evaluation.
+  Params and carries are lists, one entry per layer.
+  """
+  layers = [_as_layer(l) for l in layers]
+  if not layers:
+    raise ValueError("stacked needs at least one layer.")
+  if not 0.0 <= dropout_rate < 1.0:
+    raise ValueError(f"dropout_rate must lie in [0, 1), got {dropout_rate!r}.")
+
+  def sizes(hidden_size):
+    hs = [hidden_size] * len(layers) if isinstance(hidden_size, int) else list(hidden_size)
+    if len(hs) != len(layers):
+      raise ValueError(f"hidden_size must be an int or {len(layers)} ints, got {hidden_size!r}.")
+    return [check_positive_int("hidden_size", h) for h in hs]
+
+  def init(key, input_size, hidden_size, dtype=jnp.float32):
+    keys = jax.random.split(key, len(layers))
+    params, d = [], check_positive_int("input_size", input_size)
+    for layer, k, h in zip(layers, keys, sizes(hidden_size)):
+      params.append(layer.init(k, d, h, dtype))
+      out = layer.output_size(h)
+      if residual and len(params) > 1 and out != d:
+        raise ValueError(f"residual=True needs equal sizes between layers; layer "
+                         f"{len(params)} maps {d} features to {out}.")
+      d = out
+    return params
+
+  def apply(params, xs, carry=None, *, lengths=None, key=None, **options):
+    if len(params) != len(layers):
+      raise ValueError(f"params must be a list of {len(layers)} layer params, got {len(params)}.")
+    carry = [None] * len(layers) if carry is None else carry
+    finals, h = [], xs
+    for i, (layer, p, c) in enumerate(zip(layers, params, carry)):
+      if i > 0 and key is not None and dropout_rate > 0.0:
+        keep = jax.random.bernoulli(jax.random.fold_in(key, i), 1.0 - dropout_rate,
+                                    (h.shape[0], 1, h.shape[2]))
+        h = jnp.where(keep, h / (1.0 - dropout_rate), jnp.zeros((), h.dtype))
+      final, out = layer.apply(p, h, c, lengths=lengths, **options)
+      h = out + h if residual and i > 0 else out
+      finals.append(final)
+    return finals, h
+
+  def output_size(hidden_size):
+    return layers[-1].output_size(sizes(hidden_size)[-1])
+
+  return Layer(init, apply, output_size)

@@ -1,0 +1,99 @@
+"""Shared types, the shape legend, and boundary validation.
+
+Shape legend (used in every docstring of the package):
+
+  B  batch size                      T  time steps (T_x for inputs, T_y for outputs)
+  D  input features of x⟨t⟩          H  hidden units of a⟨t⟩ / c⟨t⟩
+  G  fused gate rows (G = k·H)       V  vocabulary / output size of ŷ⟨t⟩
+
+Arrays are batch-major: ``xs`` is ``[B, T, D]``, ``lengths`` is ``[B]`` ints.
+Cells see ONE example: ``x⟨t⟩`` is ``[D]``, ``a⟨t⟩`` is ``[H]``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+PyTree = Any
+Array = jax.Array
+
+
+class Cell(NamedTuple):
+  """A recurrent cell: pure functions for one example (no batch axis).
+
+  Attributes:
+    init: ``(key, input_size, hidden_size, dtype=float32) -> params``.
+    initial_carry: ``(hidden_size, dtype=float32) -> carry`` (zeros, a⟨0⟩ = 0).
+    step: ``(params, carry, x) -> (carry, y)``; x is ``[D]``, y is ``a⟨t⟩`` ``[H]``.
+    project: ``(params, x) -> xp``: the part of the step that depends on x⟨t⟩
+      only (w_ax x⟨t⟩ + b). ``unroll`` hoists it out of the time loop as one
+      large matrix product over all B·T rows.
+    recur: ``(params, carry, xp) -> (carry, y)``: the rest of the step, so
+      ``step(p, c, x) == recur(p, c, project(p, x))``.
+    kind: name of the cell family (``simple_rnn``, ``gru``, ...); keys the
+      closed-form backward in ``rnn_jax.bptt``.
+    options: hashable tuple of the cell's static options.
+  """
+
+  init: Callable[..., PyTree]
+  initial_carry: Callable[..., PyTree]
+  step: Callable[..., tuple[PyTree, Array]]
+  project: Callable[..., Array]
+  recur: Callable[..., tuple[PyTree, Array]]
+  kind: str
+  options: tuple = ()
+
+  def option(self, name: str, default=None):
+    return dict(self.options).get(name, default)
+
+
+def check_choice(name: str, value, choices) -> None:
+  if value not in choices:
+    raise ValueError(f"{name} must be one of {sorted(choices)!r}, got {value!r}.")
+
+
+def check_positive_int(name: str, value) -> int:
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+    raise ValueError(f"{name} must be a positive int, got {value!r}.")
+  return int(value)
+
+
+def check_rank(name: str, x, rank: int, layout: str) -> None:
+  nd = np.ndim(x)
+  if nd != rank:
+    raise ValueError(
+        f"{name} must have rank {rank} ({layout}), got shape {tuple(np.shape(x))}.")
+
+
+def check_lengths(lengths, batch: int, time: int):
+  """Validates ``lengths`` ([B] ints in [0, T]) and returns it as int32 array.
+
+  The range check runs when ``lengths`` is concrete (outside jit); under jit
+  the shape and dtype are still checked.
+  """
+  if lengths is None:
+    return None
+  shape = tuple(np.shape(lengths))
+  if shape != (batch,):
+    raise ValueError(f"lengths must have shape [B]=({batch},), got {shape}.")
+  dtype = jnp.result_type(lengths)
+  if not jnp.issubdtype(dtype, jnp.integer):
+    raise ValueError(f"lengths must be integers, got dtype {dtype}.")
+  if not isinstance(lengths, jax.core.Tracer):
+    arr = np.asarray(lengths)
+    if arr.size and (arr.min() < 0 or arr.max() > time):
+      raise ValueError(
+          f"lengths must lie in [0, T={time}], got min {arr.min()} and max {arr.max()}.")
+  return jnp.asarray(lengths, jnp.int32)
+
+
+def check_finite(name: str, x) -> None:
+  """Raises if a concrete array holds NaN or inf (no-op under jit)."""
+  if isinstance(x, jax.core.Tracer):
+    return
+  arr = np.asarray(x)
+  if jnp.issubdtype(arr.dtype, jnp.floating) and not np.all(np.isfinite(arr)):
+    raise ValueError(f"{name} contains non-finite values (NaN or inf).")

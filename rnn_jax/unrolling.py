@@ -1,0 +1,173 @@
+"""The one unroll primitive: a cell lifted over time with ``jax.lax.scan``.
+
+``unroll`` hoists the input projection w_ax x⟨t⟩ + b out of the loop (one matrix
+product over all B·T rows), then scans the recurrent part of the step, batched
+with ``jax.vmap`` of the per-example function.
+
+Padding semantics (``lengths`` given): for t ≥ lengths[b] the carry is frozen
+and y⟨t⟩ is exactly 0; the final carry is the carry after the last valid step
+(the initial carry when the length is 0). Inputs after ``lengths`` are replaced
+by zeros before anything touches them, so no garbage (not even NaN) can leak
+into outputs, losses or gradients.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from rnn_jax.types import Cell, check_choice, check_lengths, check_positive_int, check_rank
+
+BACKWARDS = ("autodiff", "closed_form")
+
+
+def time_mask(lengths, time: int):
+  """``[B, T]`` bool: True where t < lengths[b]."""
+  return jnp.arange(time)[None, :] < lengths[:, None]
+
+
+def flip_sequences(xs, lengths=None):
+  """Reverses each sequence of ``xs [B, T, ...]`` within its own length.
+
+  Padding stays at the end: ``x[b, :L]`` becomes ``x[b, L-1::-1]`` and
+  ``x[b, L:]`` is unchanged. Its own inverse. ``lengths=None`` flips all of T.
+  """
+  if lengths is None:
+    return jnp.flip(xs, axis=1)
+  time = xs.shape[1]
+  t = jnp.arange(time)[None, :]
+  idx = jnp.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
+  idx = idx.reshape(idx.shape + (1,) * (xs.ndim - 2))
+  return jnp.take_along_axis(xs, idx, axis=1)
+
+
+def broadcast_carry(cell: Cell, params, batch: int, dtype):
+  hidden = params["w_aa"].shape[-1]
+  carry = cell.initial_carry(hidden, dtype)
+  return jax.tree_util.tree_map(lambda c: jnp.broadcast_to(c, (batch,) + c.shape), carry)
+
+
+def _check_carry(carry, expected):
+  got = jax.tree_util.tree_map(jnp.shape, carry)
+  want = jax.tree_util.tree_map(jnp.shape, expected)
+  if jax.tree_util.tree_structure(carry) != jax.tree_util.tree_structure(expected) or got != want:
+    raise ValueError(f"carry must have shapes {want} (batch-major), got {got}.")
+
+
+def recurrent_params(params):
+  """The leaves the recurrent part of a step reads (all but w_ax and b_a)."""
+  return {k: v for k, v in params.items() if k not in ("w_ax", "b_a")}
+
+
+def truncation_keep(time: int, truncate):
+  """``[T]`` floats: 0 where the carry entering step t is cut (t = k, 2k, ...)."""
+  t = jnp.arange(time)
+  return jnp.where((t > 0) & (t % truncate == 0), 0.0, 1.0)
+
+
+def masked_recur(cell: Cell):
+  """Per-example recur with an optional scalar mask m (carry frozen, y = 0)."""
+
+  def f(params, carry, xp, m=None):
+    new, y = cell.recur(params, carry, xp)
+    if m is None:
+      return new, y
+    new = jax.tree_util.tree_map(lambda n, o: jnp.where(m, n, o), new, carry)
+    return new, jnp.where(m, y, jnp.zeros_like(y))
+
+  return f
+
+
+def scan_recurrence(cell: Cell, params, xp, carry, mask=None, keep=None, *,
+                    unroll: int = 1, return_carries: bool = False):
+  """Scans the recurrent part over time-major ``xp [T, B, G]``.
+
+  ``mask [T, B]`` bool freezes padded steps; ``keep [T]`` (truncation) passes
+  the carry entering step t through ``stop_gradient`` where it is 0.
+  Returns ``(final_carry, ys [T, B, H])`` or, with ``return_carries``, also
+  the carry after every step (time-major).
+  """
+  recur = jax.vmap(masked_recur(cell), in_axes=(None, 0, 0, 0 if mask is not None else None))
+
+  def body(c, inp):
+    xp_t, m_t, k_t = inp
+    if k_t is not None:
+      c = jax.tree_util.tree_map(
+          lambda v: jnp.where(k_t > 0, v, jax.lax.stop_gradient(v)), c)
+    c, y = recur(params, c, xp_t, m_t)
+    return c, ((y, c) if return_carries else y)
+
+  return jax.lax.scan(body, carry, (xp, mask, keep), unroll=unroll)
+
+
+def unroll(cell: Cell, params, xs, carry=None, *, lengths=None, reverse: bool = False,
+           unroll: int = 1, return_carries: bool = False, truncate: int | None = None,
+           backward: str = "autodiff"):
+  """Runs ``cell`` over ``xs [B, T, D]``; returns ``(final_carry, ys [B, T, H])``.
+
+  Args:
+    cell: a :class:`Cell`.
+    params: the cell's params.
+    xs: ``[B, T, D]`` inputs x⟨t⟩.
+    carry: initial carry with a leading batch axis (default a⟨0⟩ = 0).
+    lengths: ``[B]`` ints in [0, T]; see the module docstring.
+    reverse: process each sequence backwards within its own length; outputs
+      come back in the original time order.
+    unroll: loop unrolling factor of ``lax.scan``.
+    return_carries: also return the carry after every step, ``[B, T, ...]``
+      (then the result is ``(final_carry, ys, carries)``).
+    truncate: k > 0 for truncated BPTT: gradients stop at the carry entering
+      steps k, 2k, ... (in processing order). ``k >= T`` is full BPTT.
+    backward: ``"autodiff"`` (``jax.grad`` through the scan) or
+      ``"closed_form"`` (the hand-written recursions of ``rnn_jax.bptt``
+      through ``jax.custom_vjp``; weight gradients as one product after the loop).
+  """
+  check_rank("xs", xs, 3, "[B, T, D]")
+  check_choice("backward", backward, BACKWARDS)
+  unroll = check_positive_int("unroll", unroll)
+  if truncate is not None:
+    truncate = check_positive_int("truncate", truncate)
+  if backward == "closed_form" and return_carries:
+    raise ValueError("return_carries=True is only supported with backward='autodiff'.")
+  batch, time, features = xs.shape
+  w_ax = params.get("w_ax") if isinstance(params, dict) else None
+  if w_ax is not None and w_ax.shape[-1] != features:
+    raise ValueError(
+        f"xs has D={features} features but params['w_ax'] expects input size {w_ax.shape[-1]}.")
+  lengths = check_lengths(lengths, batch, time)
+  dtype = jnp.result_type(xs)
+  expected = broadcast_carry(cell, params, batch, dtype)
+  if carry is None:
+    carry = expected
+  else:
+    _check_carry(carry, expected)
+
+  mask = None
+  if lengths is not None:
+    mask_bt = time_mask(lengths, time)
+    xs = jnp.where(mask_bt[:, :, None], xs, jnp.zeros((), xs.dtype))
+    mask = mask_bt.T
+  if reverse:
+    xs = flip_sequences(xs, lengths)
+  xs_tm = jnp.swapaxes(xs, 0, 1)
+  xp = jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs_tm)
+  keep = truncation_keep(time, truncate) if truncate is not None else None
+
+  if backward == "closed_form":
+    from rnn_jax import bptt  # lazy: bptt imports this module
+    final, ys = bptt.closed_form_recurrence(cell, recurrent_params(params), xp, carry,
+                                            mask, keep, unroll=unroll)
+    carries = None
+  else:
+    final, out = scan_recurrence(cell, params, xp, carry, mask, keep, unroll=unroll,
+                                 return_carries=return_carries)
+    ys, carries = out if return_carries else (out, None)
+
+  ys = jnp.swapaxes(ys, 0, 1)
+  if reverse:
+    ys = flip_sequences(ys, lengths)
+  if not return_carries:
+    return final, ys
+  carries = jax.tree_util.tree_map(lambda c: jnp.swapaxes(c, 0, 1), carries)
+  if reverse:
+    carries = jax.tree_util.tree_map(lambda c: flip_sequences(c, lengths), carries)
+  return final, ys, carries
