@@ -310,7 +310,7 @@ def bptt_grads(cell: Cell, params, xs, targets, *, loss: str = "squared", length
   if mask_bt is not None:
     xs = jnp.where(mask_bt[:, :, None], xs, jnp.zeros((), xs.dtype))
   xs_tm = jnp.swapaxes(xs, 0, 1)
-  xp = jnp.einsum("tbd,gd->tbg", xs_tm, cp["w_ax"]) + cp["b_a"]
+  xp = jnp.einsum("tbd,gd->tbg", xs_tm, cp["w_ax"]) + cp["b_a"][None, None, :]
   mask = None if mask_bt is None else mask_bt.T
   keep = None if truncate is None else unroll_lib.truncation_keep(time, truncate)
   final, ys_tm, saved = forward_with_residuals(rule, unroll_lib.recurrent_params(cp), xp,

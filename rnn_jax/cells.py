@@ -212,7 +212,8 @@ def _readout_init(key, hidden_size, output_size, dtype=jnp.float32):
 
 def readout_logits(params, a):
   """z_y = w_ya a⟨t⟩ + b_y for ``a`` of shape ``[..., H]`` -> ``[..., V]``."""
-  return jnp.einsum("...h,vh->...v", a, params["w_ya"]) + params["b_y"]
+  z = jnp.einsum("...h,vh->...v", a, params["w_ya"])
+  return z + params["b_y"].reshape((1,) * (z.ndim - 1) + (-1,))
 
 
 def dense(output: str = "identity"):

@@ -72,6 +72,12 @@ def bidirectional(fwd_cell: Cell, bwd_cell: Cell | None = None, merge: str = "co
   return Layer(init, apply, (lambda h: 2 * h) if merge == "concat" else (lambda h: h))
 
 
+def variational_dropout(key, xs, rate: float):
+  """Drops features of ``xs [B, T, F]`` with ONE mask per sequence, reused at every t."""
+  keep = jax.random.bernoulli(key, 1.0 - rate, (xs.shape[0], 1, xs.shape[2]))
+  return jnp.where(keep, xs / (1.0 - rate), jnp.zeros((), xs.dtype))
+
+
 def _as_layer(layer) -> Layer:
   if isinstance(layer, Cell):
     return recurrent(layer)
@@ -121,9 +127,7 @@ def stacked(layers: Sequence, *, residual: bool = False, dropout_rate: float = 0
     finals, h = [], xs
     for i, (layer, p, c) in enumerate(zip(layers, params, carry)):
       if i > 0 and key is not None and dropout_rate > 0.0:
-        keep = jax.random.bernoulli(jax.random.fold_in(key, i), 1.0 - dropout_rate,
-                                    (h.shape[0], 1, h.shape[2]))
-        h = jnp.where(keep, h / (1.0 - dropout_rate), jnp.zeros((), h.dtype))
+        h = variational_dropout(jax.random.fold_in(key, i), h, dropout_rate)
       final, out = layer.apply(p, h, c, lengths=lengths, **options)
       h = out + h if residual and i > 0 else out
       finals.append(final)

@@ -1,0 +1,90 @@
+"""Each cell against an independent Python-loop reference; inits; readout; bad names."""
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import rnn_jax as rj
+from tests import reference
+from tests.helpers import CELL_VARIANTS, random_params
+
+
+@pytest.mark.parametrize("name", sorted(CELL_VARIANTS))
+def test_cell_matches_python_loop_reference(name):
+  # Given a cell with random params and one random sequence
+  cell = CELL_VARIANTS[name]()
+  key = jax.random.PRNGKey(0)
+  d, h, t = 3, 5, 6
+  params = random_params(cell, key, d, h)
+  xs = jax.random.normal(jax.random.PRNGKey(1), (2, t, d))
+  # When stepping it by hand with the pure step function
+  carry = jax.tree_util.tree_map(lambda c: c, cell.initial_carry(h))
+  ys = []
+  for i in range(t):
+    carry, y = cell.step(params, carry, xs[0, i])
+    ys.append(y)
+  # Then it equals the numpy reference, and so does unroll over the batch
+  _, ref_ys = reference.run_batch(cell, params, xs)
+  np.testing.assert_allclose(np.stack(ys), ref_ys[0], rtol=1e-5, atol=1e-5)
+  _, ys_unrolled = rj.unroll(cell, params, xs)
+  np.testing.assert_allclose(ys_unrolled, ref_ys, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(CELL_VARIANTS))
+def test_param_shapes_and_dtypes(name):
+  cell = CELL_VARIANTS[name]()
+  p = cell.init(jax.random.PRNGKey(0), 3, 4, jnp.float32)
+  g = p["w_aa"].shape[0] // 4
+  chex.assert_shape(p["w_ax"], (g * 4, 3))
+  chex.assert_shape(p["w_aa"], (g * 4, 4))
+  chex.assert_shape(p["b_a"], (g * 4,))
+  chex.assert_trees_all_equal_dtypes(p, jax.tree_util.tree_map(lambda v: v.astype(jnp.float32), p))
+  carry = cell.initial_carry(4)
+  for leaf in jax.tree_util.tree_leaves(carry):
+    chex.assert_shape(leaf, (4,))
+    assert float(jnp.abs(leaf).sum()) == 0.0
+
+
+def test_irnn_identity_and_orthogonal_recurrent_init():
+  p = rj.simple_rnn("relu", "identity").init(jax.random.PRNGKey(0), 3, 6)
+  np.testing.assert_array_equal(p["w_aa"], np.eye(6))
+  q = rj.lstm().init(jax.random.PRNGKey(0), 3, 6)
+  for i in range(4):
+    block = np.asarray(q["w_aa"][6 * i:6 * (i + 1)])
+    np.testing.assert_allclose(block @ block.T, np.eye(6), atol=1e-5)
+
+
+def test_lstm_forget_bias_only_on_forget_rows():
+  p = rj.lstm(forget_bias=2.5).init(jax.random.PRNGKey(0), 3, 4)
+  np.testing.assert_array_equal(p["b_a"], np.r_[np.zeros(4), 2.5 * np.ones(4), np.zeros(8)])
+
+
+def test_gru_reset_after_has_candidate_recurrent_bias():
+  assert "b_cc" in rj.gru("after").init(jax.random.PRNGKey(0), 2, 3)
+  assert "b_cc" not in rj.gru("before").init(jax.random.PRNGKey(0), 2, 3)
+
+
+@pytest.mark.parametrize("output,fn", [("identity", lambda z: z),
+                                       ("sigmoid", lambda z: 1 / (1 + np.exp(-z))),
+                                       ("softmax", lambda z: np.exp(z) / np.exp(z).sum(-1, keepdims=True))])
+def test_dense_readout(output, fn):
+  init, apply = rj.dense(output)
+  p = init(jax.random.PRNGKey(0), 4, 3)
+  a = np.random.default_rng(0).normal(size=(2, 5, 4)).astype(np.float32)
+  z = a @ np.asarray(p["w_ya"]).T + np.asarray(p["b_y"])
+  np.testing.assert_allclose(apply(p, a), fn(z), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: rj.simple_rnn("sigmoid"), "activation"),
+    (lambda: rj.simple_rnn("tanh", "zeros"), "recurrent_init"),
+    (lambda: rj.gru("middle"), "reset"),
+    (lambda: rj.dense("relu"), "output"),
+    (lambda: rj.make_cell("transformer"), "cell"),
+    (lambda: rj.lstm().init(jax.random.PRNGKey(0), 0, 4), "input_size"),
+    (lambda: rj.lstm().init(jax.random.PRNGKey(0), 3, -1), "hidden_size"),
+])
+def test_bad_names_and_sizes_raise(make, match):
+  with pytest.raises(ValueError, match=match):
+    make()

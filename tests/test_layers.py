@@ -1,0 +1,97 @@
+"""bidirectional and stacked against independent references."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import rnn_jax as rj
+from rnn_jax.layers import variational_dropout
+from tests import reference
+from tests.helpers import random_params
+
+B, T, D, H = 3, 6, 4, 5
+LENGTHS = np.array([6, 2, 4])
+
+
+def _xs():
+  return jax.random.normal(jax.random.PRNGKey(1), (B, T, D))
+
+
+@pytest.mark.parametrize("merge,fn", [("concat", lambda f, b: np.concatenate([f, b], -1)),
+                                      ("sum", lambda f, b: f + b),
+                                      ("mean", lambda f, b: (f + b) / 2),
+                                      ("mul", lambda f, b: f * b)])
+def test_bidirectional_is_forward_plus_padding_aware_reverse(merge, fn):
+  fwd, bwd = rj.lstm(), rj.gru("after")
+  layer = rj.bidirectional(fwd, bwd, merge)
+  params = layer.init(jax.random.PRNGKey(0), D, H)
+  params = {"fwd": random_params(fwd, jax.random.PRNGKey(2), D, H),
+            "bwd": random_params(bwd, jax.random.PRNGKey(3), D, H)}
+  (ff, fb), ys = layer.apply(params, _xs(), lengths=LENGTHS)
+  rf, yf = reference.run_batch(fwd, params["fwd"], _xs(), LENGTHS)
+  rb, yb = reference.run_batch(bwd, params["bwd"], _xs(), LENGTHS, reverse=True)
+  np.testing.assert_allclose(ys, fn(yf, yb), rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(fb, reference.stack_finals(rb), rtol=1e-5, atol=1e-5)
+  assert layer.output_size(H) == (2 * H if merge == "concat" else H)
+
+
+def test_bidirectional_backward_direction_ignores_padding():
+  layer = rj.bidirectional(rj.simple_rnn())
+  params = layer.init(jax.random.PRNGKey(0), D, H)
+  xs = _xs()
+  bad = xs.at[1, 2:].set(1e3)
+  np.testing.assert_array_equal(layer.apply(params, xs, lengths=LENGTHS)[1],
+                                layer.apply(params, bad, lengths=LENGTHS)[1])
+
+
+def test_stacked_equals_manual_composition_with_residual():
+  cells = [rj.lstm(), rj.gru(), rj.simple_rnn()]
+  layer = rj.stacked([cells[0], rj.bidirectional(cells[1], merge="sum"), cells[2]], residual=True)
+  params = layer.init(jax.random.PRNGKey(0), D, H)
+  finals, ys = layer.apply(params, _xs(), lengths=LENGTHS)
+  # manual: layer 1 (no residual: sizes differ D->H), then residual adds
+  _, h1 = reference.run_batch(cells[0], params[0], _xs(), LENGTHS)
+  _, f2 = reference.run_batch(cells[1], params[1]["fwd"], h1, LENGTHS)
+  _, b2 = reference.run_batch(cells[1], params[1]["bwd"], h1, LENGTHS, reverse=True)
+  h2 = f2 + b2 + h1
+  _, h3 = reference.run_batch(cells[2], params[2], h2, LENGTHS)
+  np.testing.assert_allclose(ys, h3 + h2, rtol=1e-4, atol=1e-5)
+  assert len(finals) == 3 and layer.output_size(H) == H
+
+
+def test_stacked_residual_size_mismatch_raises():
+  layer = rj.stacked([rj.lstm(), rj.bidirectional(rj.lstm())], residual=True)
+  with pytest.raises(ValueError, match="residual"):
+    layer.init(jax.random.PRNGKey(0), D, H)
+
+
+def test_stacked_hidden_sizes_per_layer_and_bad_counts():
+  layer = rj.stacked([rj.gru(), rj.gru()])
+  params = layer.init(jax.random.PRNGKey(0), D, [7, 3])
+  assert params[1]["w_ax"].shape == (9, 7)
+  with pytest.raises(ValueError, match="hidden_size"):
+    layer.init(jax.random.PRNGKey(0), D, [7, 3, 2])
+  with pytest.raises(ValueError, match="dropout_rate"):
+    rj.stacked([rj.gru()], dropout_rate=1.0)
+
+
+def test_variational_dropout_mask_is_shared_over_time():
+  xs = jnp.ones((4, 9, 6))
+  out = np.asarray(variational_dropout(jax.random.PRNGKey(0), xs, 0.5))
+  assert np.all(out == out[:, :1, :])  # same mask at every step
+  assert set(np.unique(out)) <= {0.0, 2.0} and 0 < (out == 0).mean() < 1
+
+
+def test_stacked_dropout_only_with_key_and_uses_variational_masks():
+  layer = rj.stacked([rj.lstm(), rj.lstm()], dropout_rate=0.5)
+  params = layer.init(jax.random.PRNGKey(0), D, H)
+  _, eval_ys = layer.apply(params, _xs(), lengths=LENGTHS)
+  key = jax.random.PRNGKey(5)
+  _, train_ys = layer.apply(params, _xs(), lengths=LENGTHS, key=key)
+  _, h1 = rj.unroll(rj.lstm(), params[0], _xs(), lengths=LENGTHS)
+  h1 = variational_dropout(jax.random.fold_in(key, 1), h1, 0.5)
+  _, manual = rj.unroll(rj.lstm(), params[1], h1, lengths=LENGTHS)
+  np.testing.assert_allclose(train_ys, manual, rtol=1e-6, atol=1e-6)
+  assert not np.allclose(train_ys, eval_ys)
+  _, again = layer.apply(params, _xs(), lengths=LENGTHS, key=jax.random.PRNGKey(6))
+  assert not np.allclose(train_ys, again)
