@@ -27,7 +27,7 @@ import jax.numpy as jnp
 
 from rnn_jax import losses as losses_lib
 from rnn_jax.cells import hidden_of, readout_logits
-from rnn_jax.types import Cell, check_choice, check_lengths, check_rank
+from rnn_jax.types import Cell, check_choice, check_lengths, check_positive_int, check_rank
 from rnn_jax import unrolling as unroll_lib
 
 _sig_d = lambda s: s * (1.0 - s)
@@ -140,7 +140,6 @@ def _lstm_rule(cell: Cell) -> Rule:
   peephole = cell.option("peephole")
 
   def fwd(params, carry, xp):
-    (c, a), _ = cell.recur(params, carry, xp)
     c_prev, a_prev = carry
     h = c_prev.shape[-1]
     pre = xp + params["w_aa"] @ a_prev
@@ -148,9 +147,12 @@ def _lstm_rule(cell: Cell) -> Rule:
       p = params["w_pc"]
       pre = pre + jnp.concatenate([p[:h] * c_prev, p[h:2 * h] * c_prev,
                                    jnp.zeros_like(c_prev), p[2 * h:] * c_prev])
-    gates = jnp.concatenate([jax.nn.sigmoid(pre[:2 * h]), jnp.tanh(pre[2 * h:3 * h]),
-                             jax.nn.sigmoid(pre[3 * h:])])
-    return (c, a), a, (gates, jnp.tanh(c))
+    u, f = jax.nn.sigmoid(pre[:h]), jax.nn.sigmoid(pre[h:2 * h])
+    c_tilde, o = jnp.tanh(pre[2 * h:3 * h]), jax.nn.sigmoid(pre[3 * h:])
+    c = u * c_tilde + f * c_prev
+    tanh_c = jnp.tanh(c)
+    a = o * tanh_c
+    return (c, a), a, (jnp.concatenate([u, f, c_tilde, o]), tanh_c)
 
   def bwd(params, carry_prev, res, d_carry):
     c_prev, _ = carry_prev
@@ -312,7 +314,8 @@ def bptt_grads(cell: Cell, params, xs, targets, *, loss: str = "squared", length
   xs_tm = jnp.swapaxes(xs, 0, 1)
   xp = jnp.einsum("tbd,gd->tbg", xs_tm, cp["w_ax"]) + cp["b_a"][None, None, :]
   mask = None if mask_bt is None else mask_bt.T
-  keep = None if truncate is None else unroll_lib.truncation_keep(time, truncate)
+  keep = None if truncate is None else unroll_lib.truncation_keep(
+      time, check_positive_int("truncate", truncate))
   final, ys_tm, saved = forward_with_residuals(rule, unroll_lib.recurrent_params(cp), xp,
                                                carry, mask)
   ys = jnp.swapaxes(ys_tm, 0, 1)

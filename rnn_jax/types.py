@@ -97,3 +97,14 @@ def check_finite(name: str, x) -> None:
   arr = np.asarray(x)
   if jnp.issubdtype(arr.dtype, jnp.floating) and not np.all(np.isfinite(arr)):
     raise ValueError(f"{name} contains non-finite values (NaN or inf).")
+
+
+class Model(NamedTuple):
+  """A model as a pair of pure functions.
+
+  ``init(key) -> params``; ``apply(params, *inputs, lengths=None, key=None) ->
+  outputs``. A ``key`` turns dropout on; without one the model is deterministic.
+  """
+
+  init: Callable[..., PyTree]
+  apply: Callable[..., Any]

@@ -1,0 +1,1 @@
+"""Data sets: generated on the fly, or shipped with the package. No downloads."""
