@@ -29,7 +29,7 @@ def build_model(config):
                      backward=config.backward, truncate=config.truncate)
 
 
-def train_and_evaluate(config, workdir: str | None = None, log=print):
+def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):
   """Trains on fresh batches, evaluates on a fixed held-out set; returns the report."""
   model = build_model(config)
   key = jax.random.PRNGKey(config.seed)
@@ -62,4 +62,4 @@ def train_and_evaluate(config, workdir: str | None = None, log=print):
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, "report.json"), "w") as f:
       json.dump(report, f, indent=1)
-  return report
+  return (report, state.params) if return_params else report

@@ -56,6 +56,6 @@ def make_optimizer(config: OptimConfig = OptimConfig()) -> optax.GradientTransfo
 
 def gradient_metrics(grads, clip_norm: float | None = None):
   """‖g‖ before clipping and whether clipping by global norm changed it."""
-  norm = optax.global_norm(grads)
+  norm = optax.tree.norm(grads)
   clipped = jnp.asarray(False) if clip_norm is None else norm > clip_norm
   return {"grad_norm": norm, "clipped": clipped.astype(jnp.float32)}

@@ -39,7 +39,7 @@ def make_train_step(loss_fn: Callable, tx: optax.GradientTransformation,
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = {"loss": loss, **gradient_metrics(grads, clip_norm),
-               "param_norm": optax.global_norm(params), **aux}
+               "param_norm": optax.tree.norm(params), **aux}
     return TrainState(state.step + 1, params, opt_state, state.key), metrics
 
   return jax.jit(step, donate_argnums=0) if jit else step

@@ -1,0 +1,64 @@
+"""Clipping by global norm and by value through make_optimizer; metrics; bad config."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from rnn_jax.optim import OptimConfig, gradient_metrics, make_optimizer
+
+
+def _grads(scale):
+  rng = np.random.default_rng(0)
+  return {"w": jnp.asarray(scale * rng.normal(size=(4, 3)), jnp.float32),
+          "b": jnp.asarray(scale * rng.normal(size=(3,)), jnp.float32)}
+
+
+def _flat(t):
+  return np.concatenate([np.ravel(x) for x in jax.tree_util.tree_leaves(t)])
+
+
+@pytest.mark.parametrize("scale", [10.0, 0.01])
+def test_clip_by_global_norm_bounds_norm_and_keeps_direction(scale):
+  # sgd with lr 1 makes the update equal to minus the processed gradient
+  g_max = 1.0
+  tx = make_optimizer(OptimConfig("sgd", 1.0, clip_norm=g_max))
+  g = _grads(scale)
+  updates, _ = tx.update(g, tx.init(g))
+  u, raw = -_flat(updates), _flat(g)
+  norm = np.linalg.norm(raw)
+  assert np.linalg.norm(u) <= g_max * (1 + 1e-6)
+  np.testing.assert_allclose(u / np.linalg.norm(u), raw / norm, rtol=1e-5)  # direction
+  if norm <= g_max:
+    np.testing.assert_allclose(u, raw, rtol=1e-6)  # untouched below G_max
+  else:
+    np.testing.assert_allclose(u, raw * g_max / norm, rtol=1e-5)  # g* = g/‖g‖·G_max
+  m = gradient_metrics(g, g_max)
+  np.testing.assert_allclose(m["grad_norm"], norm, rtol=1e-5)
+  assert float(m["clipped"]) == float(norm > g_max)
+
+
+def test_clip_by_value():
+  tx = make_optimizer(OptimConfig("sgd", 1.0, clip_value=0.5))
+  g = _grads(3.0)
+  updates, _ = tx.update(g, tx.init(g))
+  np.testing.assert_allclose(-_flat(updates), np.clip(_flat(g), -0.5, 0.5), rtol=1e-6)
+
+
+def test_skip_nonfinite_keeps_params_and_state():
+  tx = make_optimizer(OptimConfig("adam", 0.1, skip_nonfinite=3))
+  params = _grads(1.0)
+  state = tx.init(params)
+  bad = jax.tree_util.tree_map(lambda x: x * jnp.nan, params)
+  updates, state2 = tx.update(bad, state, params)
+  assert all(float(jnp.abs(u).max()) == 0 for u in jax.tree_util.tree_leaves(updates))
+  assert int(state2.notfinite_count) == 1
+
+
+@pytest.mark.parametrize("config,match", [
+    (OptimConfig("lbfgs"), "optimizer"), (OptimConfig(learning_rate=-1.0), "learning_rate"),
+    (OptimConfig(clip_norm=0.0), "clip_norm"), (OptimConfig(clip_value=-2.0), "clip_value"),
+])
+def test_bad_config(config, match):
+  with pytest.raises(ValueError, match=match):
+    make_optimizer(config)
