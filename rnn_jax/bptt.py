@@ -34,6 +34,11 @@ _sig_d = lambda s: s * (1.0 - s)
 _tanh_d = lambda t: 1.0 - t * t
 
 
+def _row(v):
+  """A [K] parameter vector as a [1, K] row, to broadcast over the batch explicitly."""
+  return v[None, :]
+
+
 class Rule(NamedTuple):
   fwd: Callable
   bwd: Callable
@@ -45,18 +50,22 @@ def _outer(d, x):
   return jnp.einsum("tbg,tbk->gk", d, x)
 
 
+# Every rule below works on a whole batch at once: carries [B, H], xp [B, G].
+# Matrix products are written v @ W (row vectors), the same maths as W @ v.
+
 # ------------------------------------------------------------------ vanilla RNN
 def _simple_rnn_rule(cell: Cell) -> Rule:
   relu = cell.option("activation") == "relu"
 
   def fwd(params, a_prev, xp):
-    a, _ = cell.recur(params, a_prev, xp)
+    z = xp + a_prev @ params["w_aa"].T
+    a = jax.nn.relu(z) if relu else jnp.tanh(z)
     return a, a, a
 
   def bwd(params, a_prev, a, da):
     g_prime = (a > 0).astype(a.dtype) if relu else _tanh_d(a)
     dz = da * g_prime
-    return params["w_aa"].T @ dz, dz, dz
+    return dz @ params["w_aa"], dz, dz
 
   def grads(params, a_prevs, res, d_rec):
     return {"w_aa": _outer(d_rec, a_prevs)}
@@ -71,14 +80,14 @@ def _gru_rule(cell: Cell) -> Rule:
   def fwd(params, c_prev, xp):
     h = c_prev.shape[-1]
     w = params["w_aa"]
-    ur = jax.nn.sigmoid(xp[:2 * h] + w[:2 * h] @ c_prev)
-    u, r = ur[:h], ur[h:]
+    ur = jax.nn.sigmoid(xp[:, :2 * h] + c_prev @ w[:2 * h].T)
+    u, r = ur[:, :h], ur[:, h:]
     if before:
       hc = r * c_prev
-      c_tilde = jnp.tanh(xp[2 * h:] + w[2 * h:] @ hc)
+      c_tilde = jnp.tanh(xp[:, 2 * h:] + hc @ w[2 * h:].T)
     else:
-      hc = w[2 * h:] @ c_prev + params["b_cc"]
-      c_tilde = jnp.tanh(xp[2 * h:] + r * hc)
+      hc = c_prev @ w[2 * h:].T + _row(params["b_cc"])
+      c_tilde = jnp.tanh(xp[:, 2 * h:] + r * hc)
     c = u * c_tilde + (1.0 - u) * c_prev
     return c, c, (u, r, c_tilde, hc)
 
@@ -90,24 +99,23 @@ def _gru_rule(cell: Cell) -> Rule:
     d_u = dc * (c_tilde - c_prev) * _sig_d(u)
     dc_prev = dc * (1.0 - u)
     if before:
-      d_hc = w[2 * h:].T @ d_pre_c           # ∂/∂(Γr ⊙ c⟨t−1⟩)
+      d_hc = d_pre_c @ w[2 * h:]                 # ∂/∂(Γr ⊙ c⟨t−1⟩)
       d_r = d_hc * c_prev * _sig_d(r)
-      dc_prev = dc_prev + d_hc * r
-      d_ur = jnp.concatenate([d_u, d_r])
-      dc_prev = dc_prev + w[:2 * h].T @ d_ur
-      d_xp = jnp.concatenate([d_ur, d_pre_c])
+      d_ur = jnp.concatenate([d_u, d_r], axis=-1)
+      dc_prev = dc_prev + d_hc * r + d_ur @ w[:2 * h]
+      d_xp = jnp.concatenate([d_ur, d_pre_c], axis=-1)
       return dc_prev, d_xp, d_xp
-    d_rec_c = d_pre_c * r                      # ∂/∂(w_cc c⟨t−1⟩ + b_cc)
+    d_rec_c = d_pre_c * r                        # ∂/∂(w_cc c⟨t−1⟩ + b_cc)
     d_r = d_pre_c * hc * _sig_d(r)
-    d_ur = jnp.concatenate([d_u, d_r])
-    d_rec = jnp.concatenate([d_ur, d_rec_c])
-    dc_prev = dc_prev + w.T @ d_rec
-    return dc_prev, jnp.concatenate([d_ur, d_pre_c]), d_rec
+    d_ur = jnp.concatenate([d_u, d_r], axis=-1)
+    d_rec = jnp.concatenate([d_ur, d_rec_c], axis=-1)
+    dc_prev = dc_prev + d_rec @ w
+    return dc_prev, jnp.concatenate([d_ur, d_pre_c], axis=-1), d_rec
 
   def grads(params, c_prevs, res, d_rec):
     h = c_prevs.shape[-1]
     if before:
-      _, r, _, hc = res
+      hc = res[3]
       return {"w_aa": jnp.concatenate([_outer(d_rec[..., :2 * h], c_prevs),
                                        _outer(d_rec[..., 2 * h:], hc)], axis=0)}
     return {"w_aa": _outer(d_rec, c_prevs), "b_cc": d_rec[..., 2 * h:].sum((0, 1))}
@@ -119,15 +127,16 @@ def _simplified_gru_rule(cell: Cell) -> Rule:
 
   def fwd(params, c_prev, xp):
     h = c_prev.shape[-1]
-    pre = xp + params["w_aa"] @ c_prev
-    u, c_tilde = jax.nn.sigmoid(pre[:h]), jnp.tanh(pre[h:])
+    pre = xp + c_prev @ params["w_aa"].T
+    u, c_tilde = jax.nn.sigmoid(pre[:, :h]), jnp.tanh(pre[:, h:])
     c = u * c_tilde + (1.0 - u) * c_prev
     return c, c, (u, c_tilde)
 
   def bwd(params, c_prev, res, dc):
     u, c_tilde = res
-    d_pre = jnp.concatenate([dc * (c_tilde - c_prev) * _sig_d(u), dc * u * _tanh_d(c_tilde)])
-    return dc * (1.0 - u) + params["w_aa"].T @ d_pre, d_pre, d_pre
+    d_pre = jnp.concatenate([dc * (c_tilde - c_prev) * _sig_d(u), dc * u * _tanh_d(c_tilde)],
+                            axis=-1)
+    return dc * (1.0 - u) + d_pre @ params["w_aa"], d_pre, d_pre
 
   def grads(params, c_prevs, res, d_rec):
     return {"w_aa": _outer(d_rec, c_prevs)}
@@ -142,32 +151,34 @@ def _lstm_rule(cell: Cell) -> Rule:
   def fwd(params, carry, xp):
     c_prev, a_prev = carry
     h = c_prev.shape[-1]
-    pre = xp + params["w_aa"] @ a_prev
+    pre = xp + a_prev @ params["w_aa"].T
     if peephole:
       p = params["w_pc"]
-      pre = pre + jnp.concatenate([p[:h] * c_prev, p[h:2 * h] * c_prev,
-                                   jnp.zeros_like(c_prev), p[2 * h:] * c_prev])
-    u, f = jax.nn.sigmoid(pre[:h]), jax.nn.sigmoid(pre[h:2 * h])
-    c_tilde, o = jnp.tanh(pre[2 * h:3 * h]), jax.nn.sigmoid(pre[3 * h:])
-    c = u * c_tilde + f * c_prev
+      pre = pre + jnp.concatenate([_row(p[:h]) * c_prev, _row(p[h:2 * h]) * c_prev,
+                                   jnp.zeros_like(c_prev), _row(p[2 * h:]) * c_prev], axis=-1)
+    uf = jax.nn.sigmoid(pre[:, :2 * h])
+    c_tilde, o = jnp.tanh(pre[:, 2 * h:3 * h]), jax.nn.sigmoid(pre[:, 3 * h:])
+    c = uf[:, :h] * c_tilde + uf[:, h:] * c_prev
     tanh_c = jnp.tanh(c)
     a = o * tanh_c
-    return (c, a), a, (jnp.concatenate([u, f, c_tilde, o]), tanh_c)
+    return (c, a), a, (jnp.concatenate([uf, c_tilde, o], axis=-1), tanh_c)
 
   def bwd(params, carry_prev, res, d_carry):
     c_prev, _ = carry_prev
     dc, da = d_carry
     gates, tanh_c = res
     h = c_prev.shape[-1]
-    u, f, c_tilde, o = gates[:h], gates[h:2 * h], gates[2 * h:3 * h], gates[3 * h:]
+    u, f = gates[:, :h], gates[:, h:2 * h]
+    c_tilde, o = gates[:, 2 * h:3 * h], gates[:, 3 * h:]
     dc = dc + da * o * _tanh_d(tanh_c)
     d_pre = jnp.concatenate([dc * c_tilde * _sig_d(u), dc * c_prev * _sig_d(f),
-                             dc * u * _tanh_d(c_tilde), da * tanh_c * _sig_d(o)])
+                             dc * u * _tanh_d(c_tilde), da * tanh_c * _sig_d(o)], axis=-1)
     dc_prev = dc * f
     if peephole:
       p = params["w_pc"]
-      dc_prev = dc_prev + p[:h] * d_pre[:h] + p[h:2 * h] * d_pre[h:2 * h] + p[2 * h:] * d_pre[3 * h:]
-    return (dc_prev, params["w_aa"].T @ d_pre), d_pre, d_pre
+      dc_prev = (dc_prev + _row(p[:h]) * d_pre[:, :h] + _row(p[h:2 * h]) * d_pre[:, h:2 * h]
+                 + _row(p[2 * h:]) * d_pre[:, 3 * h:])
+    return (dc_prev, d_pre @ params["w_aa"]), d_pre, d_pre
 
   def grads(params, carries_prev, res, d_rec):
     c_prevs, a_prevs = carries_prev
@@ -200,21 +211,20 @@ def _add_to_hidden(d_carry, dy):
 
 
 # ------------------------------------------------------- forward / backward scans
+def _where_rows(m, a, b):
+  """Per-example select: m is [B] bool, a and b are [B, ...]."""
+  return jnp.where(m.reshape(m.shape + (1,) * (a.ndim - 1)), a, b)
+
+
 def forward_with_residuals(rule: Rule, params, xp, carry, mask=None, unroll: int = 1):
   """Forward scan that keeps what the backward needs. Time-major inputs."""
 
-  def step(p, c, x, m):
-    new, y, res = rule.fwd(p, c, x)
-    if m is not None:
-      new = jax.tree_util.tree_map(lambda n, o: jnp.where(m, n, o), new, c)
-      y = jnp.where(m, y, jnp.zeros_like(y))
-    return new, y, res
-
-  vstep = jax.vmap(step, in_axes=(None, 0, 0, 0 if mask is not None else None))
-
   def body(c, inp):
     x, m = inp
-    new, y, res = vstep(params, c, x, m)
+    new, y, res = rule.fwd(params, c, x)
+    if m is not None:
+      new = jax.tree_util.tree_map(lambda n, o: _where_rows(m, n, o), new, c)
+      y = _where_rows(m, y, jnp.zeros_like(y))
     return new, (y, c, res)
 
   final, (ys, carries_prev, res) = jax.lax.scan(body, carry, (xp, mask), unroll=unroll)
@@ -229,21 +239,15 @@ def backward_scan(rule: Rule, params, saved, d_final, d_ys, mask=None, keep=None
   """
   carries_prev, res = saved
 
-  def step(p, c_prev, r, d_c, dy, m):
-    d_new = _add_to_hidden(d_c, dy)
-    if m is not None:
-      d_new = jax.tree_util.tree_map(lambda d: jnp.where(m, d, jnp.zeros_like(d)), d_new)
-    d_prev, d_xp, d_rec = rule.bwd(p, c_prev, r, d_new)
-    if m is not None:  # a frozen step passes the carry cotangent straight through
-      d_prev = jax.tree_util.tree_map(lambda a, d: a + jnp.where(m, jnp.zeros_like(d), d),
-                                      d_prev, d_c)
-    return d_prev, d_xp, d_rec
-
-  vstep = jax.vmap(step, in_axes=(None, 0, 0, 0, 0, 0 if mask is not None else None))
-
   def body(d_c, inp):
     c_prev, r, dy, m, k = inp
-    d_prev, d_xp, d_rec = vstep(params, c_prev, r, d_c, dy, m)
+    d_new = _add_to_hidden(d_c, dy)
+    if m is not None:
+      d_new = jax.tree_util.tree_map(lambda d: _where_rows(m, d, jnp.zeros_like(d)), d_new)
+    d_prev, d_xp, d_rec = rule.bwd(params, c_prev, r, d_new)
+    if m is not None:  # a frozen step passes the carry cotangent straight through
+      d_prev = jax.tree_util.tree_map(lambda a, d: a + _where_rows(m, jnp.zeros_like(d), d),
+                                      d_prev, d_c)
     if k is not None:
       d_prev = jax.tree_util.tree_map(lambda d: d * k.astype(d.dtype), d_prev)
     return d_prev, (d_xp, d_rec)

@@ -58,8 +58,13 @@ def _zeros_carry(hidden_size, dtype=jnp.float32):
   return jnp.zeros((check_positive_int("hidden_size", hidden_size),), dtype)
 
 
+def _mv(v, w):
+  """w @ v for v of shape [..., K] and w [G, K] (row-vector form: v @ wᵀ)."""
+  return v @ w.T
+
+
 def _project(params, x):
-  return params["w_ax"] @ x + params["b_a"]
+  return _mv(x, params["w_ax"]) + params["b_a"]
 
 
 def _make(kind, options, init, initial_carry, recur):
@@ -84,7 +89,7 @@ def simple_rnn(activation: str = "tanh", recurrent_init: str = "orthogonal") -> 
   g = _ACTIVATIONS[activation]
 
   def recur(params, a_prev, xp):
-    a = g(xp + params["w_aa"] @ a_prev)
+    a = g(xp + _mv(a_prev, params["w_aa"]))
     return a, a
 
   return _make("simple_rnn", {"activation": activation},
@@ -113,12 +118,12 @@ def gru(reset: str = "before") -> Cell:
   def recur(params, c_prev, xp):
     h = c_prev.shape[-1]
     w = params["w_aa"]
-    ur = jax.nn.sigmoid(xp[:2 * h] + w[:2 * h] @ c_prev)
-    u, r = ur[:h], ur[h:]
+    ur = jax.nn.sigmoid(xp[..., :2 * h] + _mv(c_prev, w[:2 * h]))
+    u, r = ur[..., :h], ur[..., h:]
     if reset == "before":
-      c_tilde = jnp.tanh(xp[2 * h:] + w[2 * h:] @ (r * c_prev))
+      c_tilde = jnp.tanh(xp[..., 2 * h:] + _mv(r * c_prev, w[2 * h:]))
     else:
-      c_tilde = jnp.tanh(xp[2 * h:] + r * (w[2 * h:] @ c_prev + params["b_cc"]))
+      c_tilde = jnp.tanh(xp[..., 2 * h:] + r * (_mv(c_prev, w[2 * h:]) + params["b_cc"]))
     c = u * c_tilde + (1.0 - u) * c_prev
     return c, c
 
@@ -138,8 +143,8 @@ def simplified_gru() -> Cell:
 
   def recur(params, c_prev, xp):
     h = c_prev.shape[-1]
-    pre = xp + params["w_aa"] @ c_prev
-    u, c_tilde = jax.nn.sigmoid(pre[:h]), jnp.tanh(pre[h:])
+    pre = xp + _mv(c_prev, params["w_aa"])
+    u, c_tilde = jax.nn.sigmoid(pre[..., :h]), jnp.tanh(pre[..., h:])
     c = u * c_tilde + (1.0 - u) * c_prev
     return c, c
 
@@ -178,16 +183,15 @@ def lstm(peephole: bool = False, forget_bias: float = 1.0) -> Cell:
   def recur(params, carry, xp):
     c_prev, a_prev = carry
     h = c_prev.shape[-1]
-    pre = xp + params["w_aa"] @ a_prev
+    pre = xp + _mv(a_prev, params["w_aa"])
     if peephole:
       p = params["w_pc"]
-      peep = jnp.concatenate([p[:h] * c_prev, p[h:2 * h] * c_prev,
-                              jnp.zeros_like(c_prev), p[2 * h:] * c_prev])
-      pre = pre + peep
-    u = jax.nn.sigmoid(pre[:h])
-    f = jax.nn.sigmoid(pre[h:2 * h])
-    c_tilde = jnp.tanh(pre[2 * h:3 * h])
-    o = jax.nn.sigmoid(pre[3 * h:])
+      pre = pre + jnp.concatenate([p[:h] * c_prev, p[h:2 * h] * c_prev,
+                                   jnp.zeros_like(c_prev), p[2 * h:] * c_prev], axis=-1)
+    u = jax.nn.sigmoid(pre[..., :h])
+    f = jax.nn.sigmoid(pre[..., h:2 * h])
+    c_tilde = jnp.tanh(pre[..., 2 * h:3 * h])
+    o = jax.nn.sigmoid(pre[..., 3 * h:])
     c = u * c_tilde + f * c_prev
     a = o * jnp.tanh(c)
     return (c, a), a
