@@ -43,6 +43,7 @@ class Rule(NamedTuple):
   fwd: Callable
   bwd: Callable
   grads: Callable
+  prepare: Callable = lambda params: params  # loop-invariant slices/transposes, built once
 
 
 def _outer(d, x):
@@ -57,8 +58,11 @@ def _outer(d, x):
 def _simple_rnn_rule(cell: Cell) -> Rule:
   relu = cell.option("activation") == "relu"
 
+  def prepare(params):
+    return {**params, "w_aa_t": params["w_aa"].T}
+
   def fwd(params, a_prev, xp):
-    z = xp + a_prev @ params["w_aa"].T
+    z = xp + a_prev @ params["w_aa_t"]
     a = jax.nn.relu(z) if relu else jnp.tanh(z)
     return a, a, a
 
@@ -70,23 +74,34 @@ def _simple_rnn_rule(cell: Cell) -> Rule:
   def grads(params, a_prevs, res, d_rec):
     return {"w_aa": _outer(d_rec, a_prevs)}
 
-  return Rule(fwd, bwd, grads)
+  return Rule(fwd, bwd, grads, prepare)
 
 
 # ------------------------------------------------------------------------- GRU
 def _gru_rule(cell: Cell) -> Rule:
   before = cell.option("reset") == "before"
 
+  def prepare(params):
+    w = params["w_aa"]
+    h = w.shape[1]
+    out = {**params, "w_ur": w[:2 * h], "w_c": w[2 * h:],
+           "w_ur_t": w[:2 * h].T, "w_c_t": w[2 * h:].T}
+    if not before:
+      out["w_aa_t"] = w.T
+    return out
+
   def fwd(params, c_prev, xp):
     h = c_prev.shape[-1]
-    w = params["w_aa"]
-    ur = jax.nn.sigmoid(xp[:, :2 * h] + c_prev @ w[:2 * h].T)
-    u, r = ur[:, :h], ur[:, h:]
     if before:
+      ur = jax.nn.sigmoid(xp[:, :2 * h] + c_prev @ params["w_ur_t"])
+      u, r = ur[:, :h], ur[:, h:]
       hc = r * c_prev
-      c_tilde = jnp.tanh(xp[:, 2 * h:] + hc @ w[2 * h:].T)
+      c_tilde = jnp.tanh(xp[:, 2 * h:] + hc @ params["w_c_t"])
     else:
-      hc = c_prev @ w[2 * h:].T + _row(params["b_cc"])
+      rec = c_prev @ params["w_aa_t"]
+      ur = jax.nn.sigmoid(xp[:, :2 * h] + rec[:, :2 * h])
+      u, r = ur[:, :h], ur[:, h:]
+      hc = rec[:, 2 * h:] + _row(params["b_cc"])
       c_tilde = jnp.tanh(xp[:, 2 * h:] + r * hc)
     c = u * c_tilde + (1.0 - u) * c_prev
     return c, c, (u, r, c_tilde, hc)
@@ -94,22 +109,21 @@ def _gru_rule(cell: Cell) -> Rule:
   def bwd(params, c_prev, res, dc):
     u, r, c_tilde, hc = res
     h = c_prev.shape[-1]
-    w = params["w_aa"]
     d_pre_c = dc * u * _tanh_d(c_tilde)
     d_u = dc * (c_tilde - c_prev) * _sig_d(u)
     dc_prev = dc * (1.0 - u)
     if before:
-      d_hc = d_pre_c @ w[2 * h:]                 # ∂/∂(Γr ⊙ c⟨t−1⟩)
+      d_hc = d_pre_c @ params["w_c"]             # ∂/∂(Γr ⊙ c⟨t−1⟩)
       d_r = d_hc * c_prev * _sig_d(r)
       d_ur = jnp.concatenate([d_u, d_r], axis=-1)
-      dc_prev = dc_prev + d_hc * r + d_ur @ w[:2 * h]
+      dc_prev = dc_prev + d_hc * r + d_ur @ params["w_ur"]
       d_xp = jnp.concatenate([d_ur, d_pre_c], axis=-1)
       return dc_prev, d_xp, d_xp
     d_rec_c = d_pre_c * r                        # ∂/∂(w_cc c⟨t−1⟩ + b_cc)
     d_r = d_pre_c * hc * _sig_d(r)
     d_ur = jnp.concatenate([d_u, d_r], axis=-1)
     d_rec = jnp.concatenate([d_ur, d_rec_c], axis=-1)
-    dc_prev = dc_prev + d_rec @ w
+    dc_prev = dc_prev + d_rec @ params["w_aa"]
     return dc_prev, jnp.concatenate([d_ur, d_pre_c], axis=-1), d_rec
 
   def grads(params, c_prevs, res, d_rec):
@@ -120,14 +134,14 @@ def _gru_rule(cell: Cell) -> Rule:
                                        _outer(d_rec[..., 2 * h:], hc)], axis=0)}
     return {"w_aa": _outer(d_rec, c_prevs), "b_cc": d_rec[..., 2 * h:].sum((0, 1))}
 
-  return Rule(fwd, bwd, grads)
+  return Rule(fwd, bwd, grads, prepare)
 
 
 def _simplified_gru_rule(cell: Cell) -> Rule:
 
   def fwd(params, c_prev, xp):
     h = c_prev.shape[-1]
-    pre = xp + c_prev @ params["w_aa"].T
+    pre = xp + c_prev @ params["w_aa_t"]
     u, c_tilde = jax.nn.sigmoid(pre[:, :h]), jnp.tanh(pre[:, h:])
     c = u * c_tilde + (1.0 - u) * c_prev
     return c, c, (u, c_tilde)
@@ -141,7 +155,7 @@ def _simplified_gru_rule(cell: Cell) -> Rule:
   def grads(params, c_prevs, res, d_rec):
     return {"w_aa": _outer(d_rec, c_prevs)}
 
-  return Rule(fwd, bwd, grads)
+  return Rule(fwd, bwd, grads, lambda p: {**p, "w_aa_t": p["w_aa"].T})
 
 
 # ------------------------------------------------------------------------ LSTM
@@ -151,7 +165,7 @@ def _lstm_rule(cell: Cell) -> Rule:
   def fwd(params, carry, xp):
     c_prev, a_prev = carry
     h = c_prev.shape[-1]
-    pre = xp + a_prev @ params["w_aa"].T
+    pre = xp + a_prev @ params["w_aa_t"]
     if peephole:
       p = params["w_pc"]
       pre = pre + jnp.concatenate([_row(p[:h]) * c_prev, _row(p[h:2 * h]) * c_prev,
@@ -190,7 +204,7 @@ def _lstm_rule(cell: Cell) -> Rule:
           (d_rec[..., 3 * h:] * c_prevs).sum((0, 1))])
     return out
 
-  return Rule(fwd, bwd, grads)
+  return Rule(fwd, bwd, grads, lambda p: {**p, "w_aa_t": p["w_aa"].T})
 
 
 _RULES = {"simple_rnn": _simple_rnn_rule, "gru": _gru_rule,
@@ -219,9 +233,11 @@ def _where_rows(m, a, b):
 def forward_with_residuals(rule: Rule, params, xp, carry, mask=None, unroll: int = 1):
   """Forward scan that keeps what the backward needs. Time-major inputs."""
 
+  prepared = rule.prepare(params)
+
   def body(c, inp):
     x, m = inp
-    new, y, res = rule.fwd(params, c, x)
+    new, y, res = rule.fwd(prepared, c, x)
     if m is not None:
       new = jax.tree_util.tree_map(lambda n, o: _where_rows(m, n, o), new, c)
       y = _where_rows(m, y, jnp.zeros_like(y))
@@ -238,13 +254,14 @@ def backward_scan(rule: Rule, params, saved, d_final, d_ys, mask=None, keep=None
   Returns ``(d_rec_params, d_xp [T, B, G], d_carry0)``.
   """
   carries_prev, res = saved
+  prepared = rule.prepare(params)
 
   def body(d_c, inp):
     c_prev, r, dy, m, k = inp
     d_new = _add_to_hidden(d_c, dy)
     if m is not None:
       d_new = jax.tree_util.tree_map(lambda d: _where_rows(m, d, jnp.zeros_like(d)), d_new)
-    d_prev, d_xp, d_rec = rule.bwd(params, c_prev, r, d_new)
+    d_prev, d_xp, d_rec = rule.bwd(prepared, c_prev, r, d_new)
     if m is not None:  # a frozen step passes the carry cotangent straight through
       d_prev = jax.tree_util.tree_map(lambda a, d: a + _where_rows(m, jnp.zeros_like(d), d),
                                       d_prev, d_c)
