@@ -79,11 +79,17 @@ def gradient_flow(cell: Cell, params, xs, *, readout=None, target=None,
 
   Returns a dict of ``[T]`` arrays indexed by t = 1..T:
     ``ds_ds``: ‖∂s⟨T⟩/∂s⟨t⟩‖₂ (spectral norm of the Jacobian product);
-    ``dL_ds``: ‖∂L⟨T⟩/∂s⟨t⟩‖₂ when ``readout`` and ``target`` (ŷ⟨T⟩'s target) are given.
+    ``da_da``: ‖∂a⟨T⟩/∂a⟨t⟩‖₂, its a⟨·⟩ block (c⟨t⟩ held fixed for the LSTM);
+    with ``readout`` and ``target`` (the target of ŷ⟨T⟩) also
+    ``dL_ds``: ‖∂L⟨T⟩/∂s⟨t⟩‖ and ``dL_da``: ‖∂L⟨T⟩/∂a⟨t⟩‖.
+  For single-state cells s = a, so the pairs coincide.
   """
   jacs = step_jacobians(cell, params, xs, carry)
   products = jacobian_products(jacs)
-  out = {"ds_ds": jnp.linalg.norm(products, ord=2, axis=(-2, -1))}
+  h = params["w_aa"].shape[1]
+  # a⟨t⟩ is the last H entries of the flattened carry ((c, a) for the LSTM)
+  out = {"ds_ds": jnp.linalg.norm(products, ord=2, axis=(-2, -1)),
+         "da_da": jnp.linalg.norm(products[:, -h:, -h:], ord=2, axis=(-2, -1))}
   if readout is not None and target is not None:
     h = params["w_aa"].shape[1]
     c0 = cell.initial_carry(h, xs.dtype) if carry is None else carry
@@ -98,7 +104,9 @@ def gradient_flow(cell: Cell, params, xs, *, readout=None, target=None,
       return per_step_loss(readout_logits(readout, a), target, loss)
 
     g_last = jax.grad(last_loss)(flat)
-    out["dL_ds"] = jnp.linalg.norm(jnp.einsum("tij,i->tj", products, g_last), axis=-1)
+    cot = jnp.einsum("tij,i->tj", products, g_last)
+    out["dL_ds"] = jnp.linalg.norm(cot, axis=-1)
+    out["dL_da"] = jnp.linalg.norm(cot[:, -h:], axis=-1)
   return out
 
 

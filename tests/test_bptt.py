@@ -99,8 +99,7 @@ def test_closed_form_backward_of_unroll_equals_autodiff(name, reverse, x64):
   assert max_rel_err(g_cf, g_ad) <= 1e-9
 
 
-@pytest.mark.parametrize("name", ["relu_rnn", "gru_before", "gru_after", "lstm_peephole",
-                                  "simplified_gru"])
+@pytest.mark.parametrize("name", sorted(CELL_VARIANTS))
 def test_closed_form_matches_finite_differences(name, x64):
   cell, params, xs, targets, carry0 = _problem(name)
   f = lambda p, c: _unroll_loss(cell, p, xs, targets, c, "closed_form")

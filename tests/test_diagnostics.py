@@ -48,10 +48,13 @@ def test_flow_norms_match_autodiff_from_each_step(make, x64):
     g = jax.grad(lambda s: tail(s, t)[0])(states[t])
     expected = np.linalg.norm(np.concatenate([np.ravel(x) for x in jax.tree_util.tree_leaves(g)]))
     np.testing.assert_allclose(flow["dL_ds"][t], expected, rtol=1e-9)
+    a_part = jax.tree_util.tree_leaves(g)[-1]
+    np.testing.assert_allclose(flow["dL_da"][t], np.linalg.norm(a_part), rtol=1e-9)
     jac = jax.jacrev(lambda s: jax.flatten_util.ravel_pytree(tail(s, t)[1])[0])(states[t])
     jac = np.concatenate([np.reshape(j, (jac[0].shape[0], -1)) for j in jax.tree_util.tree_leaves(jac)], 1) \
         if isinstance(jac, tuple) else np.asarray(jac)
     np.testing.assert_allclose(flow["ds_ds"][t], np.linalg.norm(jac, 2), rtol=1e-9)
+    np.testing.assert_allclose(flow["da_da"][t], np.linalg.norm(jac[-H:, -H:], 2), rtol=1e-9)
 
 
 def test_batched_is_per_example_vmap():

@@ -95,3 +95,12 @@ def test_stacked_dropout_only_with_key_and_uses_variational_masks():
   assert not np.allclose(train_ys, eval_ys)
   _, again = layer.apply(params, _xs(), lengths=LENGTHS, key=jax.random.PRNGKey(6))
   assert not np.allclose(train_ys, again)
+
+
+def test_unknown_merge_and_bad_layers_raise():
+  with pytest.raises(ValueError, match="merge must be one of"):
+    rj.bidirectional(rj.lstm(), merge="max")
+  with pytest.raises(ValueError, match="Cells or Layers"):
+    rj.stacked([rj.lstm(), "gru"])
+  with pytest.raises(ValueError, match="at least one layer"):
+    rj.stacked([])
