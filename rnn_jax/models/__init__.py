@@ -1,2 +1,15 @@
-"""Topologies of the seeds, each an (init, apply) pair built from layers."""
+"""Topologies of the seeds, each a set of pure functions built from cells and layers.
+
+  many_to_one     sequence → vector          (classification, forecasting)
+  many_to_many    T_x = T_y                  (tagging, NER)
+  one_to_many     vector → sequence          (generation from a seed vector)
+  seq2seq         encoder–decoder, T_x ≠ T_y (translation)
+  attention_model Bi-LSTM + attention + post-attention LSTM (seed 000)
+  language_model  next-token prediction, sampling novel sequences
+"""
+from rnn_jax.models.attention import AttentionModel, attention_model
+from rnn_jax.models.language_model import LanguageModel, language_model
+from rnn_jax.models.many_to_many import many_to_many
 from rnn_jax.models.many_to_one import many_to_one, masked_pool
+from rnn_jax.models.one_to_many import OneToMany, one_to_many
+from rnn_jax.models.seq2seq import Seq2Seq, seq2seq

@@ -1,0 +1,83 @@
+"""Pieces the topologies share: token embeddings and a step-wise decoder stack."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rnn_jax.types import Cell, check_positive_int
+from rnn_jax.unrolling import unroll
+
+
+def check_tokens(name: str, tokens, vocab_size: int) -> None:
+  """Token ids must be integers in [0, vocab_size) (value check when concrete)."""
+  dtype = jnp.result_type(tokens)
+  if not jnp.issubdtype(dtype, jnp.integer):
+    raise ValueError(f"{name} must hold integer token ids, got dtype {dtype}.")
+  if not isinstance(tokens, jax.core.Tracer):
+    arr = np.asarray(tokens)
+    if arr.size and (arr.min() < 0 or arr.max() >= vocab_size):
+      raise ValueError(f"{name} must be token ids in [0, {vocab_size}), got min {arr.min()} "
+                       f"and max {arr.max()}.")
+
+
+def init_embedding(key, vocab_size: int, embed_size: int | None, dtype=jnp.float32):
+  """``[V, E]`` table, or None for one-hot inputs (E = V)."""
+  if embed_size is None:
+    return None
+  v = check_positive_int("vocab_size", vocab_size)
+  e = check_positive_int("embed_size", embed_size)
+  return jax.random.normal(key, (v, e), dtype) / jnp.sqrt(e).astype(dtype)
+
+
+def embed(table, tokens, vocab_size: int, dtype=jnp.float32):
+  """x⟨t⟩ for token ids: a row of the table, or the one-hot vector."""
+  if table is None:
+    return jax.nn.one_hot(tokens, vocab_size, dtype=dtype)
+  return jnp.take(table, tokens, axis=0)
+
+
+def embed_size_of(embed_size, vocab_size):
+  return vocab_size if embed_size is None else embed_size
+
+
+class DecoderStack:
+  """Uni-directional stacked cells run either over a whole sequence (teacher
+  forcing, through ``unroll``) or one step at a time (decoding).
+
+  Params and carries are lists, one per layer. A class only to group three
+  functions over the same tuple of cells; it holds no state.
+  """
+
+  def __init__(self, cells: Sequence[Cell]):
+    if not cells:
+      raise ValueError("a decoder needs at least one cell.")
+    self.cells = tuple(cells)
+
+  def init(self, key, input_size, hidden_size, dtype=jnp.float32):
+    keys = jax.random.split(key, len(self.cells))
+    sizes = [input_size] + [hidden_size] * (len(self.cells) - 1)
+    return [c.init(k, d, hidden_size, dtype) for c, k, d in zip(self.cells, keys, sizes)]
+
+  def initial_carry(self, params, batch, dtype=jnp.float32):
+    out = []
+    for c, p in zip(self.cells, params):
+      carry = c.initial_carry(p["w_aa"].shape[1], dtype)
+      out.append(jax.tree_util.tree_map(lambda v: jnp.broadcast_to(v, (batch,) + v.shape), carry))
+    return out
+
+  def run(self, params, xs, carries, lengths=None, **unroll_options):
+    finals, h = [], xs
+    for c, p, carry in zip(self.cells, params, carries):
+      final, h = unroll(c, p, h, carry, lengths=lengths, **unroll_options)
+      finals.append(final)
+    return finals, h
+
+  def step(self, params, carries, x):
+    new, h = [], x
+    for c, p, carry in zip(self.cells, params, carries):
+      carry, h = jax.vmap(c.step, (None, 0, 0))(p, carry, h)
+      new.append(carry)
+    return new, h
