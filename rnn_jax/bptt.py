@@ -265,8 +265,11 @@ def backward_scan(rule: Rule, params, saved, d_final, d_ys, mask=None, keep=None
     if m is not None:  # a frozen step passes the carry cotangent straight through
       d_prev = jax.tree_util.tree_map(lambda a, d: a + _where_rows(m, jnp.zeros_like(d), d),
                                       d_prev, d_c)
-    if k is not None:
-      d_prev = jax.tree_util.tree_map(lambda d: d * k.astype(d.dtype), d_prev)
+    if k is not None:  # truncation cuts only at valid steps (see scan_recurrence)
+      cut = (k == 0) if m is None else ((k == 0) & m)
+      d_prev = jax.tree_util.tree_map(lambda d: _where_rows(cut, jnp.zeros_like(d), d)
+                                      if cut.ndim else jnp.where(cut, 0.0, d).astype(d.dtype),
+                                      d_prev)
     return d_prev, (d_xp, d_rec)
 
   d_carry0, (d_xp, d_rec) = jax.lax.scan(

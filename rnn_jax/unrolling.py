@@ -64,6 +64,11 @@ def truncation_keep(time: int, truncate):
   return jnp.where((t > 0) & (t % truncate == 0), 0.0, 1.0)
 
 
+def _rows(m, like):
+  """A [B] (or scalar) condition shaped to broadcast against ``like`` [B, ...]."""
+  return m.reshape(m.shape + (1,) * (like.ndim - m.ndim))
+
+
 def masked_recur(cell: Cell):
   """Per-example recur with an optional scalar mask m (carry frozen, y = 0)."""
 
@@ -82,7 +87,8 @@ def scan_recurrence(cell: Cell, params, xp, carry, mask=None, keep=None, *,
   """Scans the recurrent part over time-major ``xp [T, B, G]``.
 
   ``mask [T, B]`` bool freezes padded steps; ``keep [T]`` (truncation) passes
-  the carry entering step t through ``stop_gradient`` where it is 0.
+  the carry entering step t through ``stop_gradient`` where it is 0 and the step
+  is valid (a frozen step never cuts: padding must not change gradients).
   Returns ``(final_carry, ys [T, B, H])`` or, with ``return_carries``, also
   the carry after every step (time-major).
   """
@@ -90,18 +96,73 @@ def scan_recurrence(cell: Cell, params, xp, carry, mask=None, keep=None, *,
 
   def body(c, inp):
     xp_t, m_t, k_t = inp
-    if k_t is not None:
+    if k_t is not None:  # cut only where the step is valid: padding changes nothing
+      cut = (k_t == 0) if m_t is None else ((k_t == 0) & m_t)
       c = jax.tree_util.tree_map(
-          lambda v: jnp.where(k_t > 0, v, jax.lax.stop_gradient(v)), c)
+          lambda v: jnp.where(_rows(cut, v), jax.lax.stop_gradient(v), v), c)
     c, y = recur(params, c, xp_t, m_t)
     return c, ((y, c) if return_carries else y)
 
   return jax.lax.scan(body, carry, (xp, mask, keep), unroll=unroll)
 
 
+def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return_carries):
+  """Projection hoisted over the given time-major block, then the recurrence."""
+  xp = jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs_tm)
+  if backward == "closed_form":
+    from rnn_jax import bptt  # lazy: bptt imports this module
+    final, ys = bptt.closed_form_recurrence(cell, recurrent_params(params), xp, carry,
+                                            mask, keep, unroll=unroll)
+    return final, (ys, None)
+  final, out = scan_recurrence(cell, params, xp, carry, mask, keep, unroll=unroll,
+                               return_carries=return_carries)
+  return final, (out if return_carries else (out, None))
+
+
+def remat_chunk(time: int, remat) -> int | None:
+  """Chunk length for ``remat``: None (off), "sqrt" (⌈√T⌉) or an int."""
+  if remat is None or remat is False:
+    return None
+  if remat == "sqrt":
+    return max(1, int(-(-time ** 0.5 // 1)))
+  if isinstance(remat, bool) or not isinstance(remat, int) or remat <= 0:
+    raise ValueError(f"remat must be None, 'sqrt' or a positive int chunk length, got {remat!r}.")
+  return remat
+
+
+def _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk):
+  """Checkpointed chunks of ``xs [B, T, D]`` (batch-major, sliced in place): the
+  backward keeps one carry per chunk and recomputes each chunk (projection and
+  masks included) when needed, so memory grows like T/chunk + chunk (∝ √T for
+  chunk = √T) instead of T. Nothing of size T is materialised but the outputs."""
+  batch, time, _ = xs.shape
+  n = -(-time // chunk)
+  if n * chunk != time:  # rare: only when chunk does not divide T
+    xs = jnp.pad(xs, ((0, 0), (0, n * chunk - time), (0, 0)))
+  if lengths is None:
+    lengths = jnp.full((batch,), time, jnp.int32)
+
+  @jax.checkpoint
+  def body(c, i):
+    start = i * chunk
+    x = jax.lax.dynamic_slice_in_dim(xs, start, chunk, axis=1)
+    t = start + jnp.arange(chunk)
+    m = t[:, None] < lengths[None, :]                       # [chunk, B]
+    x = jnp.where(jnp.swapaxes(m, 0, 1)[:, :, None], x, jnp.zeros((), x.dtype))
+    k = None
+    if truncate is not None:  # steps past T are frozen by the mask, so never cut
+      k = jnp.where((t > 0) & (t % truncate == 0), 0.0, 1.0).astype(x.dtype)
+    c, (ys, _) = _recurrence(cell, params, jnp.swapaxes(x, 0, 1), c, m, k, unroll, backward,
+                             False)
+    return c, ys
+
+  final, ys = jax.lax.scan(body, carry, jnp.arange(n))
+  return final, ys.reshape((n * chunk,) + ys.shape[2:])[:time]
+
+
 def unroll(cell: Cell, params, xs, carry=None, *, lengths=None, reverse: bool = False,
            unroll: int = 1, return_carries: bool = False, truncate: int | None = None,
-           backward: str = "autodiff"):
+           backward: str = "autodiff", remat=None):
   """Runs ``cell`` over ``xs [B, T, D]``; returns ``(final_carry, ys [B, T, H])``.
 
   Args:
@@ -120,14 +181,17 @@ def unroll(cell: Cell, params, xs, carry=None, *, lengths=None, reverse: bool = 
     backward: ``"autodiff"`` (``jax.grad`` through the scan) or
       ``"closed_form"`` (the hand-written recursions of ``rnn_jax.bptt``
       through ``jax.custom_vjp``; weight gradients as one product after the loop).
+    remat: None, "sqrt" or a chunk length c: gradient checkpointing over chunks
+      of c steps (nested, memory ∝ T/c + c, i.e. √T for "sqrt"), at the cost of
+      one more forward pass. Same values and gradients.
   """
   check_rank("xs", xs, 3, "[B, T, D]")
   check_choice("backward", backward, BACKWARDS)
   unroll = check_positive_int("unroll", unroll)
   if truncate is not None:
     truncate = check_positive_int("truncate", truncate)
-  if backward == "closed_form" and return_carries:
-    raise ValueError("return_carries=True is only supported with backward='autodiff'.")
+  if return_carries and (backward == "closed_form" or remat is not None):
+    raise ValueError("return_carries=True needs backward='autodiff' and remat=None.")
   batch, time, features = xs.shape
   w_ax = params.get("w_ax") if isinstance(params, dict) else None
   if w_ax is not None and w_ax.shape[-1] != features:
@@ -141,26 +205,21 @@ def unroll(cell: Cell, params, xs, carry=None, *, lengths=None, reverse: bool = 
   else:
     _check_carry(carry, expected)
 
-  mask = None
-  if lengths is not None:
-    mask_bt = time_mask(lengths, time)
-    xs = jnp.where(mask_bt[:, :, None], xs, jnp.zeros((), xs.dtype))
-    mask = mask_bt.T
   if reverse:
     xs = flip_sequences(xs, lengths)
-  xs_tm = jnp.swapaxes(xs, 0, 1)
-  xp = jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs_tm)
-  keep = truncation_keep(time, truncate) if truncate is not None else None
-
-  if backward == "closed_form":
-    from rnn_jax import bptt  # lazy: bptt imports this module
-    final, ys = bptt.closed_form_recurrence(cell, recurrent_params(params), xp, carry,
-                                            mask, keep, unroll=unroll)
+  chunk = remat_chunk(time, remat)
+  if chunk is not None:
+    final, ys = _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk)
     carries = None
   else:
-    final, out = scan_recurrence(cell, params, xp, carry, mask, keep, unroll=unroll,
-                                 return_carries=return_carries)
-    ys, carries = out if return_carries else (out, None)
+    mask = None
+    if lengths is not None:
+      mask_bt = time_mask(lengths, time)
+      xs = jnp.where(mask_bt[:, :, None], xs, jnp.zeros((), xs.dtype))
+      mask = mask_bt.T
+    keep = truncation_keep(time, truncate) if truncate is not None else None
+    final, (ys, carries) = _recurrence(cell, params, jnp.swapaxes(xs, 0, 1), carry, mask, keep,
+                                       unroll, backward, return_carries)
 
   ys = jnp.swapaxes(ys, 0, 1)
   if reverse:

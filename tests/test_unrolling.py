@@ -138,3 +138,21 @@ def test_bad_input_names_the_argument(kwargs, match):
   xs_ = args.pop("xs")
   with pytest.raises(ValueError, match=match):
     rj.unroll(cell, params, xs_, **args)
+
+
+@pytest.mark.parametrize("backward", ["autodiff", "closed_form"])
+@pytest.mark.parametrize("remat", [None, 4])
+def test_truncation_boundaries_in_padding_cut_nothing(backward, remat):
+  # A length-4 sequence alone (T=4) and padded to T=11 with truncate=5: a cut at
+  # t=5 or t=10 would fall on frozen steps and must not touch the gradient.
+  cell, params, _ = _setup("lstm")
+  xs = jax.random.normal(jax.random.PRNGKey(5), (1, 4, D))
+  padded = jnp.concatenate([xs, jnp.ones((1, 7, D))], axis=1)
+
+  def loss(p, x, lengths):
+    final, _ = rj.unroll(cell, p, x, lengths=lengths, truncate=5, backward=backward, remat=remat)
+    return jnp.sum(final[1] ** 2)
+
+  g_alone = jax.grad(loss)(params, xs, jnp.array([4]))
+  g_padded = jax.grad(loss)(params, padded, jnp.array([4]))
+  assert_trees_close(g_padded, g_alone, rtol=1e-6, atol=1e-7)
