@@ -17,6 +17,7 @@ import rnn_jax as rj
 from rnn_jax.data.adding import BASELINE_MSE, adding_batch
 from rnn_jax.models import many_to_one
 from rnn_jax.optim import OptimConfig, make_optimizer
+from rnn_jax import parallel
 from rnn_jax.train import init_state, make_train_step
 
 
@@ -41,7 +42,9 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     xs, ys = batch
     return jnp.mean((model.apply(params, xs) - ys) ** 2), {}
 
-  train_step = make_train_step(loss_fn, tx, config.clip_norm)
+  mesh = parallel.local_mesh(config.batch_size)  # every local device, batch split
+  state = parallel.replicate(state, mesh)
+  train_step = make_train_step(loss_fn, tx, config.clip_norm, mesh=mesh)
   test = [adding_batch(jax.random.fold_in(k_test, i), 256, config.length)
           for i in range(config.eval_batches)]
   evaluate = jax.jit(lambda p: jnp.mean(jnp.stack(
@@ -49,14 +52,15 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   batch_fn = jax.jit(lambda k: adding_batch(k, config.batch_size, config.length))
   start, history = time.time(), []
   for step in range(1, config.steps + 1):
-    state, metrics = train_step(state, batch_fn(jax.random.fold_in(k_data, step)))
+    batch = parallel.shard_batch(batch_fn(jax.random.fold_in(k_data, step)), mesh)
+    state, metrics = train_step(state, batch)
     if step % config.eval_every == 0 or step == config.steps:
       mse = float(evaluate(state.params))
       history.append({"step": step, "test_mse": mse, "train_loss": float(metrics["loss"]),
                       "grad_norm": float(metrics["grad_norm"]), "seconds": time.time() - start})
       log(f"step {step:5d}  train mse {float(metrics['loss']):.4f}  test mse {mse:.4f}  "
           f"(baseline {BASELINE_MSE:.3f})  {time.time() - start:6.1f}s")
-  report = {"task": "adding", "config": config.__dict__, "test_mse": history[-1]["test_mse"],
+  report = {"task": "adding", "config": config.__dict__, "devices": int(mesh.devices.size), "test_mse": history[-1]["test_mse"],
             "baseline_mse": BASELINE_MSE, "seconds": time.time() - start, "history": history}
   if workdir:
     os.makedirs(workdir, exist_ok=True)

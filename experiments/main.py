@@ -47,6 +47,10 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.set_verbosity(logging.WARNING)
+  # One CPU device per core (unless the user chose), before jax starts: the
+  # training step splits the batch over all local devices.
+  from rnn_jax.parallel import set_cpu_devices_if_unset
+  set_cpu_devices_if_unset()
   config = config_from_flags()
   from experiments import adding  # heavy imports only after flags are parsed
   report = adding.train_and_evaluate(config, _WORKDIR.value)

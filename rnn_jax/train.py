@@ -27,10 +27,12 @@ def init_state(params, tx: optax.GradientTransformation, key) -> TrainState:
 
 
 def make_train_step(loss_fn: Callable, tx: optax.GradientTransformation,
-                    clip_norm: float | None = None, jit: bool = True):
+                    clip_norm: float | None = None, jit: bool = True, mesh=None):
   """``loss_fn(params, batch, key) -> (loss, aux_metrics)``; returns the step.
 
-  The returned step donates the old state's buffers when jitted.
+  The returned step donates the old state's buffers when jitted. With a ``mesh``
+  (``rnn_jax.parallel.local_mesh``), the batch is split over its devices and the
+  state replicated: data parallelism through XLA's SPMD partitioner.
   """
 
   def step(state: TrainState, batch):
@@ -42,4 +44,21 @@ def make_train_step(loss_fn: Callable, tx: optax.GradientTransformation,
                "param_norm": optax.tree.norm(params), **aux}
     return TrainState(state.step + 1, params, opt_state, state.key), metrics
 
-  return jax.jit(step, donate_argnums=0) if jit else step
+  if not jit:
+    return step
+  if mesh is None or mesh.devices.size == 1:
+    return jax.jit(step, donate_argnums=0)
+  from rnn_jax import parallel
+  rep, data = parallel.replicated(mesh), parallel.data_sharding(mesh)
+  jitted = jax.jit(step, donate_argnums=0, in_shardings=(rep, data), out_shardings=(rep, rep))
+  if mesh.devices.flat[0].platform != "cpu":
+    return jitted
+
+  def bounded(state, batch):
+    # XLA's in-process CPU collectives can deadlock when many multi-device steps
+    # are dispatched ahead (observed with 2 host devices after ~100 queued steps);
+    # waiting for each step's metrics keeps one step in flight and costs ~nothing.
+    state, metrics = jitted(state, batch)
+    return state, jax.block_until_ready(metrics)
+
+  return bounded

@@ -1,0 +1,48 @@
+"""Data parallelism over 8 forced CPU devices, in a subprocess (XLA flags must be set
+before jax starts), against the same training on one device."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rnn_jax import parallel
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("backward", ["autodiff", "closed_form"])
+def test_eight_device_mesh_matches_one_device_and_splits_the_batch(backward):
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+  out = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "multidevice_check.py"),
+                        backward], capture_output=True, text=True, env=env, timeout=300)
+  assert out.returncode == 0, out.stderr[-3000:]
+  result = json.loads(out.stdout.strip().splitlines()[-1])
+  assert result["devices"] == 8 and result["mesh"] == 8
+  assert result["placement"] == {"devices": 8, "shard_rows": [4]}  # 32 rows, 4 per device
+  np.testing.assert_allclose(result["many"], result["one"], rtol=2e-5, atol=1e-6)
+  assert result["one"][-1] != result["one"][0]  # it trained
+
+
+def test_cpu_flags_respect_a_user_choice(monkeypatch):
+  monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=3")
+  assert parallel.set_cpu_devices_if_unset() is False
+  assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=3"
+  monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
+  assert parallel.set_cpu_devices_if_unset(4) is True
+  assert "device_count=4" in os.environ["XLA_FLAGS"] and "dump_to" in os.environ["XLA_FLAGS"]
+
+
+def test_local_mesh_uses_a_divisor_and_shard_batch_checks():
+  import jax
+  mesh = parallel.local_mesh(7)
+  assert 7 % mesh.devices.size == 0
+  x = np.zeros((7, 3), np.float32)
+  placed = parallel.shard_batch(x, mesh)
+  np.testing.assert_array_equal(np.asarray(placed), x)
+  if jax.device_count() > 1:
+    with pytest.raises(ValueError, match="not divisible"):
+      parallel.shard_batch(np.zeros((jax.device_count() + 1, 2)), parallel.local_mesh())
