@@ -11,5 +11,6 @@ from rnn_jax.unrolling import flip_sequences, time_mask, unroll
 from rnn_jax.layers import Layer, bidirectional, recurrent, stacked
 from rnn_jax.losses import per_step_loss, sequence_loss
 from rnn_jax.bptt import bptt_grads, rtrl_w_aa_sensitivity
+from rnn_jax.parallel_time import associative_unroll, deer_unroll, min_gru, min_lstm
 
 __version__ = "0.1.0"

@@ -237,6 +237,11 @@ def dense(output: str = "identity"):
   return _readout_init, apply
 
 
+def _min_cells():
+  from rnn_jax import parallel_time  # parallel_time builds on this module
+  return {"min_gru": parallel_time.min_gru, "min_lstm": parallel_time.min_lstm}
+
+
 CELLS = {
     "simple_rnn": simple_rnn,
     "rnn": simple_rnn,
@@ -249,5 +254,6 @@ CELLS = {
 
 def make_cell(name: str, **options) -> Cell:
   """Builds a cell by name (``simple_rnn``, ``irnn``, ``gru``, ``simplified_gru``, ``lstm``)."""
-  check_choice("cell", name, CELLS)
-  return CELLS[name](**options)
+  cells = {**CELLS, **_min_cells()}
+  check_choice("cell", name, cells)
+  return cells[name](**options)

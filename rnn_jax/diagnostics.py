@@ -41,7 +41,7 @@ def recurrent_blocks(params):
 def step_jacobians(cell: Cell, params, xs, carry=None):
   """J⟨t⟩ = ∂s⟨t⟩/∂s⟨t−1⟩ for one sequence ``xs [T, D]`` -> ``[T, S, S]``."""
   check_rank("xs", xs, 2, "[T, D] (one sequence)")
-  h = params["w_aa"].shape[1]
+  h = cell.hidden_of_params(params)
   carry = cell.initial_carry(h, xs.dtype) if carry is None else carry
   batched = jax.tree_util.tree_map(lambda c: c[None], carry)
   _, _, carries = unroll(cell, params, xs[None], batched, return_carries=True)
@@ -86,12 +86,12 @@ def gradient_flow(cell: Cell, params, xs, *, readout=None, target=None,
   """
   jacs = step_jacobians(cell, params, xs, carry)
   products = jacobian_products(jacs)
-  h = params["w_aa"].shape[1]
+  h = cell.hidden_of_params(params)
   # a⟨t⟩ is the last H entries of the flattened carry ((c, a) for the LSTM)
   out = {"ds_ds": jnp.linalg.norm(products, ord=2, axis=(-2, -1)),
          "da_da": jnp.linalg.norm(products[:, -h:, -h:], ord=2, axis=(-2, -1))}
   if readout is not None and target is not None:
-    h = params["w_aa"].shape[1]
+    h = cell.hidden_of_params(params)
     c0 = cell.initial_carry(h, xs.dtype) if carry is None else carry
     batched = jax.tree_util.tree_map(lambda c: c[None], c0)
     final, _ = unroll(cell, params, xs[None], batched)

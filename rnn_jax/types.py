@@ -45,9 +45,14 @@ class Cell(NamedTuple):
   recur: Callable[..., tuple[PyTree, Array]]
   kind: str
   options: tuple = ()
+  hidden_size: Callable[..., int] | None = None  # params -> H; default w_aa.shape[1]
 
   def option(self, name: str, default=None):
     return dict(self.options).get(name, default)
+
+  def hidden_of_params(self, params) -> int:
+    """H of this cell's params."""
+    return self.hidden_size(params) if self.hidden_size else params["w_aa"].shape[1]
 
 
 def check_choice(name: str, value, choices) -> None:

@@ -41,7 +41,7 @@ def flip_sequences(xs, lengths=None):
 
 
 def broadcast_carry(cell: Cell, params, batch: int, dtype):
-  hidden = params["w_aa"].shape[-1]
+  hidden = cell.hidden_of_params(params)
   carry = cell.initial_carry(hidden, dtype)
   return jax.tree_util.tree_map(lambda c: jnp.broadcast_to(c, (batch,) + c.shape), carry)
 

@@ -64,7 +64,7 @@ class DecoderStack:
   def initial_carry(self, params, batch, dtype=jnp.float32):
     out = []
     for c, p in zip(self.cells, params):
-      carry = c.initial_carry(p["w_aa"].shape[1], dtype)
+      carry = c.initial_carry(c.hidden_of_params(p), dtype)
       out.append(jax.tree_util.tree_map(lambda v: jnp.broadcast_to(v, (batch,) + v.shape), carry))
     return out
 

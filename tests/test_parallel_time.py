@@ -1,0 +1,91 @@
+"""minGRU/minLSTM (sequential vs log-space associative scan) and DEER vs sequential."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import rnn_jax as rj
+from rnn_jax import parallel_time as pt
+from tests.helpers import max_rel_err
+
+B, T, D, H = 3, 40, 4, 6
+LENGTHS = jnp.array([40, 13, 0])
+
+
+def _np_min(kind, params, xs, a0):
+  """The paper's equations, step by step, in float64 numpy."""
+  w, b = np.asarray(params["w_ax"], np.float64), np.asarray(params["b_a"], np.float64)
+  sig = lambda z: 1 / (1 + np.exp(-z))
+  g = lambda z: np.where(z >= 0, z + 0.5, sig(z))
+  a, out = np.asarray(a0, np.float64), []
+  for x in np.asarray(xs, np.float64):
+    z = w @ x + b
+    if kind == "min_gru":
+      u = sig(z[:H])
+      a = (1 - u) * a + u * g(z[H:])
+    else:
+      f, i = sig(z[:H]), sig(z[H:2 * H])
+      a = f / (f + i) * a + i / (f + i) * g(z[2 * H:])
+    out.append(a)
+  return np.stack(out)
+
+
+@pytest.mark.parametrize("make", [pt.min_gru, pt.min_lstm])
+def test_min_cells_parallel_equals_sequential_with_masks(make):
+  cell = make()
+  params = cell.init(jax.random.PRNGKey(0), D, H)
+  params = jax.tree_util.tree_map(lambda v: v + 0.3 * jax.random.normal(jax.random.PRNGKey(2),
+                                                                         v.shape), params)
+  xs = jax.random.normal(jax.random.PRNGKey(1), (B, T, D))
+  c0 = jax.random.normal(jax.random.PRNGKey(3), (B, H))
+  f_seq, y_seq = rj.unroll(cell, params, xs, c0, lengths=LENGTHS)
+  f_par, y_par = pt.associative_unroll(cell, params, xs, c0, lengths=LENGTHS)
+  np.testing.assert_allclose(y_par, y_seq, atol=1e-5, rtol=1e-5)
+  np.testing.assert_allclose(f_par, f_seq, atol=1e-5, rtol=1e-5)
+  np.testing.assert_allclose(y_seq[0], _np_min(cell.kind, params, xs[0], c0[0]), atol=1e-5)
+  np.testing.assert_allclose(f_seq[2], c0[2])  # length 0 keeps the initial carry
+  loss = lambda fn: lambda p, c: jnp.sum(fn(cell, p, xs, c, lengths=LENGTHS)[1] ** 2)
+  g_seq = jax.grad(loss(rj.unroll), argnums=(0, 1))(params, c0)
+  g_par = jax.grad(loss(pt.associative_unroll), argnums=(0, 1))(params, c0)
+  assert max_rel_err(g_par, g_seq) <= 1e-5
+
+
+@pytest.mark.parametrize("make", [rj.gru, rj.lstm, rj.simple_rnn])
+@pytest.mark.parametrize("quasi", [False, True])
+def test_deer_equals_sequential_and_reports_iterations(make, quasi):
+  cell = make()
+  params = cell.init(jax.random.PRNGKey(0), D, H)
+  xs = jax.random.normal(jax.random.PRNGKey(1), (B, T, D))
+  f_seq, y_seq = rj.unroll(cell, params, xs, lengths=LENGTHS)
+  f_deer, y_deer, iters = pt.deer_unroll(cell, params, xs, lengths=LENGTHS, quasi=quasi)
+  np.testing.assert_allclose(y_deer, y_seq, atol=1e-5)
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-5), f_deer, f_seq)
+  assert iters.shape == (B,) and np.all(np.asarray(iters) >= 1) and np.all(np.asarray(iters) <= T)
+  loss = lambda fn: lambda p: jnp.sum(fn(cell, p, xs, lengths=LENGTHS)[1] ** 2)
+  g_seq = jax.grad(loss(rj.unroll))(params)
+  g_deer = jax.grad(loss(lambda *a, **k: pt.deer_unroll(*a, quasi=quasi, **k)[:2]))(params)
+  assert max_rel_err(g_deer, g_seq) <= 1e-5
+
+
+def test_newton_needs_fewer_iterations_than_quasi_newton():
+  cell = rj.lstm()
+  params = cell.init(jax.random.PRNGKey(0), D, H)
+  xs = jax.random.normal(jax.random.PRNGKey(1), (2, T, D))
+  _, _, newton = pt.deer_unroll(cell, params, xs)
+  _, _, quasi = pt.deer_unroll(cell, params, xs, quasi=True)
+  assert np.all(np.asarray(newton) <= np.asarray(quasi))
+
+
+def test_parallel_paths_reject_bad_input():
+  with pytest.raises(ValueError, match="cell must be one of"):
+    pt.associative_unroll(rj.gru(), rj.gru().init(jax.random.PRNGKey(0), 2, 3), jnp.zeros((1, 4, 2)))
+  cell = pt.min_gru()
+  p = cell.init(jax.random.PRNGKey(0), 2, 3)
+  with pytest.raises(ValueError, match="xs must have rank 3"):
+    pt.associative_unroll(cell, p, jnp.zeros((4, 2)))
+  with pytest.raises(ValueError, match="lengths"):
+    pt.deer_unroll(rj.gru(), rj.gru().init(jax.random.PRNGKey(0), 2, 3), jnp.zeros((1, 4, 2)),
+                   lengths=jnp.array([5]))
+  with pytest.raises(ValueError, match="max_iters"):
+    pt.deer_unroll(rj.gru(), rj.gru().init(jax.random.PRNGKey(0), 2, 3), jnp.zeros((1, 4, 2)),
+                   max_iters=0)
