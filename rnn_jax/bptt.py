@@ -230,20 +230,30 @@ def _where_rows(m, a, b):
   return jnp.where(m.reshape(m.shape + (1,) * (a.ndim - 1)), a, b)
 
 
-def forward_with_residuals(rule: Rule, params, xp, carry, mask=None, unroll: int = 1):
-  """Forward scan that keeps what the backward needs. Time-major inputs."""
+def project(params, x):
+  """w_ax x + b_a for a batch of rows ``x [..., D]`` (the closed-form cells' projection)."""
+  z = x @ params["w_ax"].T
+  return z + params["b_a"].reshape((1,) * (z.ndim - 1) + (-1,))
+
+
+def forward_with_residuals(rule: Rule, params, inputs, carry, mask=None, unroll: int = 1,
+                           in_loop: bool = False):
+  """Forward scan that keeps what the backward needs. Time-major inputs: the
+  projections ``xp``, or with ``in_loop`` the raw ``xs`` (projected per step)."""
 
   prepared = rule.prepare(params)
 
   def body(c, inp):
     x, m = inp
+    if in_loop:
+      x = project(params, x)
     new, y, res = rule.fwd(prepared, c, x)
     if m is not None:
       new = jax.tree_util.tree_map(lambda n, o: _where_rows(m, n, o), new, c)
       y = _where_rows(m, y, jnp.zeros_like(y))
     return new, (y, c, res)
 
-  final, (ys, carries_prev, res) = jax.lax.scan(body, carry, (xp, mask), unroll=unroll)
+  final, (ys, carries_prev, res) = jax.lax.scan(body, carry, (inputs, mask), unroll=unroll)
   return final, ys, (carries_prev, res)
 
 
@@ -277,30 +287,47 @@ def backward_scan(rule: Rule, params, saved, d_final, d_ys, mask=None, keep=None
   return rule.grads(params, carries_prev, res, d_rec), d_xp, d_carry0
 
 
-def closed_form_recurrence(cell: Cell, rec_params, xp, carry, mask=None, keep=None, *,
-                           unroll: int = 1):
-  """``scan_recurrence`` whose VJP is the closed-form backward (``jax.custom_vjp``)."""
+def closed_form_recurrence(cell: Cell, params, inputs, carry, mask=None, keep=None, *,
+                           unroll: int = 1, in_loop: bool = False):
+  """``scan_recurrence`` whose VJP is the closed-form backward (``jax.custom_vjp``).
+
+  ``inputs`` are the hoisted projections ``xp [T, B, G]`` (then only the
+  recurrent params get gradients here; autodiff of the hoisted projection does
+  the rest), or with ``in_loop`` the raw ``xs [T, B, D]``, projected inside the
+  loop; then ∂w_ax, ∂b_a and ∂xs are formed here, each as one product after the
+  loop (XLA drops ∂xs when nothing uses it).
+  """
   rule = rule_for(cell)
+  rec_names = tuple(unroll_lib.recurrent_params(params))
+  params = params if in_loop else unroll_lib.recurrent_params(params)
 
   @jax.custom_vjp
-  def run(rec_params, xp, carry, mask, keep):
-    return unroll_lib.scan_recurrence(cell, rec_params, xp, carry, mask, None, unroll=unroll)
+  def run(params, inputs, carry, mask, keep):
+    return unroll_lib.scan_recurrence(cell, params, inputs, carry, mask, None, unroll=unroll,
+                                      in_loop=in_loop)
 
-  def run_fwd(rec_params, xp, carry, mask, keep):
-    final, ys, saved = forward_with_residuals(rule, rec_params, xp, carry, mask, unroll)
-    return (final, ys), (rec_params, saved, mask, keep)
+  def run_fwd(params, inputs, carry, mask, keep):
+    final, ys, saved = forward_with_residuals(rule, params, inputs, carry, mask, unroll,
+                                              in_loop=in_loop)
+    return (final, ys), (params, inputs, saved, mask, keep)
 
   def run_bwd(residuals, cts):
-    rec_params, saved, mask, keep = residuals
+    params, inputs, saved, mask, keep = residuals
     d_final, d_ys = cts
-    d_params, d_xp, d_carry0 = backward_scan(rule, rec_params, saved, d_final, d_ys,
-                                             mask, keep, unroll)
-    d_params = {k: d_params.get(k, jnp.zeros_like(v)) for k, v in rec_params.items()}
+    rec = {k: params[k] for k in rec_names}
+    d_rec, d_xp, d_carry0 = backward_scan(rule, rec, saved, d_final, d_ys, mask, keep, unroll)
+    d_params = {k: d_rec.get(k, jnp.zeros_like(params[k])) for k in rec_names}
+    if in_loop:
+      d_params["w_ax"] = jnp.einsum("tbg,tbd->gd", d_xp, inputs)
+      d_params["b_a"] = d_xp.sum((0, 1))
+      d_inputs = jnp.einsum("tbg,gd->tbd", d_xp, params["w_ax"])
+    else:
+      d_inputs = d_xp
     none_like = lambda t: None if t is None else jnp.zeros_like(t)
-    return d_params, d_xp, d_carry0, none_like(mask), none_like(keep)
+    return d_params, d_inputs, d_carry0, none_like(mask), none_like(keep)
 
   run.defvjp(run_fwd, run_bwd)
-  return run(rec_params, xp, carry, mask, keep)
+  return run(params, inputs, carry, mask, keep)
 
 
 # ---------------------------------------------------------- full model, by hand

@@ -82,40 +82,55 @@ def masked_recur(cell: Cell):
   return f
 
 
-def scan_recurrence(cell: Cell, params, xp, carry, mask=None, keep=None, *,
-                    unroll: int = 1, return_carries: bool = False):
-  """Scans the recurrent part over time-major ``xp [T, B, G]``.
+def scan_recurrence(cell: Cell, params, inputs, carry, mask=None, keep=None, *,
+                    unroll: int = 1, return_carries: bool = False, in_loop: bool = False):
+  """Scans the recurrent part over time-major inputs.
 
-  ``mask [T, B]`` bool freezes padded steps; ``keep [T]`` (truncation) passes
-  the carry entering step t through ``stop_gradient`` where it is 0 and the step
-  is valid (a frozen step never cuts: padding must not change gradients).
-  Returns ``(final_carry, ys [T, B, H])`` or, with ``return_carries``, also
-  the carry after every step (time-major).
+  ``inputs`` are the projections ``xp [T, B, G]``, or with ``in_loop=True`` the
+  raw ``xs [T, B, D]`` projected inside the loop. ``mask [T, B]`` bool freezes
+  padded steps; ``keep [T]`` (truncation) passes the carry entering step t
+  through ``stop_gradient`` where it is 0 and the step is valid (a frozen step
+  never cuts: padding must not change gradients). Returns ``(final_carry,
+  ys [T, B, H])`` or, with ``return_carries``, also the carry after every step.
   """
   recur = jax.vmap(masked_recur(cell), in_axes=(None, 0, 0, 0 if mask is not None else None))
+  project = jax.vmap(cell.project, (None, 0))
 
   def body(c, inp):
-    xp_t, m_t, k_t = inp
+    x_t, m_t, k_t = inp
     if k_t is not None:  # cut only where the step is valid: padding changes nothing
       cut = (k_t == 0) if m_t is None else ((k_t == 0) & m_t)
       c = jax.tree_util.tree_map(
           lambda v: jnp.where(_rows(cut, v), jax.lax.stop_gradient(v), v), c)
-    c, y = recur(params, c, xp_t, m_t)
+    c, y = recur(params, c, project(params, x_t) if in_loop else x_t, m_t)
     return c, ((y, c) if return_carries else y)
 
-  return jax.lax.scan(body, carry, (xp, mask, keep), unroll=unroll)
+  return jax.lax.scan(body, carry, (inputs, mask, keep), unroll=unroll)
 
 
-def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return_carries):
-  """Projection hoisted over the given time-major block, then the recurrence."""
-  xp = jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs_tm)
+def auto_hoist() -> bool:
+  """Whether to hoist w_ax x⟨t⟩ + b out of the loop by default.
+
+  Measured on a 2-core CPU (BUILD_NOTES.md): one big projection before the loop
+  made the LSTM forward ~1.5x SLOWER than projecting inside it, so the default
+  hoists only on accelerators, where one large matmul is the better use.
+  """
+  return jax.default_backend() != "cpu"
+
+
+def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return_carries,
+                hoist):
+  """The recurrence over a time-major block, projecting before or inside the loop."""
+  hoist = auto_hoist() if hoist is None else hoist
+  inputs = (jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs_tm) if hoist
+            else xs_tm)
   if backward == "closed_form":
     from rnn_jax import bptt  # lazy: bptt imports this module
-    final, ys = bptt.closed_form_recurrence(cell, recurrent_params(params), xp, carry,
-                                            mask, keep, unroll=unroll)
+    final, ys = bptt.closed_form_recurrence(cell, params, inputs, carry, mask, keep,
+                                            unroll=unroll, in_loop=not hoist)
     return final, (ys, None)
-  final, out = scan_recurrence(cell, params, xp, carry, mask, keep, unroll=unroll,
-                               return_carries=return_carries)
+  final, out = scan_recurrence(cell, params, inputs, carry, mask, keep, unroll=unroll,
+                               return_carries=return_carries, in_loop=not hoist)
   return final, (out if return_carries else (out, None))
 
 
@@ -130,7 +145,7 @@ def remat_chunk(time: int, remat) -> int | None:
   return remat
 
 
-def _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk):
+def _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk, hoist):
   """Checkpointed chunks of ``xs [B, T, D]`` (batch-major, sliced in place): the
   backward keeps one carry per chunk and recomputes each chunk (projection and
   masks included) when needed, so memory grows like T/chunk + chunk (∝ √T for
@@ -153,7 +168,7 @@ def _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk
     if truncate is not None:  # steps past T are frozen by the mask, so never cut
       k = jnp.where((t > 0) & (t % truncate == 0), 0.0, 1.0).astype(x.dtype)
     c, (ys, _) = _recurrence(cell, params, jnp.swapaxes(x, 0, 1), c, m, k, unroll, backward,
-                             False)
+                             False, hoist)
     return c, ys
 
   final, ys = jax.lax.scan(body, carry, jnp.arange(n))
@@ -162,7 +177,7 @@ def _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk
 
 def unroll(cell: Cell, params, xs, carry=None, *, lengths=None, reverse: bool = False,
            unroll: int = 1, return_carries: bool = False, truncate: int | None = None,
-           backward: str = "autodiff", remat=None):
+           backward: str = "autodiff", remat=None, hoist: bool | None = None):
   """Runs ``cell`` over ``xs [B, T, D]``; returns ``(final_carry, ys [B, T, H])``.
 
   Args:
@@ -184,6 +199,9 @@ def unroll(cell: Cell, params, xs, carry=None, *, lengths=None, reverse: bool = 
     remat: None, "sqrt" or a chunk length c: gradient checkpointing over chunks
       of c steps (nested, memory ∝ T/c + c, i.e. √T for "sqrt"), at the cost of
       one more forward pass. Same values and gradients.
+    hoist: compute the input projection w_ax x⟨t⟩ + b for all steps before the
+      loop (True) or inside it (False); None picks by backend (``auto_hoist``).
+      Same values and gradients either way.
   """
   check_rank("xs", xs, 3, "[B, T, D]")
   check_choice("backward", backward, BACKWARDS)
@@ -209,7 +227,8 @@ def unroll(cell: Cell, params, xs, carry=None, *, lengths=None, reverse: bool = 
     xs = flip_sequences(xs, lengths)
   chunk = remat_chunk(time, remat)
   if chunk is not None:
-    final, ys = _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk)
+    final, ys = _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk,
+                         hoist)
     carries = None
   else:
     mask = None
@@ -219,7 +238,7 @@ def unroll(cell: Cell, params, xs, carry=None, *, lengths=None, reverse: bool = 
       mask = mask_bt.T
     keep = truncation_keep(time, truncate) if truncate is not None else None
     final, (ys, carries) = _recurrence(cell, params, jnp.swapaxes(xs, 0, 1), carry, mask, keep,
-                                       unroll, backward, return_carries)
+                                       unroll, backward, return_carries, hoist)
 
   ys = jnp.swapaxes(ys, 0, 1)
   if reverse:

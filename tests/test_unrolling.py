@@ -156,3 +156,17 @@ def test_truncation_boundaries_in_padding_cut_nothing(backward, remat):
   g_alone = jax.grad(loss)(params, xs, jnp.array([4]))
   g_padded = jax.grad(loss)(params, padded, jnp.array([4]))
   assert_trees_close(g_padded, g_alone, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("backward", ["autodiff", "closed_form"])
+def test_hoisted_and_in_loop_projection_agree(backward, x64):
+  cell, params, xs = _setup("gru_after", jnp.float64)
+
+  def loss(p, x, hoist):
+    final, ys = rj.unroll(cell, p, x, lengths=LENGTHS, backward=backward, hoist=hoist)
+    return jnp.sum(ys ** 2) + jnp.sum(final ** 3)
+
+  g_in = jax.grad(loss, argnums=(0, 1))(params, xs, False)
+  g_out = jax.grad(loss, argnums=(0, 1))(params, xs, True)
+  assert_trees_close(g_in, g_out, rtol=1e-12, atol=1e-12)
+  np.testing.assert_allclose(loss(params, xs, False), loss(params, xs, True), rtol=1e-13)
