@@ -18,7 +18,7 @@ from rnn_jax.data.adding import BASELINE_MSE, adding_batch
 from rnn_jax.models import many_to_one
 from rnn_jax.optim import OptimConfig, make_optimizer
 from rnn_jax import parallel
-from rnn_jax.train import init_state, make_train_step
+from rnn_jax.train import fit, init_state, make_train_step
 
 
 def build_model(config):
@@ -49,21 +49,25 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
           for i in range(config.eval_batches)]
   evaluate = jax.jit(lambda p: jnp.mean(jnp.stack(
       [jnp.mean((model.apply(p, x) - y) ** 2) for x, y in test])))
-  batch_fn = jax.jit(lambda k: adding_batch(k, config.batch_size, config.length))
-  start, history = time.time(), []
-  for step in range(1, config.steps + 1):
-    batch = parallel.shard_batch(batch_fn(jax.random.fold_in(k_data, step)), mesh)
-    state, metrics = train_step(state, batch)
-    if step % config.eval_every == 0 or step == config.steps:
-      mse = float(evaluate(state.params))
-      history.append({"step": step, "test_mse": mse, "train_loss": float(metrics["loss"]),
-                      "grad_norm": float(metrics["grad_norm"]), "seconds": time.time() - start})
-      log(f"step {step:5d}  train mse {float(metrics['loss']):.4f}  test mse {mse:.4f}  "
-          f"(baseline {BASELINE_MSE:.3f})  {time.time() - start:6.1f}s")
-  report = {"task": "adding", "config": config.__dict__, "devices": int(mesh.devices.size), "test_mse": history[-1]["test_mse"],
+  make_batch = jax.jit(lambda k: adding_batch(k, config.batch_size, config.length))
+  batch_fn = lambda step: parallel.shard_batch(make_batch(jax.random.fold_in(k_data, step)), mesh)
+  start = time.time()
+
+  def show(row):
+    log(f"step {row['step']:5d}  train mse {row['loss']:.4f}  test mse {row['eval_mse']:.4f}  "
+        f"(baseline {BASELINE_MSE:.3f})  {time.time() - start:6.1f}s")
+
+  state, info = fit(state, train_step, batch_fn, steps=config.steps, workdir=workdir,
+                    eval_fn=lambda st: {"mse": evaluate(st.params)}, eval_every=config.eval_every,
+                    checkpoint_every=config.checkpoint_every, log=show)
+  history = info["history"]
+  report = {"task": "adding", "config": config.__dict__, "devices": int(mesh.devices.size),
+            "test_mse": history[-1]["eval_mse"] if history else None,
+            "interrupted": info["interrupted"], "resumed_from": info["resumed_from"],
             "baseline_mse": BASELINE_MSE, "seconds": time.time() - start, "history": history}
-  if workdir:
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "report.json"), "w") as f:
+  if workdir and not info["interrupted"]:
+    tmp = os.path.join(workdir, "report.json.tmp")
+    with open(tmp, "w") as f:
       json.dump(report, f, indent=1)
+    os.replace(tmp, os.path.join(workdir, "report.json"))  # never a half-written report
   return (report, state.params) if return_params else report

@@ -21,6 +21,7 @@ class Config:
   seed: int = 0
   length: int = 100          # sequence length T for synthetic tasks
   eval_every: int = 250
+  checkpoint_every: int = 500
   eval_batches: int = 4
 
   def replace(self, **changes) -> "Config":

@@ -30,7 +30,10 @@ _SEED = flags.DEFINE_integer("seed", _D.seed, "Random seed.")
 _LENGTH = flags.DEFINE_integer("length", _D.length, "Sequence length T.", lower_bound=2)
 _EVAL = flags.DEFINE_integer("eval_every", _D.eval_every, "Evaluate every N steps.",
                              lower_bound=1)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Where reports are written.")
+_CKPT = flags.DEFINE_integer("checkpoint_every", _D.checkpoint_every, "Checkpoint every N steps.",
+                             lower_bound=1)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints, metrics.jsonl and report.json go "
+                               "here; an existing checkpoint is resumed.")
 
 flags.register_validator("learning_rate", lambda v: v > 0, "--learning_rate must be > 0.")
 
@@ -40,7 +43,8 @@ def config_from_flags() -> Config:
                 num_layers=_LAYERS.value, bidirectional=_BIDIR.value, steps=_STEPS.value,
                 batch_size=_BATCH.value, learning_rate=_LR.value, optimizer=_OPT.value,
                 clip_norm=_CLIP.value or None, truncate=_TRUNC.value, backward=_BACKWARD.value,
-                seed=_SEED.value, length=_LENGTH.value, eval_every=_EVAL.value)
+                seed=_SEED.value, length=_LENGTH.value, eval_every=_EVAL.value,
+                checkpoint_every=_CKPT.value)
 
 
 def main(argv):
@@ -54,6 +58,9 @@ def main(argv):
   config = config_from_flags()
   from experiments import adding  # heavy imports only after flags are parsed
   report = adding.train_and_evaluate(config, _WORKDIR.value)
+  if report["interrupted"]:
+    print(f"interrupted: checkpoint saved in {_WORKDIR.value}; run again to resume.")
+    return
   print(f"final test MSE {report['test_mse']:.4f} vs baseline {report['baseline_mse']:.3f} "
         f"(predicting the mean) in {report['seconds']:.0f}s")
 

@@ -62,3 +62,93 @@ def make_train_step(loss_fn: Callable, tx: optax.GradientTransformation,
     return state, jax.block_until_ready(metrics)
 
   return bounded
+
+
+class StopTraining(RuntimeError):
+  """Raised when training cannot go on (e.g. too many non-finite steps in a row)."""
+
+
+def fit(state: TrainState, train_step, batch_fn, *, steps: int, workdir: str | None = None,
+        eval_fn=None, eval_every: int = 100, checkpoint_every: int = 100, keep: int = 3,
+        max_bad_steps: int | None = 10, log=print):
+  """The training loop: resume, step, evaluate, log, checkpoint, stop cleanly.
+
+  ``batch_fn(step) -> batch`` must be a pure function of the step (e.g.
+  ``fold_in(data_key, step)``), so a resumed run sees exactly the batches the
+  uninterrupted run would have. With a ``workdir`` the loop resumes from its
+  newest readable checkpoint, appends metrics to ``metrics.jsonl`` (dropping lines
+  past the resumed step), saves every ``checkpoint_every`` steps and at the end,
+  and on SIGINT/SIGTERM saves and returns early (``interrupted`` in the result).
+  A step whose loss or gradient norm is not finite is counted; after
+  ``max_bad_steps`` in a row, ``StopTraining`` is raised and the newest checkpoint
+  is left as it was (pair with ``OptimConfig(skip_nonfinite=...)`` so such a step
+  changes no parameters). Returns ``(state, {"history", "interrupted", "resumed_from"})``.
+  """
+  import json
+  import math
+  import os
+  import signal
+
+  from rnn_jax import checkpoint as ckpt
+
+  mngr = ckpt.manager(workdir, keep) if workdir else None
+  resumed = None
+  if mngr is not None:
+    resumed, state = ckpt.restore_latest(mngr, state)
+  history = _read_history(workdir, resumed) if workdir else []
+  stop = {"signal": None}
+
+  def handler(signum, frame):
+    stop["signal"] = signum
+
+  previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)} \
+      if mngr is not None else {}
+  bad = 0
+  try:
+    step = int(state.step)
+    while step < steps and stop["signal"] is None:
+      state, metrics = train_step(state, batch_fn(step))
+      step += 1
+      loss, gnorm = float(metrics["loss"]), float(metrics["grad_norm"])
+      bad = 0 if (math.isfinite(loss) and math.isfinite(gnorm)) else bad + 1
+      if max_bad_steps is not None and bad >= max_bad_steps:
+        raise StopTraining(f"{bad} consecutive steps with non-finite loss or gradients (last at "
+                           f"step {step}); the last good checkpoint is kept"
+                           + (f" in {mngr.directory}." if mngr else "."))
+      if step % eval_every == 0 or step == steps:
+        row = {"step": step, **{k: float(v) for k, v in metrics.items()},
+               "bad_steps_in_a_row": bad}
+        if eval_fn is not None:
+          row.update({f"eval_{k}": float(v) for k, v in eval_fn(state).items()})
+        history.append(row)
+        if workdir:
+          with open(os.path.join(workdir, "metrics.jsonl"), "a") as f:
+            f.write(json.dumps(row) + "\n")
+        log(row)
+      if mngr is not None and (step % checkpoint_every == 0 or step == steps) and bad == 0:
+        ckpt.save(mngr, step, state)
+    if stop["signal"] is not None and mngr is not None and bad == 0:
+      ckpt.save(mngr, int(state.step), state)
+  finally:
+    for s, h in previous.items():
+      signal.signal(s, h)
+  return state, {"history": history, "interrupted": stop["signal"] is not None,
+                 "resumed_from": resumed}
+
+
+def _read_history(workdir, resumed_step):
+  """metrics.jsonl rows up to the resumed step (later rows belong to lost work)."""
+  import json
+  import os
+  path = os.path.join(workdir, "metrics.jsonl")
+  rows = []
+  if os.path.exists(path):
+    with open(path) as f:
+      rows = [json.loads(line) for line in f if line.strip()]
+  rows = [r for r in rows if resumed_step is not None and r["step"] <= resumed_step]
+  os.makedirs(workdir, exist_ok=True)
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    f.writelines(json.dumps(r) + "\n" for r in rows)
+  os.replace(tmp, path)  # atomic: never a half-written metrics file
+  return rows

@@ -1,0 +1,128 @@
+"""The training loop: resume equals uninterrupted, damaged checkpoints, non-finite
+steps, clean stop on SIGTERM."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import adding
+from experiments.config import Config
+from rnn_jax import checkpoint as ckpt
+from rnn_jax.optim import OptimConfig, make_optimizer
+from rnn_jax.train import StopTraining, fit, init_state, make_train_step
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = Config(hidden_size=8, steps=24, batch_size=8, length=12, eval_every=4, checkpoint_every=4,
+              eval_batches=1)
+
+
+def _final_params(workdir):
+  mngr = ckpt.manager(workdir)
+  step = mngr.latest_step()
+  return step, mngr.restore(step)
+
+
+def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
+  full = adding.train_and_evaluate(TINY, str(tmp_path / "a"), log=lambda *_: None)
+  # interrupted after 10 steps (last checkpoint at 8), then resumed to the end
+  adding.train_and_evaluate(TINY.replace(steps=10), str(tmp_path / "b"), log=lambda *_: None)
+  resumed = adding.train_and_evaluate(TINY, str(tmp_path / "b"), log=lambda *_: None)
+  assert resumed["resumed_from"] == 10
+  # the short run also logged its own last step (10); every shared row is identical
+  assert [r for r in resumed["history"] if r["step"] != 10] == full["history"]
+  sa, pa = _final_params(str(tmp_path / "a"))
+  sb, pb = _final_params(str(tmp_path / "b"))
+  assert sa == sb == 24
+  jax.tree_util.tree_map(np.testing.assert_array_equal, pa, pb)
+  rows = [json.loads(l) for l in open(tmp_path / "b" / "metrics.jsonl")]
+  assert [r["step"] for r in rows] == [4, 8, 10, 12, 16, 20, 24]  # no duplicates after resume
+
+
+def _tiny_state_and_step(skip_nonfinite=None):
+  params = {"w": jnp.ones((3,))}
+  tx = make_optimizer(OptimConfig("sgd", 0.1, skip_nonfinite=skip_nonfinite))
+  loss = lambda p, batch, key: (jnp.sum((p["w"] * batch) ** 2), {})
+  return init_state(params, tx, jax.random.PRNGKey(0)), make_train_step(loss, tx)
+
+
+def test_corrupted_latest_checkpoint_falls_back_to_previous(tmp_path):
+  state, step = _tiny_state_and_step()
+  fit(state, step, lambda s: jnp.full((3,), 0.1), steps=6, workdir=str(tmp_path),
+      checkpoint_every=3, log=lambda *_: None)
+  latest = tmp_path / "checkpoints" / "6"
+  files = [p for p in latest.rglob("*") if p.is_file() and p.stat().st_size > 0]
+  for f in files:  # truncate every data file of the newest step
+    f.write_bytes(f.read_bytes()[: max(0, f.stat().st_size // 3)])
+  with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    restored_step, restored = ckpt.restore_latest(ckpt.manager(str(tmp_path)), state)
+  assert restored_step == 3
+  assert any("step 6" in str(w.message) and "unreadable" in str(w.message) for w in caught)
+  assert int(restored.step) == 3
+
+
+def test_half_written_checkpoint_never_becomes_latest(tmp_path):
+  state, step = _tiny_state_and_step()
+  fit(state, step, lambda s: jnp.full((3,), 0.1), steps=3, workdir=str(tmp_path),
+      checkpoint_every=3, log=lambda *_: None)
+  # what an interrupted orbax save leaves behind: a temporary step directory
+  tmp = tmp_path / "checkpoints" / "9.orbax-checkpoint-tmp-1234567"
+  tmp.mkdir()
+  (tmp / "partial").write_bytes(b"\0" * 10)
+  step_found, _ = ckpt.restore_latest(ckpt.manager(str(tmp_path)), state)
+  assert step_found == 3
+  assert not tmp.exists()  # cleaned up when the manager opened the directory
+
+
+def test_nonfinite_steps_are_skipped_then_training_stops(tmp_path):
+  state, step = _tiny_state_and_step(skip_nonfinite=100)
+  nan_from = 5
+  batch = lambda s: jnp.full((3,), jnp.nan if s >= nan_from else 0.1)
+  with pytest.raises(StopTraining, match="3 consecutive steps with non-finite"):
+    fit(state, step, batch, steps=20, workdir=str(tmp_path), checkpoint_every=1,
+        max_bad_steps=3, log=lambda *_: None)
+  last_step, restored = ckpt.restore_latest(ckpt.manager(str(tmp_path)), state)
+  assert last_step == nan_from  # the last good step's checkpoint is intact
+  assert bool(jnp.all(jnp.isfinite(restored.params["w"])))
+  # an exploding learning rate: params would overflow; the step is skipped, not applied
+  tx = make_optimizer(OptimConfig("sgd", 1e38, skip_nonfinite=100))
+  loss = lambda p, b, k: (jnp.sum((p["w"] * b) ** 2), {})
+  st = init_state({"w": jnp.ones((3,))}, tx, jax.random.PRNGKey(0))
+  st2, metrics = make_train_step(loss, tx)(st, jnp.full((3,), 1e20))
+  assert not np.isfinite(float(metrics["loss"])) or not np.isfinite(float(metrics["grad_norm"]))
+  np.testing.assert_array_equal(st2.params["w"], jnp.ones((3,)))
+
+
+def test_sigterm_saves_and_exits_cleanly_then_resumes(tmp_path):
+  workdir = str(tmp_path / "run")
+  env = {**os.environ, "PYTHONPATH": ROOT}
+  cmd = [sys.executable, "-m", "experiments.main", "--steps=100000", "--eval_every=5",
+         "--checkpoint_every=1000", "--hidden_size=8", "--length=10", "--batch_size=8",
+         f"--workdir={workdir}"]
+  proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+  deadline = time.time() + 120
+  metrics = os.path.join(workdir, "metrics.jsonl")
+  while time.time() < deadline and not (os.path.exists(metrics) and os.path.getsize(metrics) > 0):
+    time.sleep(0.2)
+  proc.send_signal(signal.SIGTERM)
+  out, err = proc.communicate(timeout=120)
+  assert proc.returncode == 0, err.decode()[-2000:]
+  assert b"interrupted: checkpoint saved" in out
+  step, _ = ckpt.restore_latest(ckpt.manager(workdir), adding_state_like())
+  assert step is not None and step > 0
+  assert not os.path.exists(os.path.join(workdir, "report.json"))
+
+
+def adding_state_like():
+  cfg = Config(hidden_size=8, length=10, batch_size=8)
+  model = adding.build_model(cfg)
+  tx = make_optimizer(OptimConfig(cfg.optimizer, cfg.learning_rate, cfg.clip_norm))
+  return init_state(model.init(jax.random.PRNGKey(0)), tx, jax.random.PRNGKey(0))
