@@ -108,20 +108,21 @@ def scan_recurrence(cell: Cell, params, inputs, carry, mask=None, keep=None, *,
   return jax.lax.scan(body, carry, (inputs, mask, keep), unroll=unroll)
 
 
-def auto_hoist() -> bool:
+def auto_hoist(batch: int) -> bool:
   """Whether to hoist w_ax x⟨t⟩ + b out of the loop by default.
 
-  Measured on a 2-core CPU (BUILD_NOTES.md): one big projection before the loop
-  made the LSTM forward ~1.5x SLOWER than projecting inside it, so the default
-  hoists only on accelerators, where one large matmul is the better use.
+  Measured on a 2-core CPU (BUILD_NOTES.md): at B=32, H=256 one big projection
+  before the loop made the LSTM forward ~1.5x SLOWER than projecting inside it;
+  at B=1, T=1000 hoisting was ~1.4x FASTER (each step's work is tiny, so the loop
+  should carry as little as possible). Accelerators always hoist.
   """
-  return jax.default_backend() != "cpu"
+  return jax.default_backend() != "cpu" or batch <= 8
 
 
 def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return_carries,
                 hoist):
   """The recurrence over a time-major block, projecting before or inside the loop."""
-  hoist = auto_hoist() if hoist is None else hoist
+  hoist = auto_hoist(xs_tm.shape[1]) if hoist is None else hoist
   inputs = (jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs_tm) if hoist
             else xs_tm)
   if backward == "closed_form":

@@ -10,8 +10,9 @@ contender is compiled/warmed up first, then all are timed interleaved
 
 Contenders per cell (LSTM, GRU, vanilla RNN):
   rnn_jax          the default path: closed-form backward, projection placement by
-                   backend, batch split over all local devices (this script, like
-                   the CLI, splits the CPU into one device per core before jax starts)
+                   backend and batch size, batch split over all local devices (this
+                   script, like the CLI, splits the CPU into one device per core
+                   before jax starts); unroll=2 for batches of 8 or fewer
   rnn_jax 1-dev    the same on one device (ablation of the batch split)
   flax             nn.RNN(OptimizedLSTMCell / GRUCell / SimpleCell), one device
   torch            nn.LSTM / nn.GRU / nn.RNN, 2 threads (when torch is installed)
@@ -52,7 +53,8 @@ def _ours(kind, shape, multi_device):
   cell = {"lstm": rj.lstm(), "gru": rj.gru("after"), "rnn": rj.simple_rnn()}[kind]
   params = cell.init(jax.random.PRNGKey(0), d, h)
   xs = jax.random.normal(jax.random.PRNGKey(1), (b, t, d))
-  loss = lambda p, x: jnp.mean(rj.unroll(cell, p, x, backward="closed_form")[1] ** 2)
+  unroll = 2 if b <= 8 else 1  # tuned per shape (BUILD_NOTES.md): helps only tiny batches
+  loss = lambda p, x: jnp.mean(rj.unroll(cell, p, x, backward="closed_form", unroll=unroll)[1] ** 2)
   mesh = parallel.local_mesh(b) if multi_device else None
   if mesh is not None and mesh.devices.size > 1:
     grad = jax.jit(jax.grad(loss), in_shardings=(parallel.replicated(mesh),
