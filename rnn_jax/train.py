@@ -40,8 +40,10 @@ def make_train_step(loss_fn: Callable, tx: optax.GradientTransformation,
     (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    metrics = {"loss": loss, **gradient_metrics(grads, clip_norm),
-               "param_norm": optax.tree.norm(params), **aux}
+    gm = gradient_metrics(grads, clip_norm)
+    finite = jnp.isfinite(loss) & jnp.isfinite(gm["grad_norm"])
+    metrics = {"loss": loss, **gm, "param_norm": optax.tree.norm(params),
+               "nonfinite": (~finite).astype(jnp.float32), **aux}
     return TrainState(state.step + 1, params, opt_state, state.key), metrics
 
   if not jit:
@@ -103,21 +105,22 @@ def fit(state: TrainState, train_step, batch_fn, *, steps: int, workdir: str | N
 
   previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)} \
       if mngr is not None else {}
-  bad = 0
+  bad, skipped = 0, (history[-1].get("skipped_total", 0) if history else 0)
   try:
     step = int(state.step)
     while step < steps and stop["signal"] is None:
       state, metrics = train_step(state, batch_fn(step))
       step += 1
       loss, gnorm = float(metrics["loss"]), float(metrics["grad_norm"])
-      bad = 0 if (math.isfinite(loss) and math.isfinite(gnorm)) else bad + 1
+      finite = math.isfinite(loss) and math.isfinite(gnorm)
+      bad, skipped = (0, skipped) if finite else (bad + 1, skipped + 1)
       if max_bad_steps is not None and bad >= max_bad_steps:
         raise StopTraining(f"{bad} consecutive steps with non-finite loss or gradients (last at "
                            f"step {step}); the last good checkpoint is kept"
                            + (f" in {mngr.directory}." if mngr else "."))
       if step % eval_every == 0 or step == steps:
         row = {"step": step, **{k: float(v) for k, v in metrics.items()},
-               "bad_steps_in_a_row": bad}
+               "bad_steps_in_a_row": bad, "skipped_total": skipped}
         if eval_fn is not None:
           row.update({f"eval_{k}": float(v) for k, v in eval_fn(state).items()})
         history.append(row)
@@ -144,7 +147,11 @@ def _read_history(workdir, resumed_step):
   rows = []
   if os.path.exists(path):
     with open(path) as f:
-      rows = [json.loads(line) for line in f if line.strip()]
+      for line in f:
+        try:
+          rows.append(json.loads(line))
+        except json.JSONDecodeError:  # a line torn by a hard kill: the work it logged is lost
+          break
   rows = [r for r in rows if resumed_step is not None and r["step"] <= resumed_step]
   os.makedirs(workdir, exist_ok=True)
   tmp = path + ".tmp"

@@ -95,13 +95,25 @@ def check_lengths(lengths, batch: int, time: int):
   return jnp.asarray(lengths, jnp.int32)
 
 
-def check_finite(name: str, x) -> None:
-  """Raises if a concrete array holds NaN or inf (no-op under jit)."""
-  if isinstance(x, jax.core.Tracer):
+def check_finite(name: str, x, lengths=None) -> None:
+  """Raises if a concrete ``x`` holds NaN or inf at a valid step (no-op under jit).
+
+  With ``lengths`` (``x`` batch-major ``[B, T, ...]``), steps after each length are
+  padding and may hold anything.
+  """
+  if isinstance(x, jax.core.Tracer) or isinstance(lengths, jax.core.Tracer):
     return
   arr = np.asarray(x)
-  if jnp.issubdtype(arr.dtype, jnp.floating) and not np.all(np.isfinite(arr)):
-    raise ValueError(f"{name} contains non-finite values (NaN or inf).")
+  if not jnp.issubdtype(arr.dtype, jnp.floating):
+    return
+  bad = ~np.isfinite(arr)
+  if lengths is not None:
+    valid = np.arange(arr.shape[1])[None, :] < np.asarray(lengths)[:, None]
+    bad = bad & valid.reshape(valid.shape + (1,) * (arr.ndim - 2))
+  if bad.any():
+    idx = tuple(int(i) for i in np.argwhere(bad)[0])
+    raise ValueError(f"{name} contains non-finite values (NaN or inf) at valid positions, "
+                     f"first at index {idx}.")
 
 
 class Model(NamedTuple):

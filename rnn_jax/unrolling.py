@@ -15,7 +15,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from rnn_jax.types import Cell, check_choice, check_lengths, check_positive_int, check_rank
+from rnn_jax.types import (Cell, check_choice, check_finite, check_lengths, check_positive_int,
+                           check_rank)
 
 BACKWARDS = ("autodiff", "closed_form")
 
@@ -217,6 +218,7 @@ def unroll(cell: Cell, params, xs, carry=None, *, lengths=None, reverse: bool = 
     raise ValueError(
         f"xs has D={features} features but params['w_ax'] expects input size {w_ax.shape[-1]}.")
   lengths = check_lengths(lengths, batch, time)
+  check_finite("xs", xs, lengths)
   dtype = jnp.result_type(xs)
   expected = broadcast_carry(cell, params, batch, dtype)
   if carry is None:

@@ -170,3 +170,11 @@ def test_hoisted_and_in_loop_projection_agree(backward, x64):
   g_out = jax.grad(loss, argnums=(0, 1))(params, xs, True)
   assert_trees_close(g_in, g_out, rtol=1e-12, atol=1e-12)
   np.testing.assert_allclose(loss(params, xs, False), loss(params, xs, True), rtol=1e-13)
+
+
+def test_non_finite_inputs_at_valid_steps_are_rejected():
+  cell, params, xs = _setup("gru_before")
+  bad = xs.at[1, 1, 0].set(np.nan)  # example 1 has length 3: step 1 is valid
+  with pytest.raises(ValueError, match=r"xs contains non-finite values .* index \(1, 1, 0\)"):
+    rj.unroll(cell, params, bad, lengths=LENGTHS)
+  rj.unroll(cell, params, xs.at[1, 5, 0].set(np.inf), lengths=LENGTHS)  # padding: allowed

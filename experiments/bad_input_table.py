@@ -1,0 +1,94 @@
+"""Prints the bad-input table of BUILD_NOTES.md from the errors actually raised.
+
+  python -m experiments.bad_input_table
+
+Each row is also a test (the "test" column names its file). Flags are checked by
+tests/test_resilience.py in a subprocess (absl reports them before jax starts).
+"""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import rnn_jax as rj
+from rnn_jax import decoding, interop, parallel_time
+from rnn_jax.data.adding import adding_batch
+from rnn_jax.models import attention_model, language_model, seq2seq
+from rnn_jax.optim import OptimConfig, make_optimizer
+from rnn_jax.tbptt import tbptt_windows
+
+
+def cases():
+  key = jax.random.PRNGKey(0)
+  cell = rj.gru()
+  p = cell.init(key, 3, 4)
+  xs = jnp.zeros((2, 5, 3))
+  lm = language_model(rj.lstm(), 7, 4)
+  lp = lm.init(key)
+  s2s_args = dict(encoder_hidden=8)
+  att = attention_model(6, 5, pre_hidden=4, post_hidden=8)
+  ap = att.init(key)
+  z = jnp.zeros((2, 5, 4))
+  st = lm.initial_state(lp, 2)
+  t0 = jnp.zeros((2,), jnp.int32)
+  return [
+      ("cells", "unknown activation", lambda: rj.simple_rnn("sigmoid"), "test_cells.py"),
+      ("cells", "unknown recurrent init", lambda: rj.simple_rnn("tanh", "zeros"), "test_cells.py"),
+      ("cells", "unknown GRU reset variant", lambda: rj.gru("middle"), "test_cells.py"),
+      ("cells", "unknown cell name", lambda: rj.make_cell("transformer"), "test_cells.py"),
+      ("cells", "input_size 0", lambda: rj.lstm().init(key, 0, 4), "test_cells.py"),
+      ("cells", "negative hidden_size", lambda: rj.lstm().init(key, 3, -1), "test_cells.py"),
+      ("cells", "unknown readout g_y", lambda: rj.dense("relu"), "test_cells.py"),
+      ("unroll", "xs of rank 2", lambda: rj.unroll(cell, p, xs[0]), "test_unrolling.py"),
+      ("unroll", "lengths of shape [B, 1]", lambda: rj.unroll(cell, p, xs, lengths=np.zeros((2, 1), np.int32)), "test_unrolling.py"),
+      ("unroll", "a length > T", lambda: rj.unroll(cell, p, xs, lengths=np.array([1, 6])), "test_unrolling.py"),
+      ("unroll", "a negative length", lambda: rj.unroll(cell, p, xs, lengths=np.array([-1, 2])), "test_unrolling.py"),
+      ("unroll", "float lengths", lambda: rj.unroll(cell, p, xs, lengths=np.ones(2, np.float32)), "test_unrolling.py"),
+      ("unroll", "input size not matching params", lambda: rj.unroll(cell, p, jnp.zeros((2, 5, 4))), "test_unrolling.py"),
+      ("unroll", "carry of the wrong batch size", lambda: rj.unroll(cell, p, xs, jnp.zeros((3, 4))), "test_unrolling.py"),
+      ("unroll", "NaN at a valid step", lambda: rj.unroll(cell, p, xs.at[0, 0, 0].set(np.nan)), "test_unrolling.py"),
+      ("unroll", "unroll=0", lambda: rj.unroll(cell, p, xs, unroll=0), "test_unrolling.py"),
+      ("unroll", "truncate=0", lambda: rj.unroll(cell, p, xs, truncate=0), "test_unrolling.py"),
+      ("unroll", "unknown backward", lambda: rj.unroll(cell, p, xs, backward="magic"), "test_unrolling.py"),
+      ("unroll", "bad remat", lambda: rj.unroll(cell, p, xs, remat="cbrt"), "test_remat.py"),
+      ("layers", "unknown merge", lambda: rj.bidirectional(cell, merge="max"), "test_layers.py"),
+      ("layers", "dropout_rate 1", lambda: rj.stacked([cell], dropout_rate=1.0), "test_layers.py"),
+      ("layers", "residual across sizes", lambda: rj.stacked([cell, rj.bidirectional(cell)], residual=True).init(key, 3, 4), "test_layers.py"),
+      ("losses", "unknown loss", lambda: rj.sequence_loss(z, z, loss="hinge"), "test_losses.py"),
+      ("losses", "targets of the wrong shape", lambda: rj.sequence_loss(z, z[:, :-1], loss="squared"), "test_losses.py"),
+      ("losses", "unknown reduction", lambda: rj.sequence_loss(z, z, loss="squared", reduction="median"), "test_losses.py"),
+      ("losses", "token id outside the vocabulary", lambda: rj.sequence_loss(z, jnp.full((2, 5), 4), loss="softmax_cross_entropy"), "test_losses.py"),
+      ("bptt", "truncate=0", lambda: rj.bptt_grads(cell, {"cell": p, "readout": rj.dense()[0](key, 4, 2)}, xs, jnp.zeros((2, 5, 2)), truncate=0), "test_bptt.py"),
+      ("models", "token ids outside the vocabulary", lambda: lm.loss(lp, jnp.full((2, 4), 7)), "test_models.py"),
+      ("models", "float tokens", lambda: lm.loss(lp, jnp.zeros((2, 4))), "test_models.py"),
+      ("models", "encoder/decoder layer mismatch", lambda: seq2seq([rj.lstm()], [rj.lstm(), rj.lstm()], 5, 5, **s2s_args), "test_models.py"),
+      ("models", "src/tgt batch mismatch", lambda: seq2seq([rj.gru()], [rj.gru()], 5, 5, **s2s_args).apply(seq2seq([rj.gru()], [rj.gru()], 5, 5, **s2s_args).init(key), jnp.zeros((2, 3), jnp.int32), None, jnp.zeros((3, 4), jnp.int32)), "test_models.py"),
+      ("models", "attention without T_y", lambda: att.apply(ap, jnp.zeros((2, 3), jnp.int32), None), "test_models.py"),
+      ("decoding", "max_len 0", lambda: decoding.greedy(lm.step_fn, lp, st, t0, max_len=0), "test_decoding.py"),
+      ("decoding", "beam width 0", lambda: decoding.beam_search(lm.step_fn, lp, st, t0, beam_width=0, max_len=3), "test_decoding.py"),
+      ("decoding", "negative temperature", lambda: decoding.sample(lm.step_fn, lp, st, t0, key, max_len=3, temperature=-1.0), "test_decoding.py"),
+      ("decoding", "top_k 0", lambda: decoding.sample(lm.step_fn, lp, st, t0, key, max_len=3, top_k=0), "test_decoding.py"),
+      ("optim", "unknown optimizer", lambda: make_optimizer(OptimConfig("lbfgs")), "test_optim.py"),
+      ("optim", "clip_norm 0", lambda: make_optimizer(OptimConfig(clip_norm=0.0)), "test_optim.py"),
+      ("tbptt", "k2 < k1", lambda: tbptt_windows(10, 4, 2), "test_tbptt.py"),
+      ("interop", "not an RNN state dict", lambda: interop.from_torch({"foo": np.zeros(3)}, "lstm"), "test_interop.py"),
+      ("interop", "reset-before GRU to Flax", lambda: interop.to_flax(rj.gru("before").init(key, 2, 3), "GRUCell"), "test_interop.py"),
+      ("parallel_time", "associative scan of a GRU", lambda: parallel_time.associative_unroll(cell, p, xs), "test_parallel_time.py"),
+      ("data", "adding batch_size 0", lambda: adding_batch(key, 0, 10), "test_resilience.py"),
+      ("data", "adding length 1", lambda: adding_batch(key, 4, 1), "test_resilience.py"),
+  ]
+
+
+def main():
+  print("| module | bad input | error | test |")
+  print("|---|---|---|---|")
+  for module, what, call, test in cases():
+    try:
+      call()
+      message = "NO ERROR"
+    except ValueError as err:
+      message = str(err).replace("|", "\\|").replace("\n", " ")
+    print(f"| {module} | {what} | {message[:160]} | {test} |")
+
+
+if __name__ == "__main__":
+  main()
