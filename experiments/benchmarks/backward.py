@@ -11,10 +11,10 @@ faster). Results go to stdout and, with --out, to JSON.
 from __future__ import annotations
 
 import json
-import statistics
-import time
 
 from absl import app, flags, logging
+
+from experiments.benchmarks.timing import time_interleaved
 
 SHAPES = {"primary": (32, 100, 128, 256), "large": (64, 200, 512, 512),
           "latency": (1, 1000, 64, 64), "small": (64, 100, 2, 64)}
@@ -54,14 +54,7 @@ def main(argv):
   for name in _CELLS.value:
     cell = rj.make_cell(name)
     steps = {bw: make_step(cell, bw, shape) for bw in ("autodiff", "closed_form")}
-    times = {bw: [] for bw in steps}
-    for _ in range(_ROUNDS.value):
-      for bw, fn in steps.items():
-        for _ in range(_REPS.value):
-          t0 = time.perf_counter()
-          fn()
-          times[bw].append(1e3 * (time.perf_counter() - t0))
-    med = {bw: statistics.median(v) for bw, v in times.items()}
+    med = time_interleaved(steps, _ROUNDS.value, _REPS.value)
     ratio = med["closed_form"] / med["autodiff"]
     results["cells"][name] = {"autodiff_ms": med["autodiff"], "closed_form_ms": med["closed_form"],
                               "ratio": ratio}

@@ -12,10 +12,10 @@ the O(log T) depth pays off there.
 from __future__ import annotations
 
 import json
-import statistics
-import time
 
 from absl import app, flags, logging
+
+from experiments.benchmarks.timing import time_interleaved
 
 _LENGTHS = flags.DEFINE_list("lengths", ["256", "1024", "4096", "16384"], "Sequence lengths.")
 _DEER_MAX_T = flags.DEFINE_integer("deer_max_length", 4096, "Skip DEER above this T.")
@@ -28,15 +28,8 @@ _OUT = flags.DEFINE_string("out", None, "JSON output.")
 
 def _median_ms(fns, reps):
   import jax
-  for f in fns.values():
-    jax.block_until_ready(f())
-  times = {k: [] for k in fns}
-  for _ in range(reps):
-    for k, f in fns.items():
-      t0 = time.perf_counter()
-      jax.block_until_ready(f())
-      times[k].append(1e3 * (time.perf_counter() - t0))
-  return {k: statistics.median(v) for k, v in times.items()}
+  blocking = {k: (lambda f=f: jax.block_until_ready(f())) for k, f in fns.items()}
+  return time_interleaved(blocking, rounds=reps, reps=1, warmup=1)
 
 
 def main(argv):

@@ -22,10 +22,11 @@ forward-only inference (sampling a language model token by token) against Flax.
 from __future__ import annotations
 
 import json
-import statistics
 import time
 
 from absl import app, flags, logging
+
+from experiments.benchmarks.timing import time_interleaved
 
 SHAPES = {"primary": (32, 100, 128, 256), "large": (64, 200, 512, 512),
           "latency": (1, 1000, 64, 64)}
@@ -121,20 +122,6 @@ def matmul_peak_gflops():
   return best
 
 
-def _time_interleaved(contenders, rounds, reps):
-  times = {name: [] for name in contenders}
-  for fn in contenders.values():
-    fn()
-    fn()
-  for _ in range(rounds):
-    for name, fn in contenders.items():
-      for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times[name].append(1e3 * (time.perf_counter() - t0))
-  return {name: statistics.median(v) for name, v in times.items()}
-
-
 def inference_bench(rounds):
   """Sampling 400 tokens from an LSTM LM (V=64, E=32, H=256), B=1 and B=32."""
   import flax.linen as nn
@@ -171,7 +158,7 @@ def inference_bench(rounds):
 
     flax_fn = jax.jit(flax_sample)
     key = jax.random.PRNGKey(1)
-    med = _time_interleaved({"rnn_jax": lambda: jax.block_until_ready(ours(params, key)),
+    med = time_interleaved({"rnn_jax": lambda: jax.block_until_ready(ours(params, key)),
                              "flax": lambda: jax.block_until_ready(flax_fn(fparams, key))},
                             rounds, 3)
     out[f"B={b}"] = {**med, "flax/rnn_jax": med["flax"] / med["rnn_jax"]}
@@ -196,7 +183,7 @@ def main(argv):
     torch_step = _torch(kind, shape)
     if torch_step is not None:
       contenders["torch"] = torch_step
-    med = _time_interleaved(contenders, _ROUNDS.value, _REPS.value)
+    med = time_interleaved(contenders, _ROUNDS.value, _REPS.value)
     gflops = train_flops(kind, *shape) / (med["rnn_jax"] / 1e3) / 1e9
     row = {"ms": med, "gflops": gflops, "fraction_of_peak": gflops / peak,
            "speedup_vs": {k: med[k] / med["rnn_jax"] for k in med if k != "rnn_jax"}}

@@ -7,7 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rnn_jax.types import Cell, check_positive_int
+from rnn_jax.cells import dense, readout_logits
+from rnn_jax.layers import Layer, recurrent
+from rnn_jax.types import Cell, Model, check_positive_int, check_rank
 from rnn_jax.unrolling import unroll
 
 
@@ -81,3 +83,36 @@ class DecoderStack:
       carry, h = jax.vmap(c.step, (None, 0, 0))(p, carry, h)
       new.append(carry)
     return new, h
+
+
+def encoder_readout(encoder, input_size: int, hidden_size, output_size: int, output: str,
+                    post, unroll_options) -> Model:
+  """An encoder layer, then ``post(ys, lengths)``, then the readout w_ya · + b_y.
+
+  The shared body of many-to-one (post = masked pooling) and many-to-many (post = identity).
+  """
+  layer = recurrent(encoder) if isinstance(encoder, Cell) else encoder
+  d = check_positive_int("input_size", input_size)
+  v = check_positive_int("output_size", output_size)
+  readout_init, _ = dense(output)
+
+  def init(key, dtype=jnp.float32):
+    ke, kr = jax.random.split(key)
+    return {"encoder": layer.init(ke, d, hidden_size, dtype),
+            "readout": readout_init(kr, layer.output_size(hidden_size), v, dtype)}
+
+  def apply(params, xs, lengths=None, *, key=None):
+    check_rank("xs", xs, 3, "[B, T, D]")
+    _, ys = layer.apply(params["encoder"], xs, lengths=lengths, key=key, **unroll_options)
+    return readout_logits(params["readout"], post(ys, lengths))
+
+  return Model(init, apply)
+
+
+def token_step(stack: DecoderStack, embedding, decoder_params, readout, tokens, vocab_size):
+  """One decoding step: embed y⟨t−1⟩, advance the stacked cells, logits of ŷ⟨t⟩."""
+  def run(carries):
+    x = embed(embedding, tokens, vocab_size, readout["w_ya"].dtype)
+    carries, a = stack.step(decoder_params, carries, x)
+    return carries, readout_logits(readout, a)
+  return run

@@ -14,7 +14,8 @@ import jax.numpy as jnp
 from rnn_jax.cells import dense, readout_logits
 from rnn_jax.layers import variational_dropout
 from rnn_jax.losses import sequence_loss
-from rnn_jax.models.common import DecoderStack, check_tokens, embed, embed_size_of, init_embedding
+from rnn_jax.models.common import (DecoderStack, check_tokens, embed, embed_size_of,
+                                   init_embedding, token_step)
 from rnn_jax.types import Cell, check_positive_int, check_rank
 
 
@@ -74,8 +75,7 @@ def language_model(cells: Cell | Sequence[Cell], vocab_size: int, hidden_size: i
                          reduction="token_mean")
 
   def step_fn(params, state, tokens):
-    x = embed(params["embedding"], tokens, v, params["readout"]["w_ya"].dtype)
-    state, a = stack.step(params["decoder"], state, x)
-    return state, readout_logits(params["readout"], a)
+    return token_step(stack, params["embedding"], params["decoder"], params["readout"], tokens,
+                      v)(state)
 
   return LanguageModel(init, apply, loss, initial_state, step_fn)

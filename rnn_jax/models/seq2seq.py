@@ -20,7 +20,8 @@ import jax.numpy as jnp
 from rnn_jax.cells import dense, hidden_of, readout_logits
 from rnn_jax.layers import bidirectional as bidir, stacked
 from rnn_jax.losses import sequence_loss
-from rnn_jax.models.common import DecoderStack, check_tokens, embed, embed_size_of, init_embedding
+from rnn_jax.models.common import (DecoderStack, check_tokens, embed, embed_size_of,
+                                   init_embedding, token_step)
 from rnn_jax.types import Cell, check_choice, check_positive_int, check_rank
 
 
@@ -118,8 +119,7 @@ def seq2seq(encoder_cells: Sequence[Cell], decoder_cells: Sequence[Cell], src_vo
                          reduction="token_mean")
 
   def step_fn(params, state, tokens):
-    x = embed(params["tgt_embedding"], tokens, tv, params["readout"]["w_ya"].dtype)
-    state, a = dec.step(params["decoder"], state, x)
-    return state, readout_logits(params["readout"], a)
+    return token_step(dec, params["tgt_embedding"], params["decoder"], params["readout"], tokens,
+                      tv)(state)
 
   return Seq2Seq(init, apply, loss, encode, step_fn)
