@@ -7,7 +7,7 @@ from absl import app, flags, logging
 
 from experiments.config import Config
 
-TASKS = ("adding",)
+TASKS = ("adding", "copy_memory")  # each a module experiments.<task> with train_and_evaluate
 CELLS = ("lstm", "gru", "simplified_gru", "simple_rnn", "irnn")
 _D = Config()
 
@@ -56,13 +56,13 @@ def main(argv):
   from rnn_jax.parallel import set_cpu_devices_if_unset
   set_cpu_devices_if_unset()
   config = config_from_flags()
-  from experiments import adding  # heavy imports only after flags are parsed
-  report = adding.train_and_evaluate(config, _WORKDIR.value)
+  import importlib
+  task = importlib.import_module(f"experiments.{config.task}")  # heavy imports after flags
+  report = task.train_and_evaluate(config, _WORKDIR.value)
   if report["interrupted"]:
     print(f"interrupted: checkpoint saved in {_WORKDIR.value}; run again to resume.")
     return
-  print(f"final test MSE {report['test_mse']:.4f} vs baseline {report['baseline_mse']:.3f} "
-        f"(predicting the mean) in {report['seconds']:.0f}s")
+  print(task.result_line(report))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from rnn_jax.types import check_choice, check_lengths, check_rank
@@ -64,7 +65,7 @@ def check_targets(targets, shape, loss: str):
       raise ValueError(f"targets (int labels) must have shape [B, T]=({batch}, {time}), "
                        f"got {tshape}.")
     if not isinstance(targets, jax.core.Tracer):
-      t = jnp.asarray(targets)
+      t = np.asarray(targets)  # numpy: a jnp reduction would be traced inside jit
       if t.size and (int(t.min()) < 0 or int(t.max()) >= vocab):
         raise ValueError(f"targets must be token ids in [0, V={vocab}), got min "
                          f"{int(t.min())} and max {int(t.max())}.")

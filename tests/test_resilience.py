@@ -16,10 +16,9 @@ import pytest
 
 from experiments import adding
 from experiments.config import Config
+from experiments.runner import initial_state
 from rnn_jax import checkpoint as ckpt
 from rnn_jax.data.adding import adding_batch
-from rnn_jax.optim import OptimConfig, make_optimizer
-from rnn_jax.train import init_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**{k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}, "PYTHONPATH": ROOT}
@@ -40,8 +39,7 @@ def _run(workdir, seed=0):
 
 def _like():
   cfg = Config(hidden_size=8, length=10, batch_size=8)
-  tx = make_optimizer(OptimConfig(cfg.optimizer, cfg.learning_rate, cfg.clip_norm))
-  return init_state(adding.build_model(cfg).init(jax.random.PRNGKey(0)), tx, jax.random.PRNGKey(0))
+  return initial_state(cfg, adding.build_model(cfg))[0]
 
 
 def _latest_params(workdir):

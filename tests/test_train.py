@@ -15,6 +15,7 @@ import pytest
 
 from experiments import adding
 from experiments.config import Config
+from experiments.runner import initial_state
 from rnn_jax import checkpoint as ckpt
 from rnn_jax.optim import OptimConfig, make_optimizer
 from rnn_jax.train import StopTraining, fit, init_state, make_train_step
@@ -123,6 +124,4 @@ def test_sigterm_saves_and_exits_cleanly_then_resumes(tmp_path):
 
 def adding_state_like():
   cfg = Config(hidden_size=8, length=10, batch_size=8)
-  model = adding.build_model(cfg)
-  tx = make_optimizer(OptimConfig(cfg.optimizer, cfg.learning_rate, cfg.clip_norm))
-  return init_state(model.init(jax.random.PRNGKey(0)), tx, jax.random.PRNGKey(0))
+  return initial_state(cfg, adding.build_model(cfg))[0]

@@ -1,0 +1,82 @@
+"""What every task shares: state, sharded train step, evaluation, the fit loop, report, plots.
+
+A task supplies a model, a loss, a batch function and an evaluation; ``run_task`` does
+the rest the same way for all of them (library code: ``rnn_jax.train.fit``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import jax
+
+from rnn_jax import parallel
+from rnn_jax.optim import OptimConfig, make_optimizer
+from rnn_jax.train import fit, init_state, make_train_step
+
+
+def initial_state(config, model):
+  """The TrainState a run starts from (also the structure its checkpoints restore into)."""
+  k_init, k_train, _ = jax.random.split(jax.random.PRNGKey(config.seed), 3)
+  tx = make_optimizer(OptimConfig(config.optimizer, config.learning_rate, config.clip_norm,
+                                  skip_nonfinite=10))
+  return init_state(model.init(k_init), tx, k_train), tx
+
+
+def run_task(config, workdir, *, task: str, model, loss_fn, make_batch, evaluate, summary,
+             log=print, extra_report=None):
+  """Trains ``model`` on ``make_batch(key)`` batches and returns the report dict.
+
+  ``loss_fn(params, batch, key) -> (loss, aux)``; ``evaluate(params) -> {name: value}``;
+  ``summary(row) -> str`` formats a log line.
+  """
+  state, tx = initial_state(config, model)
+  k_data = jax.random.split(jax.random.PRNGKey(config.seed), 3)[2]
+  mesh = parallel.local_mesh(config.batch_size)  # every local device, batch split
+  state = parallel.replicate(state, mesh)
+  train_step = make_train_step(loss_fn, tx, config.clip_norm, mesh=mesh)
+  make_batch = jax.jit(make_batch)
+  batch_fn = lambda step: parallel.shard_batch(make_batch(jax.random.fold_in(k_data, step)), mesh)
+  start = time.time()
+  state, info = fit(state, train_step, batch_fn, steps=config.steps, workdir=workdir,
+                    eval_fn=lambda st: evaluate(st.params), eval_every=config.eval_every,
+                    checkpoint_every=config.checkpoint_every,
+                    log=lambda row: log(f"{summary(row)}  {time.time() - start:6.1f}s"))
+  history = info["history"]
+  report = {"task": task, "config": config.__dict__, "devices": int(mesh.devices.size),
+            "final": history[-1] if history else None, "interrupted": info["interrupted"],
+            "resumed_from": info["resumed_from"], "seconds": time.time() - start,
+            "history": history, **(extra_report or {})}
+  if workdir and not info["interrupted"]:
+    tmp = os.path.join(workdir, "report.json.tmp")
+    with open(tmp, "w") as f:
+      json.dump(report, f, indent=1)
+    os.replace(tmp, os.path.join(workdir, "report.json"))  # never a half-written report
+    write_plots(history, workdir, task)
+  return report, state.params
+
+
+def write_plots(history, workdir, task):
+  """Learning curves and gradient norms as ``curves.png`` in the workdir."""
+  if not history:
+    return
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  steps = [r["step"] for r in history]
+  evals = sorted(k for k in history[-1] if k.startswith("eval_"))
+  fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+  axes[0].plot(steps, [r["loss"] for r in history], label="train loss")
+  for k in evals:
+    axes[0].plot(steps, [r[k] for r in history], label=k)
+  axes[0].set(xlabel="step", title=f"{task}: learning curves", yscale="log")
+  axes[0].legend(fontsize=8)
+  axes[1].plot(steps, [r["grad_norm"] for r in history], label="‖g‖ before clipping")
+  axes[1].set(xlabel="step", title="gradient norm", yscale="log")
+  axes[1].legend(fontsize=8)
+  fig.tight_layout()
+  tmp = os.path.join(workdir, "curves.tmp.png")
+  fig.savefig(tmp, dpi=90)
+  plt.close(fig)
+  os.replace(tmp, os.path.join(workdir, "curves.png"))
