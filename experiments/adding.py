@@ -20,30 +20,43 @@ def build_model(config):
   layer = rj.bidirectional(cell) if config.bidirectional else cell
   if config.num_layers > 1:
     layer = rj.stacked([layer] * config.num_layers)
-  return many_to_one(layer, 2, config.hidden_size, 1, pooling="last",
-                     backward=config.backward, truncate=config.truncate)
+  return many_to_one(
+      layer,
+      2,
+      config.hidden_size,
+      1,
+      pooling="last",
+      backward=config.backward,
+      truncate=config.truncate)
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):
   """Trains on fresh batches, evaluates on a fixed held-out set; returns the report."""
   model = build_model(config)
-  k_test = jax.random.fold_in(jax.random.PRNGKey(config.seed), 10 ** 6)
-  test = [adding_batch(jax.random.fold_in(k_test, i), 256, config.length)
-          for i in range(config.eval_batches)]
-  mse = jax.jit(lambda p: jnp.mean(jnp.stack([jnp.mean((model.apply(p, x) - y) ** 2)
-                                              for x, y in test])))
+  k_test = jax.random.fold_in(jax.random.PRNGKey(config.seed), 10**6)
+  test = [
+      adding_batch(jax.random.fold_in(k_test, i), 256, config.length)
+      for i in range(config.eval_batches)
+  ]
+  mse = jax.jit(
+      lambda p: jnp.mean(jnp.stack([jnp.mean((model.apply(p, x) - y)**2) for x, y in test])))
 
   def loss_fn(params, batch, key):
     xs, ys = batch
-    return jnp.mean((model.apply(params, xs) - ys) ** 2), {}
+    return jnp.mean((model.apply(params, xs) - ys)**2), {}
 
   report, params = run_task(
-      config, workdir, task="adding", model=model, loss_fn=loss_fn,
+      config,
+      workdir,
+      task="adding",
+      model=model,
+      loss_fn=loss_fn,
       make_batch=lambda k: adding_batch(k, config.batch_size, config.length),
       evaluate=lambda p: {"mse": mse(p)},
       summary=lambda r: (f"step {r['step']:5d}  train mse {r['loss']:.4f}  test mse "
                          f"{r['eval_mse']:.4f}  (baseline {BASELINE_MSE:.3f})"),
-      log=log, extra_report={"baseline_mse": BASELINE_MSE})
+      log=log,
+      extra_report={"baseline_mse": BASELINE_MSE})
   report["test_mse"] = report["final"]["eval_mse"] if report["final"] else None
   return (report, params) if return_params else report
 

@@ -19,7 +19,7 @@ class Config:
   truncate: int | None = None
   backward: str = "closed_form"
   seed: int = 0
-  length: int = 100          # sequence length T for synthetic tasks
+  length: int = 100  # sequence length T for synthetic tasks
   eval_every: int = 250
   checkpoint_every: int = 500
   eval_batches: int = 4

@@ -12,16 +12,20 @@ import jax.numpy as jnp
 
 import rnn_jax as rj
 from experiments.runner import run_task
-from rnn_jax.data.copy_memory import (INPUT_CLASSES, OUTPUT_CLASSES, baseline_nats,
-                                      copy_batch)
+from rnn_jax.data.copy_memory import (INPUT_CLASSES, OUTPUT_CLASSES, baseline_nats, copy_batch)
 from rnn_jax.models import many_to_many
 
 
 def build_model(config):
   cell = rj.make_cell(config.cell)
   layer = cell if config.num_layers == 1 else rj.stacked([cell] * config.num_layers)
-  return many_to_many(layer, INPUT_CLASSES, config.hidden_size, OUTPUT_CLASSES,
-                      backward=config.backward, truncate=config.truncate)
+  return many_to_many(
+      layer,
+      INPUT_CLASSES,
+      config.hidden_size,
+      OUTPUT_CLASSES,
+      backward=config.backward,
+      truncate=config.truncate)
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):
@@ -30,9 +34,11 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
                      "from the future); use a unidirectional model.")
   model = build_model(config)
   baseline = baseline_nats(config.length)
-  k_test = jax.random.fold_in(jax.random.PRNGKey(config.seed), 10 ** 6)
-  test = [copy_batch(jax.random.fold_in(k_test, i), 256, config.length)
-          for i in range(config.eval_batches)]
+  k_test = jax.random.fold_in(jax.random.PRNGKey(config.seed), 10**6)
+  test = [
+      copy_batch(jax.random.fold_in(k_test, i), 256, config.length)
+      for i in range(config.eval_batches)
+  ]
 
   def metrics(params, inputs, targets):
     logits = model.apply(params, jax.nn.one_hot(inputs, INPUT_CLASSES))
@@ -48,13 +54,18 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     return metrics(params, *batch)[0], {}
 
   report, params = run_task(
-      config, workdir, task="copy_memory", model=model, loss_fn=loss_fn,
+      config,
+      workdir,
+      task="copy_memory",
+      model=model,
+      loss_fn=loss_fn,
       make_batch=lambda k: copy_batch(k, config.batch_size, config.length),
       evaluate=jax.jit(evaluate),
       summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f} nats  test "
                          f"{r['eval_nats']:.4f} (baseline {baseline:.3f})  symbols "
                          f"{100 * r['eval_symbols_right']:.1f}%"),
-      log=log, extra_report={"baseline_nats": baseline})
+      log=log,
+      extra_report={"baseline_nats": baseline})
   return (report, params) if return_params else report
 
 

@@ -19,14 +19,21 @@ from absl import app, flags, logging
 
 _OUT = flags.DEFINE_string("outdir", "experiments/results/gradient_flow", "Output folder.")
 _T = flags.DEFINE_integer("length", 150, "Sequence length T for the flow curves.", lower_bound=2)
-_TRAIN = flags.DEFINE_integer("train_steps", 1500, "Adding-problem steps before the 'trained' "
-                              "curves (0 = only at init).", lower_bound=0)
+_TRAIN = flags.DEFINE_integer(
+    "train_steps",
+    1500, "Adding-problem steps before the 'trained' "
+    "curves (0 = only at init).",
+    lower_bound=0)
 
 
 def _cells():
   import rnn_jax as rj
-  return {"tanh RNN": rj.simple_rnn("tanh"), "IRNN": rj.simple_rnn("relu", "identity"),
-          "GRU": rj.gru(), "LSTM": rj.lstm()}
+  return {
+      "tanh RNN": rj.simple_rnn("tanh"),
+      "IRNN": rj.simple_rnn("relu", "identity"),
+      "GRU": rj.gru(),
+      "LSTM": rj.lstm()
+  }
 
 
 def _flow(cell, params, readout, xs, ys):
@@ -59,21 +66,24 @@ def main(argv):
   # (a) per cell, at init and after training on the adding problem (T=100)
   for name, cell in _cells().items():
     kind = {"tanh RNN": "simple_rnn", "IRNN": "irnn", "GRU": "gru", "LSTM": "lstm"}[name]
-    cfg = Config(cell=kind, steps=max(_TRAIN.value, 1), length=100, eval_every=10 ** 9,
-                 learning_rate=1e-4 if kind == "irnn" else 1e-2)
+    cfg = Config(
+        cell=kind,
+        steps=max(_TRAIN.value, 1),
+        length=100,
+        eval_every=10**9,
+        learning_rate=1e-4 if kind == "irnn" else 1e-2)
     model = adding.build_model(cfg)
     init = model.init(jax.random.PRNGKey(cfg.seed))
     entry = {"init": np.asarray(_flow(cell, init["encoder"], init["readout"], xs, ys)).tolist()}
     if _TRAIN.value:
-      report, params = adding.train_and_evaluate(cfg, None, log=lambda *_: None,
-                                                 return_params=True)
-      entry["trained"] = np.asarray(_flow(cell, params["encoder"], params["readout"],
-                                          xs, ys)).tolist()
+      report, params = adding.train_and_evaluate(cfg, None, log=lambda *_: None, return_params=True)
+      entry["trained"] = np.asarray(_flow(cell, params["encoder"], params["readout"], xs,
+                                          ys)).tolist()
       entry["test_mse"] = report["test_mse"]
     results["flow"][name] = entry
-    print(f"{name:9s} ‖∂L⟨T⟩/∂s⟨T−100⟩‖ init {entry['init'][T - 101]:.2e}"
-          + (f"  trained {entry['trained'][T - 101]:.2e} (test MSE {entry['test_mse']:.4f})"
-             if _TRAIN.value else ""))
+    print(f"{name:9s} ‖∂L⟨T⟩/∂s⟨T−100⟩‖ init {entry['init'][T - 101]:.2e}" +
+          (f"  trained {entry['trained'][T - 101]:.2e} (test MSE {entry['test_mse']:.4f})" if _TRAIN
+           .value else ""))
 
   # (b) spectral radius of w_aa
   cell = rj.simple_rnn("tanh")
@@ -83,8 +93,10 @@ def main(argv):
     p = {**base, "w_aa": rho * base["w_aa"]}
     flow = diagnostics.batched(cell)(p, small)["ds_ds"]
     curve = np.exp(np.mean(np.log(np.asarray(flow) + 1e-30), axis=0))
-    results["spectral"][str(rho)] = {"radius": diagnostics.spectral_radius(p["w_aa"]),
-                                     "ds_ds": curve.tolist()}
+    results["spectral"][str(rho)] = {
+        "radius": diagnostics.spectral_radius(p["w_aa"]),
+        "ds_ds": curve.tolist()
+    }
     print(f"ρ = {rho:4.2f}: ‖∂s⟨T⟩/∂s⟨T−50⟩‖ = {curve[T - 51]:.3e}")
 
   # (c) clipping an exploding gradient
@@ -94,7 +106,7 @@ def main(argv):
   params = model.init(jax.random.PRNGKey(0))
   params["encoder"] = {**params["encoder"], "w_aa": 1.5 * params["encoder"]["w_aa"]}
   tx = make_optimizer(OptimConfig("sgd", 1.0, clip_norm=1.0))
-  loss = lambda p, x, y: jnp.mean((model.apply(p, x) - y) ** 2)
+  loss = lambda p, x, y: jnp.mean((model.apply(p, x) - y)**2)
   state = tx.init(params)
   raw, clipped, cosines = [], [], []
   for i in range(10):
@@ -116,9 +128,12 @@ def main(argv):
   for name, entry in results["flow"].items():
     line, = axes[0].semilogy(dist, entry["init"], "--", label=f"{name} (init)")
     if "trained" in entry:
-      axes[0].semilogy(dist, entry["trained"], "-", color=line.get_color(), label=f"{name} (trained)")
-  axes[0].set(xlabel="distance T − t", ylabel="‖∂L⟨T⟩/∂s⟨t⟩‖ (geo. mean over batch)",
-              title="(a) gradient reaching step t")
+      axes[0].semilogy(
+          dist, entry["trained"], "-", color=line.get_color(), label=f"{name} (trained)")
+  axes[0].set(
+      xlabel="distance T − t",
+      ylabel="‖∂L⟨T⟩/∂s⟨t⟩‖ (geo. mean over batch)",
+      title="(a) gradient reaching step t")
   axes[0].legend(fontsize=7)
   for rho, entry in results["spectral"].items():
     axes[1].semilogy(dist, entry["ds_ds"], label=f"ρ(w_aa) = {float(rho):.2f}")

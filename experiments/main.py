@@ -21,30 +21,41 @@ _BATCH = flags.DEFINE_integer("batch_size", _D.batch_size, "Batch size B.", lowe
 _LR = flags.DEFINE_float("learning_rate", _D.learning_rate, "Learning rate.", lower_bound=0.0)
 _OPT = flags.DEFINE_enum("optimizer", _D.optimizer, ["adam", "sgd", "rmsprop", "adamw"],
                          "Optimizer.")
-_CLIP = flags.DEFINE_float("clip_norm", _D.clip_norm, "Clip by global norm (0 = off).",
-                           lower_bound=0.0)
+_CLIP = flags.DEFINE_float(
+    "clip_norm", _D.clip_norm, "Clip by global norm (0 = off).", lower_bound=0.0)
 _TRUNC = flags.DEFINE_integer("truncate", None, "Truncated BPTT length k.", lower_bound=1)
 _BACKWARD = flags.DEFINE_enum("backward", _D.backward, ["autodiff", "closed_form"],
                               "How gradients are computed.")
 _SEED = flags.DEFINE_integer("seed", _D.seed, "Random seed.")
 _LENGTH = flags.DEFINE_integer("length", _D.length, "Sequence length T.", lower_bound=2)
-_EVAL = flags.DEFINE_integer("eval_every", _D.eval_every, "Evaluate every N steps.",
-                             lower_bound=1)
-_CKPT = flags.DEFINE_integer("checkpoint_every", _D.checkpoint_every, "Checkpoint every N steps.",
-                             lower_bound=1)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints, metrics.jsonl and report.json go "
-                               "here; an existing checkpoint is resumed.")
+_EVAL = flags.DEFINE_integer("eval_every", _D.eval_every, "Evaluate every N steps.", lower_bound=1)
+_CKPT = flags.DEFINE_integer(
+    "checkpoint_every", _D.checkpoint_every, "Checkpoint every N steps.", lower_bound=1)
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Checkpoints, metrics.jsonl and report.json go "
+    "here; an existing checkpoint is resumed.")
 
 flags.register_validator("learning_rate", lambda v: v > 0, "--learning_rate must be > 0.")
 
 
 def config_from_flags() -> Config:
-  return Config(task=_TASK.value, cell=_CELL.value, hidden_size=_HIDDEN.value,
-                num_layers=_LAYERS.value, bidirectional=_BIDIR.value, steps=_STEPS.value,
-                batch_size=_BATCH.value, learning_rate=_LR.value, optimizer=_OPT.value,
-                clip_norm=_CLIP.value or None, truncate=_TRUNC.value, backward=_BACKWARD.value,
-                seed=_SEED.value, length=_LENGTH.value, eval_every=_EVAL.value,
-                checkpoint_every=_CKPT.value)
+  return Config(
+      task=_TASK.value,
+      cell=_CELL.value,
+      hidden_size=_HIDDEN.value,
+      num_layers=_LAYERS.value,
+      bidirectional=_BIDIR.value,
+      steps=_STEPS.value,
+      batch_size=_BATCH.value,
+      learning_rate=_LR.value,
+      optimizer=_OPT.value,
+      clip_norm=_CLIP.value or None,
+      truncate=_TRUNC.value,
+      backward=_BACKWARD.value,
+      seed=_SEED.value,
+      length=_LENGTH.value,
+      eval_every=_EVAL.value,
+      checkpoint_every=_CKPT.value)
 
 
 def main(argv):

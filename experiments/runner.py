@@ -19,13 +19,22 @@ from rnn_jax.train import fit, init_state, make_train_step
 def initial_state(config, model):
   """The TrainState a run starts from (also the structure its checkpoints restore into)."""
   k_init, k_train, _ = jax.random.split(jax.random.PRNGKey(config.seed), 3)
-  tx = make_optimizer(OptimConfig(config.optimizer, config.learning_rate, config.clip_norm,
-                                  skip_nonfinite=10))
+  tx = make_optimizer(
+      OptimConfig(config.optimizer, config.learning_rate, config.clip_norm, skip_nonfinite=10))
   return init_state(model.init(k_init), tx, k_train), tx
 
 
-def run_task(config, workdir, *, task: str, model, loss_fn, make_batch, evaluate, summary,
-             log=print, extra_report=None):
+def run_task(config,
+             workdir,
+             *,
+             task: str,
+             model,
+             loss_fn,
+             make_batch,
+             evaluate,
+             summary,
+             log=print,
+             extra_report=None):
   """Trains ``model`` on ``make_batch(key)`` batches and returns the report dict.
 
   ``loss_fn(params, batch, key) -> (loss, aux)``; ``evaluate(params) -> {name: value}``;
@@ -39,15 +48,28 @@ def run_task(config, workdir, *, task: str, model, loss_fn, make_batch, evaluate
   make_batch = jax.jit(make_batch)
   batch_fn = lambda step: parallel.shard_batch(make_batch(jax.random.fold_in(k_data, step)), mesh)
   start = time.time()
-  state, info = fit(state, train_step, batch_fn, steps=config.steps, workdir=workdir,
-                    eval_fn=lambda st: evaluate(st.params), eval_every=config.eval_every,
-                    checkpoint_every=config.checkpoint_every,
-                    log=lambda row: log(f"{summary(row)}  {time.time() - start:6.1f}s"))
+  state, info = fit(
+      state,
+      train_step,
+      batch_fn,
+      steps=config.steps,
+      workdir=workdir,
+      eval_fn=lambda st: evaluate(st.params),
+      eval_every=config.eval_every,
+      checkpoint_every=config.checkpoint_every,
+      log=lambda row: log(f"{summary(row)}  {time.time() - start:6.1f}s"))
   history = info["history"]
-  report = {"task": task, "config": config.__dict__, "devices": int(mesh.devices.size),
-            "final": history[-1] if history else None, "interrupted": info["interrupted"],
-            "resumed_from": info["resumed_from"], "seconds": time.time() - start,
-            "history": history, **(extra_report or {})}
+  report = {
+      "task": task,
+      "config": config.__dict__,
+      "devices": int(mesh.devices.size),
+      "final": history[-1] if history else None,
+      "interrupted": info["interrupted"],
+      "resumed_from": info["resumed_from"],
+      "seconds": time.time() - start,
+      "history": history,
+      **(extra_report or {})
+  }
   if workdir and not info["interrupted"]:
     tmp = os.path.join(workdir, "report.json.tmp")
     with open(tmp, "w") as f:

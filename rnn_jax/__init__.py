@@ -5,8 +5,8 @@ cells (one example) → unroll (lax.scan over time, vmap over batch) → layers
 Importing the package has no side effects (no flags, no jax.config changes).
 """
 from rnn_jax.types import Cell
-from rnn_jax.cells import (dense, gru, hidden_of, lstm, make_cell, readout_logits,
-                           simple_rnn, simplified_gru)
+from rnn_jax.cells import (dense, gru, hidden_of, lstm, make_cell, readout_logits, simple_rnn,
+                           simplified_gru)
 from rnn_jax.unrolling import flip_sequences, time_mask, unroll
 from rnn_jax.layers import Layer, bidirectional, recurrent, stacked
 from rnn_jax.losses import per_step_loss, sequence_loss

@@ -54,6 +54,7 @@ def _outer(d, x):
 # Every rule below works on a whole batch at once: carries [B, H], xp [B, G].
 # Matrix products are written v @ W (row vectors), the same maths as W @ v.
 
+
 # ------------------------------------------------------------------ vanilla RNN
 def _simple_rnn_rule(cell: Cell) -> Rule:
   relu = cell.option("activation") == "relu"
@@ -84,8 +85,12 @@ def _gru_rule(cell: Cell) -> Rule:
   def prepare(params):
     w = params["w_aa"]
     h = w.shape[1]
-    out = {**params, "w_ur": w[:2 * h], "w_c": w[2 * h:],
-           "w_ur_t": w[:2 * h].T, "w_c_t": w[2 * h:].T}
+    out = {
+        **params, "w_ur": w[:2 * h],
+        "w_c": w[2 * h:],
+        "w_ur_t": w[:2 * h].T,
+        "w_c_t": w[2 * h:].T
+    }
     if not before:
       out["w_aa_t"] = w.T
     return out
@@ -113,13 +118,13 @@ def _gru_rule(cell: Cell) -> Rule:
     d_u = dc * (c_tilde - c_prev) * _sig_d(u)
     dc_prev = dc * (1.0 - u)
     if before:
-      d_hc = d_pre_c @ params["w_c"]             # ∂/∂(Γr ⊙ c⟨t−1⟩)
+      d_hc = d_pre_c @ params["w_c"]  # ∂/∂(Γr ⊙ c⟨t−1⟩)
       d_r = d_hc * c_prev * _sig_d(r)
       d_ur = jnp.concatenate([d_u, d_r], axis=-1)
       dc_prev = dc_prev + d_hc * r + d_ur @ params["w_ur"]
       d_xp = jnp.concatenate([d_ur, d_pre_c], axis=-1)
       return dc_prev, d_xp, d_xp
-    d_rec_c = d_pre_c * r                        # ∂/∂(w_cc c⟨t−1⟩ + b_cc)
+    d_rec_c = d_pre_c * r  # ∂/∂(w_cc c⟨t−1⟩ + b_cc)
     d_r = d_pre_c * hc * _sig_d(r)
     d_ur = jnp.concatenate([d_u, d_r], axis=-1)
     d_rec = jnp.concatenate([d_ur, d_rec_c], axis=-1)
@@ -130,8 +135,12 @@ def _gru_rule(cell: Cell) -> Rule:
     h = c_prevs.shape[-1]
     if before:
       hc = res[3]
-      return {"w_aa": jnp.concatenate([_outer(d_rec[..., :2 * h], c_prevs),
-                                       _outer(d_rec[..., 2 * h:], hc)], axis=0)}
+      return {
+          "w_aa":
+              jnp.concatenate([_outer(d_rec[..., :2 * h], c_prevs),
+                               _outer(d_rec[..., 2 * h:], hc)],
+                              axis=0)
+      }
     return {"w_aa": _outer(d_rec, c_prevs), "b_cc": d_rec[..., 2 * h:].sum((0, 1))}
 
   return Rule(fwd, bwd, grads, prepare)
@@ -168,8 +177,13 @@ def _lstm_rule(cell: Cell) -> Rule:
     pre = xp + a_prev @ params["w_aa_t"]
     if peephole:
       p = params["w_pc"]
-      pre = pre + jnp.concatenate([_row(p[:h]) * c_prev, _row(p[h:2 * h]) * c_prev,
-                                   jnp.zeros_like(c_prev), _row(p[2 * h:]) * c_prev], axis=-1)
+      pre = pre + jnp.concatenate([
+          _row(p[:h]) * c_prev,
+          _row(p[h:2 * h]) * c_prev,
+          jnp.zeros_like(c_prev),
+          _row(p[2 * h:]) * c_prev
+      ],
+                                  axis=-1)
     uf = jax.nn.sigmoid(pre[:, :2 * h])
     c_tilde, o = jnp.tanh(pre[:, 2 * h:3 * h]), jax.nn.sigmoid(pre[:, 3 * h:])
     c = uf[:, :h] * c_tilde + uf[:, h:] * c_prev
@@ -185,13 +199,17 @@ def _lstm_rule(cell: Cell) -> Rule:
     u, f = gates[:, :h], gates[:, h:2 * h]
     c_tilde, o = gates[:, 2 * h:3 * h], gates[:, 3 * h:]
     dc = dc + da * o * _tanh_d(tanh_c)
-    d_pre = jnp.concatenate([dc * c_tilde * _sig_d(u), dc * c_prev * _sig_d(f),
-                             dc * u * _tanh_d(c_tilde), da * tanh_c * _sig_d(o)], axis=-1)
+    d_pre = jnp.concatenate([
+        dc * c_tilde * _sig_d(u), dc * c_prev * _sig_d(f), dc * u * _tanh_d(c_tilde),
+        da * tanh_c * _sig_d(o)
+    ],
+                            axis=-1)
     dc_prev = dc * f
     if peephole:
       p = params["w_pc"]
-      dc_prev = (dc_prev + _row(p[:h]) * d_pre[:, :h] + _row(p[h:2 * h]) * d_pre[:, h:2 * h]
-                 + _row(p[2 * h:]) * d_pre[:, 3 * h:])
+      dc_prev = (
+          dc_prev + _row(p[:h]) * d_pre[:, :h] + _row(p[h:2 * h]) * d_pre[:, h:2 * h] +
+          _row(p[2 * h:]) * d_pre[:, 3 * h:])
     return (dc_prev, d_pre @ params["w_aa"]), d_pre, d_pre
 
   def grads(params, carries_prev, res, d_rec):
@@ -199,16 +217,20 @@ def _lstm_rule(cell: Cell) -> Rule:
     out = {"w_aa": _outer(d_rec, a_prevs)}
     if peephole:
       h = c_prevs.shape[-1]
-      out["w_pc"] = jnp.concatenate([
-          (d_rec[..., :h] * c_prevs).sum((0, 1)), (d_rec[..., h:2 * h] * c_prevs).sum((0, 1)),
-          (d_rec[..., 3 * h:] * c_prevs).sum((0, 1))])
+      out["w_pc"] = jnp.concatenate([(d_rec[..., :h] * c_prevs).sum((0, 1)),
+                                     (d_rec[..., h:2 * h] * c_prevs).sum((0, 1)),
+                                     (d_rec[..., 3 * h:] * c_prevs).sum((0, 1))])
     return out
 
   return Rule(fwd, bwd, grads, lambda p: {**p, "w_aa_t": p["w_aa"].T})
 
 
-_RULES = {"simple_rnn": _simple_rnn_rule, "gru": _gru_rule,
-          "simplified_gru": _simplified_gru_rule, "lstm": _lstm_rule}
+_RULES = {
+    "simple_rnn": _simple_rnn_rule,
+    "gru": _gru_rule,
+    "simplified_gru": _simplified_gru_rule,
+    "lstm": _lstm_rule
+}
 
 
 def rule_for(cell: Cell) -> Rule:
@@ -236,7 +258,12 @@ def project(params, x):
   return z + params["b_a"].reshape((1,) * (z.ndim - 1) + (-1,))
 
 
-def forward_with_residuals(rule: Rule, params, inputs, carry, mask=None, unroll: int = 1,
+def forward_with_residuals(rule: Rule,
+                           params,
+                           inputs,
+                           carry,
+                           mask=None,
+                           unroll: int = 1,
                            in_loop: bool = False):
   """Forward scan that keeps what the backward needs. Time-major inputs: the
   projections ``xp``, or with ``in_loop`` the raw ``xs`` (projected per step)."""
@@ -257,8 +284,7 @@ def forward_with_residuals(rule: Rule, params, inputs, carry, mask=None, unroll:
   return final, ys, (carries_prev, res)
 
 
-def backward_scan(rule: Rule, params, saved, d_final, d_ys, mask=None, keep=None,
-                  unroll: int = 1):
+def backward_scan(rule: Rule, params, saved, d_final, d_ys, mask=None, keep=None, unroll: int = 1):
   """Reverse scan of carry/gate cotangents; weight gradients after the loop.
 
   Returns ``(d_rec_params, d_xp [T, B, G], d_carry0)``.
@@ -273,13 +299,13 @@ def backward_scan(rule: Rule, params, saved, d_final, d_ys, mask=None, keep=None
       d_new = jax.tree_util.tree_map(lambda d: _where_rows(m, d, jnp.zeros_like(d)), d_new)
     d_prev, d_xp, d_rec = rule.bwd(prepared, c_prev, r, d_new)
     if m is not None:  # a frozen step passes the carry cotangent straight through
-      d_prev = jax.tree_util.tree_map(lambda a, d: a + _where_rows(m, jnp.zeros_like(d), d),
-                                      d_prev, d_c)
+      d_prev = jax.tree_util.tree_map(lambda a, d: a + _where_rows(m, jnp.zeros_like(d), d), d_prev,
+                                      d_c)
     if k is not None:  # truncation cuts only at valid steps (see scan_recurrence)
       cut = (k == 0) if m is None else ((k == 0) & m)
-      d_prev = jax.tree_util.tree_map(lambda d: _where_rows(cut, jnp.zeros_like(d), d)
-                                      if cut.ndim else jnp.where(cut, 0.0, d).astype(d.dtype),
-                                      d_prev)
+      d_prev = jax.tree_util.tree_map(
+          lambda d: _where_rows(cut, jnp.zeros_like(d), d)
+          if cut.ndim else jnp.where(cut, 0.0, d).astype(d.dtype), d_prev)
     return d_prev, (d_xp, d_rec)
 
   d_carry0, (d_xp, d_rec) = jax.lax.scan(
@@ -287,8 +313,15 @@ def backward_scan(rule: Rule, params, saved, d_final, d_ys, mask=None, keep=None
   return rule.grads(params, carries_prev, res, d_rec), d_xp, d_carry0
 
 
-def closed_form_recurrence(cell: Cell, params, inputs, carry, mask=None, keep=None, *,
-                           unroll: int = 1, in_loop: bool = False):
+def closed_form_recurrence(cell: Cell,
+                           params,
+                           inputs,
+                           carry,
+                           mask=None,
+                           keep=None,
+                           *,
+                           unroll: int = 1,
+                           in_loop: bool = False):
   """``scan_recurrence`` whose VJP is the closed-form backward (``jax.custom_vjp``).
 
   ``inputs`` are the hoisted projections ``xp [T, B, G]`` (then only the
@@ -303,12 +336,12 @@ def closed_form_recurrence(cell: Cell, params, inputs, carry, mask=None, keep=No
 
   @jax.custom_vjp
   def run(params, inputs, carry, mask, keep):
-    return unroll_lib.scan_recurrence(cell, params, inputs, carry, mask, None, unroll=unroll,
-                                      in_loop=in_loop)
+    return unroll_lib.scan_recurrence(
+        cell, params, inputs, carry, mask, None, unroll=unroll, in_loop=in_loop)
 
   def run_fwd(params, inputs, carry, mask, keep):
-    final, ys, saved = forward_with_residuals(rule, params, inputs, carry, mask, unroll,
-                                              in_loop=in_loop)
+    final, ys, saved = forward_with_residuals(
+        rule, params, inputs, carry, mask, unroll, in_loop=in_loop)
     return (final, ys), (params, inputs, saved, mask, keep)
 
   def run_bwd(residuals, cts):
@@ -331,8 +364,16 @@ def closed_form_recurrence(cell: Cell, params, inputs, carry, mask=None, keep=No
 
 
 # ---------------------------------------------------------- full model, by hand
-def bptt_grads(cell: Cell, params, xs, targets, *, loss: str = "squared", lengths=None,
-               carry=None, reduction: str = "batch_mean", truncate: int | None = None,
+def bptt_grads(cell: Cell,
+               params,
+               xs,
+               targets,
+               *,
+               loss: str = "squared",
+               lengths=None,
+               carry=None,
+               reduction: str = "batch_mean",
+               truncate: int | None = None,
                return_carry_grad: bool = False):
   """Loss and gradients of a many-to-many RNN, entirely by closed-form BPTT.
 
@@ -367,8 +408,8 @@ def bptt_grads(cell: Cell, params, xs, targets, *, loss: str = "squared", length
   mask = None if mask_bt is None else mask_bt.T
   keep = None if truncate is None else unroll_lib.truncation_keep(
       time, check_positive_int("truncate", truncate))
-  final, ys_tm, saved = forward_with_residuals(rule, unroll_lib.recurrent_params(cp), xp,
-                                               carry, mask)
+  final, ys_tm, saved = forward_with_residuals(rule, unroll_lib.recurrent_params(cp), xp, carry,
+                                               mask)
   ys = jnp.swapaxes(ys_tm, 0, 1)
   logits = readout_logits(rp, ys)
   j = losses_lib.sequence_loss(logits, targets, loss=loss, lengths=lengths, reduction=reduction)
@@ -380,8 +421,8 @@ def bptt_grads(cell: Cell, params, xs, targets, *, loss: str = "squared", length
   d_readout = {"w_ya": jnp.einsum("btv,bth->vh", d_logits, ys), "b_y": d_logits.sum((0, 1))}
   d_ys = jnp.swapaxes(d_logits @ rp["w_ya"], 0, 1)
   d_final = jax.tree_util.tree_map(jnp.zeros_like, final)
-  d_rec, d_xp, d_carry0 = backward_scan(rule, unroll_lib.recurrent_params(cp), saved,
-                                        d_final, d_ys, mask, keep)
+  d_rec, d_xp, d_carry0 = backward_scan(rule, unroll_lib.recurrent_params(cp), saved, d_final, d_ys,
+                                        mask, keep)
   d_cell = {k: d_rec.get(k, jnp.zeros_like(v)) for k, v in cp.items()}
   d_cell["w_ax"] = jnp.einsum("tbg,tbd->gd", d_xp, xs_tm)
   d_cell["b_a"] = d_xp.sum((0, 1))

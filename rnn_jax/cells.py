@@ -73,11 +73,18 @@ def _project(params, x):
 
 
 def _make(kind, options, init, initial_carry, recur):
+
   def step(params, carry, x):
     return recur(params, carry, _project(params, x))
 
-  return Cell(init=init, initial_carry=initial_carry, step=step, project=_project,
-              recur=recur, kind=kind, options=tuple(sorted(options.items())))
+  return Cell(
+      init=init,
+      initial_carry=initial_carry,
+      step=step,
+      project=_project,
+      recur=recur,
+      kind=kind,
+      options=tuple(sorted(options.items())))
 
 
 def simple_rnn(activation: str = "tanh", recurrent_init: str = "orthogonal") -> Cell:
@@ -97,8 +104,8 @@ def simple_rnn(activation: str = "tanh", recurrent_init: str = "orthogonal") -> 
     a = g(xp + _mv(a_prev, params["w_aa"]))
     return a, a
 
-  return _make("simple_rnn", {"activation": activation},
-               _gate_init(1, recurrent_init), _zeros_carry, recur)
+  return _make("simple_rnn", {"activation": activation}, _gate_init(1, recurrent_init),
+               _zeros_carry, recur)
 
 
 def gru(reset: str = "before") -> Cell:
@@ -191,8 +198,10 @@ def lstm(peephole: bool = False, forget_bias: float = 1.0) -> Cell:
     pre = xp + _mv(a_prev, params["w_aa"])
     if peephole:
       p = params["w_pc"]
-      pre = pre + jnp.concatenate([p[:h] * c_prev, p[h:2 * h] * c_prev,
-                                   jnp.zeros_like(c_prev), p[2 * h:] * c_prev], axis=-1)
+      pre = pre + jnp.concatenate(
+          [p[:h] * c_prev, p[h:2 * h] * c_prev,
+           jnp.zeros_like(c_prev), p[2 * h:] * c_prev],
+          axis=-1)
     u = jax.nn.sigmoid(pre[..., :h])
     f = jax.nn.sigmoid(pre[..., h:2 * h])
     c_tilde = jnp.tanh(pre[..., 2 * h:3 * h])
@@ -201,8 +210,8 @@ def lstm(peephole: bool = False, forget_bias: float = 1.0) -> Cell:
     a = o * jnp.tanh(c)
     return (c, a), a
 
-  return _make("lstm", {"peephole": bool(peephole)}, _gate_init(4, bias_fn=bias),
-               initial_carry, recur)
+  return _make("lstm", {"peephole": bool(peephole)}, _gate_init(4, bias_fn=bias), initial_carry,
+               recur)
 
 
 def hidden_of(carry):
@@ -233,8 +242,11 @@ def dense(output: str = "identity"):
   axes of ``a``. Losses take the logits (``readout_logits``) for stability.
   """
   check_choice("output", output, _READOUTS)
-  g_y = {"identity": lambda z: z, "sigmoid": jax.nn.sigmoid,
-         "softmax": functools.partial(jax.nn.softmax, axis=-1)}[output]
+  g_y = {
+      "identity": lambda z: z,
+      "sigmoid": jax.nn.sigmoid,
+      "softmax": functools.partial(jax.nn.softmax, axis=-1)
+  }[output]
 
   def apply(params, a):
     return g_y(readout_logits(params, a))

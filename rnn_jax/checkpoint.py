@@ -25,9 +25,8 @@ def manager(workdir: str, keep: int = 3):
   if keep < 1:
     raise ValueError(f"keep must be >= 1, got {keep!r}.")
   path = os.path.join(os.path.abspath(workdir), "checkpoints")
-  options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
-                                         cleanup_tmp_directories=True,
-                                         enable_async_checkpointing=False)
+  options = ocp.CheckpointManagerOptions(
+      max_to_keep=keep, create=True, cleanup_tmp_directories=True, enable_async_checkpointing=False)
   return ocp.CheckpointManager(path, options=options)
 
 

@@ -61,8 +61,16 @@ def greedy(step_fn, params, state, start_tokens, *, max_len: int, end_token: int
                  lambda logits, t: jnp.argmax(logits, axis=-1).astype(start_tokens.dtype))
 
 
-def sample(step_fn, params, state, start_tokens, key, *, max_len: int, temperature: float = 1.0,
-           top_k: int | None = None, end_token: int | None = None):
+def sample(step_fn,
+           params,
+           state,
+           start_tokens,
+           key,
+           *,
+           max_len: int,
+           temperature: float = 1.0,
+           top_k: int | None = None,
+           end_token: int | None = None):
   """Samples ŷ⟨t⟩ ~ softmax(z⟨t⟩ / temperature), optionally among the top k.
 
   Reproducible from ``key`` (step t uses ``fold_in(key, t)``); ``temperature=0``
@@ -100,8 +108,15 @@ def prime(step_fn, params, state, prefix):
   return state, prefix[:, -1]
 
 
-def beam_search(step_fn, params, state, start_tokens, *, beam_width: int, max_len: int,
-                end_token: int | None = None, length_penalty: float = 0.0):
+def beam_search(step_fn,
+                params,
+                state,
+                start_tokens,
+                *,
+                beam_width: int,
+                max_len: int,
+                end_token: int | None = None,
+                length_penalty: float = 0.0):
   """Beam search over log-probabilities.
 
   Keeps ``beam_width`` hypotheses per example; a finished hypothesis (it emitted
@@ -137,10 +152,10 @@ def beam_search(step_fn, params, state, start_tokens, *, beam_width: int, max_le
     done = done[beam] | (tok == end_token if end_token is not None else False)
     return (state, tok, top_scores.reshape(-1), done, history), None
 
-  (_, _, scores, done, history), _ = jax.lax.scan(
-      body, (state, tokens, scores, done, history), jnp.arange(max_len))
+  (_, _, scores, done, history), _ = jax.lax.scan(body, (state, tokens, scores, done, history),
+                                                  jnp.arange(max_len))
   lengths = sequence_lengths(history, end_token)
-  norm = ((5.0 + lengths) / 6.0) ** length_penalty
+  norm = ((5.0 + lengths) / 6.0)**length_penalty
   ranked = (scores / norm).reshape(batch, k)
   best = jnp.argmax(ranked, axis=1) + jnp.arange(batch) * k
   return history[best], lengths[best], scores[best]

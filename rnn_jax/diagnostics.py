@@ -46,8 +46,8 @@ def step_jacobians(cell: Cell, params, xs, carry=None):
   batched = jax.tree_util.tree_map(lambda c: c[None], carry)
   _, _, carries = unroll(cell, params, xs[None], batched, return_carries=True)
   after = jax.tree_util.tree_map(lambda c: c[0], carries)
-  before = jax.tree_util.tree_map(
-      lambda c0, cs: jnp.concatenate([c0[None], cs[:-1]], axis=0), carry, after)
+  before = jax.tree_util.tree_map(lambda c0, cs: jnp.concatenate([c0[None], cs[:-1]], axis=0),
+                                  carry, after)
   _, unravel = ravel_pytree(carry)
 
   def flat_step(s_flat, x):
@@ -73,8 +73,14 @@ def jacobian_products(jacobians):
   return products
 
 
-def gradient_flow(cell: Cell, params, xs, *, readout=None, target=None,
-                  loss: str = "squared", carry=None):
+def gradient_flow(cell: Cell,
+                  params,
+                  xs,
+                  *,
+                  readout=None,
+                  target=None,
+                  loss: str = "squared",
+                  carry=None):
   """Norms over distance for one sequence ``xs [T, D]``.
 
   Returns a dict of ``[T]`` arrays indexed by t = 1..T:
@@ -88,8 +94,10 @@ def gradient_flow(cell: Cell, params, xs, *, readout=None, target=None,
   products = jacobian_products(jacs)
   h = cell.hidden_of_params(params)
   # a⟨t⟩ is the last H entries of the flattened carry ((c, a) for the LSTM)
-  out = {"ds_ds": jnp.linalg.norm(products, ord=2, axis=(-2, -1)),
-         "da_da": jnp.linalg.norm(products[:, -h:, -h:], ord=2, axis=(-2, -1))}
+  out = {
+      "ds_ds": jnp.linalg.norm(products, ord=2, axis=(-2, -1)),
+      "da_da": jnp.linalg.norm(products[:, -h:, -h:], ord=2, axis=(-2, -1))
+  }
   if readout is not None and target is not None:
     h = cell.hidden_of_params(params)
     c0 = cell.initial_carry(h, xs.dtype) if carry is None else carry
@@ -120,7 +128,8 @@ def batched(cell: Cell, *, readout=None, loss: str = "squared"):
     check_rank("xs", xs, 3, "[B, T, D]")
     if targets is None:
       return jax.vmap(lambda x: gradient_flow(cell, params, x))(xs)
-    return jax.vmap(lambda x, y: gradient_flow(cell, params, x, readout=readout, target=y,
-                                               loss=loss))(xs, targets)
+    return jax.vmap(
+        lambda x, y: gradient_flow(cell, params, x, readout=readout, target=y, loss=loss))(xs,
+                                                                                           targets)
 
   return fn

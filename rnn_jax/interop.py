@@ -43,14 +43,18 @@ def from_flax(variables, cell_type: str):
   if cell_type == "SimpleCell":
     return {"w_ax": k("i"), "w_aa": k("h"), "b_a": b("i")}
   if cell_type == "GRUCell":
-    return {"w_ax": jnp.concatenate([-k("iz"), k("ir"), k("in")]),
-            "w_aa": jnp.concatenate([-k("hz"), k("hr"), k("hn")]),
-            "b_a": jnp.concatenate([-b("iz"), b("ir"), b("in")]),
-            "b_cc": b("hn")}
+    return {
+        "w_ax": jnp.concatenate([-k("iz"), k("ir"), k("in")]),
+        "w_aa": jnp.concatenate([-k("hz"), k("hr"), k("hn")]),
+        "b_a": jnp.concatenate([-b("iz"), b("ir"), b("in")]),
+        "b_cc": b("hn")
+    }
   gates = "ifgo"
-  return {"w_ax": jnp.concatenate([k("i" + g) for g in gates]),
-          "w_aa": jnp.concatenate([k("h" + g) for g in gates]),
-          "b_a": jnp.concatenate([b("h" + g) for g in gates])}
+  return {
+      "w_ax": jnp.concatenate([k("i" + g) for g in gates]),
+      "w_aa": jnp.concatenate([k("h" + g) for g in gates]),
+      "b_a": jnp.concatenate([b("h" + g) for g in gates])
+  }
 
 
 def to_flax(params, cell_type: str):
@@ -65,9 +69,14 @@ def to_flax(params, cell_type: str):
   elif cell_type == "GRUCell":
     if "b_cc" not in params:
       raise ValueError("Flax's GRUCell is reset-after: convert params of gru(reset='after').")
-    out = {"iz": dense(-blk(wx, 0), -blk(ba, 0)), "ir": dense(blk(wx, 1), blk(ba, 1)),
-           "in": dense(blk(wx, 2), blk(ba, 2)), "hz": dense(-blk(wa, 0)),
-           "hr": dense(blk(wa, 1)), "hn": dense(blk(wa, 2), params["b_cc"])}
+    out = {
+        "iz": dense(-blk(wx, 0), -blk(ba, 0)),
+        "ir": dense(blk(wx, 1), blk(ba, 1)),
+        "in": dense(blk(wx, 2), blk(ba, 2)),
+        "hz": dense(-blk(wa, 0)),
+        "hr": dense(blk(wa, 1)),
+        "hn": dense(blk(wa, 2), params["b_cc"])
+    }
   else:
     if "w_pc" in params:
       raise ValueError("Flax LSTM cells have no peepholes: convert params of lstm(peephole=False).")
@@ -88,11 +97,19 @@ def _torch_layer_from(sd, kind, suffix):
   if kind != "gru":
     return {"w_ax": w_ih, "w_aa": w_hh, "b_a": b_ih + b_hh}
   blk = lambda a, i: a[i * h:(i + 1) * h]  # PyTorch order (r, z, n)
-  return {"w_ax": jnp.concatenate([-blk(w_ih, 1), blk(w_ih, 0), blk(w_ih, 2)]),
-          "w_aa": jnp.concatenate([-blk(w_hh, 1), blk(w_hh, 0), blk(w_hh, 2)]),
-          "b_a": jnp.concatenate([-(blk(b_ih, 1) + blk(b_hh, 1)), blk(b_ih, 0) + blk(b_hh, 0),
-                                  blk(b_ih, 2)]),
-          "b_cc": blk(b_hh, 2)}
+  return {
+      "w_ax":
+          jnp.concatenate([-blk(w_ih, 1), blk(w_ih, 0), blk(w_ih, 2)]),
+      "w_aa":
+          jnp.concatenate([-blk(w_hh, 1), blk(w_hh, 0), blk(w_hh, 2)]),
+      "b_a":
+          jnp.concatenate(
+              [-(blk(b_ih, 1) + blk(b_hh, 1)),
+               blk(b_ih, 0) + blk(b_hh, 0),
+               blk(b_ih, 2)]),
+      "b_cc":
+          blk(b_hh, 2)
+  }
 
 
 def _torch_shape(state_dict):
@@ -116,8 +133,10 @@ def from_torch(state_dict, kind: str):
   out = []
   for l in range(layers):
     fwd = _torch_layer_from(state_dict, kind, f"_l{l}")
-    out.append({"fwd": fwd, "bwd": _torch_layer_from(state_dict, kind, f"_l{l}_reverse")}
-               if bidir else fwd)
+    out.append({
+        "fwd": fwd,
+        "bwd": _torch_layer_from(state_dict, kind, f"_l{l}_reverse")
+    } if bidir else fwd)
   return out
 
 
@@ -125,16 +144,23 @@ def _torch_layer_to(p, kind, suffix):
   h = p["w_aa"].shape[1]
   to = lambda a: np.asarray(a)
   if kind != "gru":
-    return {"weight_ih" + suffix: to(p["w_ax"]), "weight_hh" + suffix: to(p["w_aa"]),
-            "bias_ih" + suffix: to(p["b_a"]), "bias_hh" + suffix: np.zeros_like(to(p["b_a"]))}
+    return {
+        "weight_ih" + suffix: to(p["w_ax"]),
+        "weight_hh" + suffix: to(p["w_aa"]),
+        "bias_ih" + suffix: to(p["b_a"]),
+        "bias_hh" + suffix: np.zeros_like(to(p["b_a"]))
+    }
   if "b_cc" not in p:
     raise ValueError("PyTorch's GRU is reset-after: convert params of gru(reset='after').")
   blk = lambda a, i: to(a[i * h:(i + 1) * h])
   reorder = lambda a: np.concatenate([blk(a, 1), -blk(a, 0), blk(a, 2)])
   zeros = np.zeros((h,), to(p["b_a"]).dtype)
-  return {"weight_ih" + suffix: reorder(p["w_ax"]), "weight_hh" + suffix: reorder(p["w_aa"]),
-          "bias_ih" + suffix: reorder(p["b_a"]),
-          "bias_hh" + suffix: np.concatenate([zeros, zeros, to(p["b_cc"])])}
+  return {
+      "weight_ih" + suffix: reorder(p["w_ax"]),
+      "weight_hh" + suffix: reorder(p["w_aa"]),
+      "bias_ih" + suffix: reorder(p["b_a"]),
+      "bias_hh" + suffix: np.concatenate([zeros, zeros, to(p["b_cc"])])
+  }
 
 
 def to_torch(params, kind: str):
@@ -162,7 +188,11 @@ def torch_like(kind: str, num_layers: int = 1, bidirectional_: bool = False):
   ``pad_packed_sequence`` gives), its final carries PyTorch's ``h_n``/``c_n``.
   """
   check_choice("kind", kind, TORCH_KINDS)
-  cell = {"rnn_tanh": lambda: simple_rnn("tanh"), "rnn_relu": lambda: simple_rnn("relu"),
-          "gru": lambda: gru(reset="after"), "lstm": lambda: lstm(forget_bias=0.0)}[kind]()
+  cell = {
+      "rnn_tanh": lambda: simple_rnn("tanh"),
+      "rnn_relu": lambda: simple_rnn("relu"),
+      "gru": lambda: gru(reset="after"),
+      "lstm": lambda: lstm(forget_bias=0.0)
+  }[kind]()
   layer = bidirectional(cell, cell, "concat") if bidirectional_ else cell
   return stacked([layer] * num_layers)

@@ -59,8 +59,10 @@ def bidirectional(fwd_cell: Cell, bwd_cell: Cell | None = None, merge: str = "co
 
   def init(key, input_size, hidden_size, dtype=jnp.float32):
     kf, kb = jax.random.split(key)
-    return {"fwd": fwd_cell.init(kf, input_size, hidden_size, dtype),
-            "bwd": bwd_cell.init(kb, input_size, hidden_size, dtype)}
+    return {
+        "fwd": fwd_cell.init(kf, input_size, hidden_size, dtype),
+        "bwd": bwd_cell.init(kb, input_size, hidden_size, dtype)
+    }
 
   def apply(params, xs, carry=None, *, lengths=None, key=None, **options):
     del key

@@ -43,8 +43,11 @@ def per_step_loss(logits, targets, loss: str):
 def output_fn(loss: str):
   """g_y matched to a loss, so that ∂L/∂z = g_y(z) − y."""
   check_choice("loss", loss, PER_STEP)
-  return {"squared": lambda z: z, "binary_cross_entropy": jax.nn.sigmoid,
-          "softmax_cross_entropy": lambda z: jax.nn.softmax(z, axis=-1)}[loss]
+  return {
+      "squared": lambda z: z,
+      "binary_cross_entropy": jax.nn.sigmoid,
+      "softmax_cross_entropy": lambda z: jax.nn.softmax(z, axis=-1)
+  }[loss]
 
 
 def dense_targets(targets, logits):

@@ -14,18 +14,23 @@ import optax
 
 from rnn_jax.types import check_choice
 
-OPTIMIZERS = {"adam": optax.adam, "sgd": optax.sgd, "rmsprop": optax.rmsprop,
-              "adamw": optax.adamw, "adagrad": optax.adagrad}
+OPTIMIZERS = {
+    "adam": optax.adam,
+    "sgd": optax.sgd,
+    "rmsprop": optax.rmsprop,
+    "adamw": optax.adamw,
+    "adagrad": optax.adagrad
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class OptimConfig:
   optimizer: str = "adam"
   learning_rate: float = 1e-3
-  clip_norm: float | None = None        # G_max for clipping by global norm
-  clip_value: float | None = None       # elementwise clip to [-v, v]
-  skip_nonfinite: int | None = None     # max consecutive non-finite steps tolerated
-  momentum: float | None = None         # for sgd / rmsprop
+  clip_norm: float | None = None  # G_max for clipping by global norm
+  clip_value: float | None = None  # elementwise clip to [-v, v]
+  skip_nonfinite: int | None = None  # max consecutive non-finite steps tolerated
+  momentum: float | None = None  # for sgd / rmsprop
 
 
 def _positive(name, v):

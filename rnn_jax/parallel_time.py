@@ -77,8 +77,14 @@ def _min_cell(kind: str, gates: int) -> Cell:
   def initial_carry(hidden_size, dtype=jnp.float32):
     return jnp.zeros((check_positive_int("hidden_size", hidden_size),), dtype)
 
-  return Cell(init, initial_carry, step, project, recur, kind, (),
-              hidden_size=lambda params: params["b_a"].shape[0] // gates)
+  return Cell(
+      init,
+      initial_carry,
+      step,
+      project,
+      recur,
+      kind, (),
+      hidden_size=lambda params: params["b_a"].shape[0] // gates)
 
 
 def min_gru() -> Cell:
@@ -152,9 +158,11 @@ def _affine_scan(jacs, consts, s0, diagonal):
 
 
 def _flat_step(cell, params, unravel):
+
   def f(s, x, m):
     new, _ = cell.step(params, unravel(s), x)
     return jnp.where(m, ravel_pytree(new)[0], s)
+
   return f
 
 
@@ -185,13 +193,20 @@ def _deer_one(cell, params, xs, s0, ms, unravel, diagonal, tol, max_iters):
     return new, jnp.max(jnp.abs(new - states)), it + 1
 
   init = jnp.broadcast_to(s0, (time,) + s0.shape)
-  states, _, iters = jax.lax.while_loop(cond, body, (init, jnp.array(jnp.inf, s0.dtype),
-                                                    jnp.array(0, jnp.int32)))
+  states, _, iters = jax.lax.while_loop(
+      cond, body, (init, jnp.array(jnp.inf, s0.dtype), jnp.array(0, jnp.int32)))
   return states, iters
 
 
-def deer_unroll(cell: Cell, params, xs, carry=None, *, lengths=None, quasi: bool = False,
-                tol: float | None = None, max_iters: int | None = None):
+def deer_unroll(cell: Cell,
+                params,
+                xs,
+                carry=None,
+                *,
+                lengths=None,
+                quasi: bool = False,
+                tol: float | None = None,
+                max_iters: int | None = None):
   """Evaluates any cell over ``xs [B, T, D]`` by (quasi-)Newton iterations in parallel time.
 
   Returns ``(final_carry, ys [B, T, H], iterations [B])``; the same padding
@@ -217,8 +232,8 @@ def deer_unroll(cell: Cell, params, xs, carry=None, *, lengths=None, quasi: bool
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3, 4))
 def _deer_solve(cell, unravel, quasi, tol, max_iters, params, xs, s0, ms):
-  one = functools.partial(_deer_one, cell, params, unravel=unravel, diagonal=quasi, tol=tol,
-                          max_iters=max_iters)
+  one = functools.partial(
+      _deer_one, cell, params, unravel=unravel, diagonal=quasi, tol=tol, max_iters=max_iters)
   return jax.vmap(lambda x, s, m: one(x, s, m))(xs, s0, ms)
 
 
@@ -234,16 +249,18 @@ def _deer_bwd(cell, unravel, quasi, tol, max_iters, res, cts):
 
   def one(x, s_init, m, s, g):
     prev = jnp.concatenate([s_init[None], s[:-1]], axis=0)
-    jac = jax.vmap(jax.jacfwd(f), (0, 0, 0))(prev, x, m)            # exact J, even for quasi
+    jac = jax.vmap(jax.jacfwd(f), (0, 0, 0))(prev, x, m)  # exact J, even for quasi
     # λ⟨t⟩ = g⟨t⟩ + J⟨t+1⟩ᵀ λ⟨t+1⟩: reverse the time axis, then a forward affine scan
     jt = jnp.swapaxes(jnp.concatenate([jac[1:], jnp.zeros_like(jac[:1])], axis=0), 1, 2)
     lam = _affine_scan(jt[::-1], g[::-1], jnp.zeros_like(s_init), False)[::-1]
-    _, vjp = jax.vjp(lambda p, sp, xx: jax.vmap(_flat_step(cell, p, unravel))(sp, xx, m),
-                     params, prev, x)
+    _, vjp = jax.vjp(lambda p, sp, xx: jax.vmap(_flat_step(cell, p, unravel))(sp, xx, m), params,
+                     prev, x)
     d_params, d_prev, d_x = vjp(lam)
     return d_params, d_x, d_prev[0]
 
   d_params, d_xs, d_s0 = jax.vmap(one)(xs, s0, ms, states, d_states)
   d_params = jax.tree_util.tree_map(lambda v: v.sum(0), d_params)
   return d_params, d_xs, d_s0, None
+
+
 _deer_solve.defvjp(_deer_fwd, _deer_bwd)

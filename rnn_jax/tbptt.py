@@ -27,7 +27,8 @@ from rnn_jax.unrolling import unroll
 
 
 def tbptt_windows(num_steps: int, k1: int, k2: int):
-  """``[(start, loss_from), ...]``: window ``[start, start + k2)``, loss on ``[loss_from, start + k2)``."""
+  """``[(start, loss_from), ...]``: window ``[start, start + k2)``, its loss on
+  ``[loss_from, start + k2)``."""
   n = check_positive_int("num_steps", num_steps)
   k1 = check_positive_int("k1", k1)
   k2 = check_positive_int("k2", k2)
@@ -43,7 +44,9 @@ def tbptt_windows(num_steps: int, k1: int, k2: int):
   return windows
 
 
-def rnn_window_fn(cell, loss: str = "softmax_cross_entropy", k1: int | None = None,
+def rnn_window_fn(cell,
+                  loss: str = "softmax_cross_entropy",
+                  k1: int | None = None,
                   **unroll_options) -> Callable:
   """A window function for params ``{"cell", "readout"}`` (the seeds' many-to-many RNN).
 
@@ -52,8 +55,7 @@ def rnn_window_fn(cell, loss: str = "softmax_cross_entropy", k1: int | None = No
   """
 
   def fn(params, carry, xs, ys, loss_mask):
-    _, a, carries = unroll(cell, params["cell"], xs, carry, return_carries=True,
-                           **unroll_options)
+    _, a, carries = unroll(cell, params["cell"], xs, carry, return_carries=True, **unroll_options)
     logits = readout_logits(params["readout"], a)
     weights = jnp.broadcast_to(loss_mask[None, :], a.shape[:2])
     step = k1 if k1 is not None else xs.shape[1]
@@ -65,22 +67,32 @@ def rnn_window_fn(cell, loss: str = "softmax_cross_entropy", k1: int | None = No
 
 
 def make_window_update(window_fn: Callable, tx: optax.GradientTransformation):
-  """Jitted ``(params, opt_state, carry, xs, ys, loss_mask) -> (params, opt_state, carry, J, ‖g‖)``."""
+  """Jitted ``(params, opt_state, carry, xs, ys, loss_mask)
+  -> (params, opt_state, carry, J, ‖g‖)``."""
 
   @jax.jit
   def update(params, opt_state, carry, xs, ys, loss_mask):
     carry = jax.lax.stop_gradient(carry)
-    (j, next_carry), grads = jax.value_and_grad(window_fn, has_aux=True)(
-        params, carry, xs, ys, loss_mask)
+    (j, next_carry), grads = jax.value_and_grad(
+        window_fn, has_aux=True)(params, carry, xs, ys, loss_mask)
     updates, opt_state = tx.update(grads, opt_state, params)
-    return (optax.apply_updates(params, updates), opt_state,
-            jax.lax.stop_gradient(next_carry), j, optax.tree.norm(grads))
+    return (optax.apply_updates(params, updates), opt_state, jax.lax.stop_gradient(next_carry), j,
+            optax.tree.norm(grads))
 
   return update
 
 
-def tbptt(window_fn: Callable, tx: optax.GradientTransformation, params, opt_state, carry,
-          xs, ys, *, k1: int, k2: int | None = None, update=None):
+def tbptt(window_fn: Callable,
+          tx: optax.GradientTransformation,
+          params,
+          opt_state,
+          carry,
+          xs,
+          ys,
+          *,
+          k1: int,
+          k2: int | None = None,
+          update=None):
   """Runs TBPTT(k1, k2) over one stream ``xs [B, N, D]``, ``ys [B, N, ...]``.
 
   Returns ``(params, opt_state, carry, metrics)`` with per-window losses and
@@ -95,8 +107,8 @@ def tbptt(window_fn: Callable, tx: optax.GradientTransformation, params, opt_sta
   losses, norms = [], []
   for start, loss_from in windows:
     mask = (jnp.arange(start, start + k2) >= loss_from).astype(xs.dtype)
-    params, opt_state, carry, j, g = update(params, opt_state, carry,
-                                            xs[:, start:start + k2], ys[:, start:start + k2], mask)
+    params, opt_state, carry, j, g = update(params, opt_state, carry, xs[:, start:start + k2],
+                                            ys[:, start:start + k2], mask)
     losses.append(j)
     norms.append(g)
   return params, opt_state, carry, {"loss": jnp.stack(losses), "grad_norm": jnp.stack(norms)}

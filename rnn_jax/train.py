@@ -26,8 +26,11 @@ def init_state(params, tx: optax.GradientTransformation, key) -> TrainState:
   return TrainState(jnp.zeros((), jnp.int32), params, tx.init(params), key)
 
 
-def make_train_step(loss_fn: Callable, tx: optax.GradientTransformation,
-                    clip_norm: float | None = None, jit: bool = True, mesh=None):
+def make_train_step(loss_fn: Callable,
+                    tx: optax.GradientTransformation,
+                    clip_norm: float | None = None,
+                    jit: bool = True,
+                    mesh=None):
   """``loss_fn(params, batch, key) -> (loss, aux_metrics)``; returns the step.
 
   The returned step donates the old state's buffers when jitted. With a ``mesh``
@@ -42,8 +45,12 @@ def make_train_step(loss_fn: Callable, tx: optax.GradientTransformation,
     params = optax.apply_updates(state.params, updates)
     gm = gradient_metrics(grads, clip_norm)
     finite = jnp.isfinite(loss) & jnp.isfinite(gm["grad_norm"])
-    metrics = {"loss": loss, **gm, "param_norm": optax.tree.norm(params),
-               "nonfinite": (~finite).astype(jnp.float32), **aux}
+    metrics = {
+        "loss": loss,
+        **gm, "param_norm": optax.tree.norm(params),
+        "nonfinite": (~finite).astype(jnp.float32),
+        **aux
+    }
     return TrainState(state.step + 1, params, opt_state, state.key), metrics
 
   if not jit:
@@ -70,9 +77,18 @@ class StopTraining(RuntimeError):
   """Raised when training cannot go on (e.g. too many non-finite steps in a row)."""
 
 
-def fit(state: TrainState, train_step, batch_fn, *, steps: int, workdir: str | None = None,
-        eval_fn=None, eval_every: int = 100, checkpoint_every: int = 100, keep: int = 3,
-        max_bad_steps: int | None = 10, log=print):
+def fit(state: TrainState,
+        train_step,
+        batch_fn,
+        *,
+        steps: int,
+        workdir: str | None = None,
+        eval_fn=None,
+        eval_every: int = 100,
+        checkpoint_every: int = 100,
+        keep: int = 3,
+        max_bad_steps: int | None = 10,
+        log=print):
   """The training loop: resume, step, evaluate, log, checkpoint, stop cleanly.
 
   ``batch_fn(step) -> batch`` must be a pure function of the step (e.g.
@@ -116,11 +132,16 @@ def fit(state: TrainState, train_step, batch_fn, *, steps: int, workdir: str | N
       bad, skipped = (0, skipped) if finite else (bad + 1, skipped + 1)
       if max_bad_steps is not None and bad >= max_bad_steps:
         raise StopTraining(f"{bad} consecutive steps with non-finite loss or gradients (last at "
-                           f"step {step}); the last good checkpoint is kept"
-                           + (f" in {mngr.directory}." if mngr else "."))
+                           f"step {step}); the last good checkpoint is kept" +
+                           (f" in {mngr.directory}." if mngr else "."))
       if step % eval_every == 0 or step == steps:
-        row = {"step": step, **{k: float(v) for k, v in metrics.items()},
-               "bad_steps_in_a_row": bad, "skipped_total": skipped}
+        row = {
+            "step": step,
+            **{
+                k: float(v) for k, v in metrics.items()
+            }, "bad_steps_in_a_row": bad,
+            "skipped_total": skipped
+        }
         if eval_fn is not None:
           row.update({f"eval_{k}": float(v) for k, v in eval_fn(state).items()})
         history.append(row)
@@ -135,8 +156,11 @@ def fit(state: TrainState, train_step, batch_fn, *, steps: int, workdir: str | N
   finally:
     for s, h in previous.items():
       signal.signal(s, h)
-  return state, {"history": history, "interrupted": stop["signal"] is not None,
-                 "resumed_from": resumed}
+  return state, {
+      "history": history,
+      "interrupted": stop["signal"] is not None,
+      "resumed_from": resumed
+  }
 
 
 def _read_history(workdir, resumed_step):

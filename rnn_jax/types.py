@@ -69,8 +69,7 @@ def check_positive_int(name: str, value) -> int:
 def check_rank(name: str, x, rank: int, layout: str) -> None:
   nd = np.ndim(x)
   if nd != rank:
-    raise ValueError(
-        f"{name} must have rank {rank} ({layout}), got shape {tuple(np.shape(x))}.")
+    raise ValueError(f"{name} must have rank {rank} ({layout}), got shape {tuple(np.shape(x))}.")
 
 
 def check_lengths(lengths, batch: int, time: int):

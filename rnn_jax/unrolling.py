@@ -83,8 +83,16 @@ def masked_recur(cell: Cell):
   return f
 
 
-def scan_recurrence(cell: Cell, params, inputs, carry, mask=None, keep=None, *,
-                    unroll: int = 1, return_carries: bool = False, in_loop: bool = False):
+def scan_recurrence(cell: Cell,
+                    params,
+                    inputs,
+                    carry,
+                    mask=None,
+                    keep=None,
+                    *,
+                    unroll: int = 1,
+                    return_carries: bool = False,
+                    in_loop: bool = False):
   """Scans the recurrent part over time-major inputs.
 
   ``inputs`` are the projections ``xp [T, B, G]``, or with ``in_loop=True`` the
@@ -101,8 +109,7 @@ def scan_recurrence(cell: Cell, params, inputs, carry, mask=None, keep=None, *,
     x_t, m_t, k_t = inp
     if k_t is not None:  # cut only where the step is valid: padding changes nothing
       cut = (k_t == 0) if m_t is None else ((k_t == 0) & m_t)
-      c = jax.tree_util.tree_map(
-          lambda v: jnp.where(_rows(cut, v), jax.lax.stop_gradient(v), v), c)
+      c = jax.tree_util.tree_map(lambda v: jnp.where(_rows(cut, v), jax.lax.stop_gradient(v), v), c)
     c, y = recur(params, c, project(params, x_t) if in_loop else x_t, m_t)
     return c, ((y, c) if return_carries else y)
 
@@ -120,19 +127,26 @@ def auto_hoist(batch: int) -> bool:
   return jax.default_backend() != "cpu" or batch <= 8
 
 
-def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return_carries,
-                hoist):
+def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return_carries, hoist):
   """The recurrence over a time-major block, projecting before or inside the loop."""
   hoist = auto_hoist(xs_tm.shape[1]) if hoist is None else hoist
-  inputs = (jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs_tm) if hoist
-            else xs_tm)
+  inputs = (
+      jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs_tm) if hoist else xs_tm)
   if backward == "closed_form":
     from rnn_jax import bptt  # lazy: bptt imports this module
-    final, ys = bptt.closed_form_recurrence(cell, params, inputs, carry, mask, keep,
-                                            unroll=unroll, in_loop=not hoist)
+    final, ys = bptt.closed_form_recurrence(
+        cell, params, inputs, carry, mask, keep, unroll=unroll, in_loop=not hoist)
     return final, (ys, None)
-  final, out = scan_recurrence(cell, params, inputs, carry, mask, keep, unroll=unroll,
-                               return_carries=return_carries, in_loop=not hoist)
+  final, out = scan_recurrence(
+      cell,
+      params,
+      inputs,
+      carry,
+      mask,
+      keep,
+      unroll=unroll,
+      return_carries=return_carries,
+      in_loop=not hoist)
   return final, (out if return_carries else (out, None))
 
 
@@ -141,7 +155,7 @@ def remat_chunk(time: int, remat) -> int | None:
   if remat is None or remat is False:
     return None
   if remat == "sqrt":
-    return max(1, int(-(-time ** 0.5 // 1)))
+    return max(1, int(-(-time**0.5 // 1)))
   if isinstance(remat, bool) or not isinstance(remat, int) or remat <= 0:
     raise ValueError(f"remat must be None, 'sqrt' or a positive int chunk length, got {remat!r}.")
   return remat
@@ -164,22 +178,32 @@ def _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk
     start = i * chunk
     x = jax.lax.dynamic_slice_in_dim(xs, start, chunk, axis=1)
     t = start + jnp.arange(chunk)
-    m = t[:, None] < lengths[None, :]                       # [chunk, B]
+    m = t[:, None] < lengths[None, :]  # [chunk, B]
     x = jnp.where(jnp.swapaxes(m, 0, 1)[:, :, None], x, jnp.zeros((), x.dtype))
     k = None
     if truncate is not None:  # steps past T are frozen by the mask, so never cut
       k = jnp.where((t > 0) & (t % truncate == 0), 0.0, 1.0).astype(x.dtype)
-    c, (ys, _) = _recurrence(cell, params, jnp.swapaxes(x, 0, 1), c, m, k, unroll, backward,
-                             False, hoist)
+    c, (ys, _) = _recurrence(cell, params, jnp.swapaxes(x, 0, 1), c, m, k, unroll, backward, False,
+                             hoist)
     return c, ys
 
   final, ys = jax.lax.scan(body, carry, jnp.arange(n))
   return final, ys.reshape((n * chunk,) + ys.shape[2:])[:time]
 
 
-def unroll(cell: Cell, params, xs, carry=None, *, lengths=None, reverse: bool = False,
-           unroll: int = 1, return_carries: bool = False, truncate: int | None = None,
-           backward: str = "autodiff", remat=None, hoist: bool | None = None):
+def unroll(cell: Cell,
+           params,
+           xs,
+           carry=None,
+           *,
+           lengths=None,
+           reverse: bool = False,
+           unroll: int = 1,
+           return_carries: bool = False,
+           truncate: int | None = None,
+           backward: str = "autodiff",
+           remat=None,
+           hoist: bool | None = None):
   """Runs ``cell`` over ``xs [B, T, D]``; returns ``(final_carry, ys [B, T, H])``.
 
   Args:
@@ -230,8 +254,7 @@ def unroll(cell: Cell, params, xs, carry=None, *, lengths=None, reverse: bool = 
     xs = flip_sequences(xs, lengths)
   chunk = remat_chunk(time, remat)
   if chunk is not None:
-    final, ys = _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk,
-                         hoist)
+    final, ys = _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk, hoist)
     carries = None
   else:
     mask = None

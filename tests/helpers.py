@@ -28,8 +28,11 @@ def random_params(cell, key, d, h, dtype=jnp.float32, scale=0.3):
 
 
 def assert_trees_close(a, b, rtol=1e-5, atol=1e-5):
-  chex.assert_trees_all_close(jax.tree_util.tree_map(np.asarray, a),
-                              jax.tree_util.tree_map(np.asarray, b), rtol=rtol, atol=atol)
+  chex.assert_trees_all_close(
+      jax.tree_util.tree_map(np.asarray, a),
+      jax.tree_util.tree_map(np.asarray, b),
+      rtol=rtol,
+      atol=atol)
 
 
 def max_rel_err(a, b):

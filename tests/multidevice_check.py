@@ -25,7 +25,7 @@ def run(mesh, backward):
   model = many_to_one(rj.lstm(), 2, 16, 1, backward=backward)
   tx = make_optimizer(OptimConfig("adam", 1e-2, clip_norm=1.0))
   state = init_state(model.init(jax.random.PRNGKey(0)), tx, jax.random.PRNGKey(1))
-  loss_fn = lambda p, batch, key: (jnp.mean((model.apply(p, batch[0]) - batch[1]) ** 2), {})
+  loss_fn = lambda p, batch, key: (jnp.mean((model.apply(p, batch[0]) - batch[1])**2), {})
   step = make_train_step(loss_fn, tx, 1.0, mesh=mesh)
   if mesh is not None:
     state = parallel.replicate(state, mesh)
@@ -34,8 +34,10 @@ def run(mesh, backward):
     batch = adding_batch(jax.random.PRNGKey(100 + i), 32, 20)
     if mesh is not None:
       batch = parallel.shard_batch(batch, mesh)
-      placement = {"devices": len(batch[0].sharding.device_set),
-                   "shard_rows": sorted({s.data.shape[0] for s in batch[0].addressable_shards})}
+      placement = {
+          "devices": len(batch[0].sharding.device_set),
+          "shard_rows": sorted({s.data.shape[0] for s in batch[0].addressable_shards})
+      }
     state, metrics = step(state, batch)
     losses.append(float(metrics["loss"]))
   return losses, placement
@@ -46,5 +48,11 @@ if __name__ == "__main__":
   one, _ = run(None, backward)
   mesh = parallel.local_mesh(32)
   many, placement = run(mesh, backward)
-  print(json.dumps({"devices": jax.device_count(), "mesh": int(mesh.devices.size),
-                    "one": one, "many": many, "placement": placement}))
+  print(
+      json.dumps({
+          "devices": jax.device_count(),
+          "mesh": int(mesh.devices.size),
+          "one": one,
+          "many": many,
+          "placement": placement
+      }))

@@ -16,7 +16,8 @@ def gates(params, names):
   h = p["w_aa"].shape[1]
   out = {}
   for i, n in enumerate(names):
-    out[n] = (p["w_ax"][i * h:(i + 1) * h], p["w_aa"][i * h:(i + 1) * h], p["b_a"][i * h:(i + 1) * h])
+    out[n] = (p["w_ax"][i * h:(i + 1) * h], p["w_aa"][i * h:(i + 1) * h],
+              p["b_a"][i * h:(i + 1) * h])
   return out, p
 
 
@@ -32,7 +33,8 @@ def run_cell(kind, options, params, xs, carry0=None):
     a = np.zeros(wa.shape[1]) if carry0 is None else np.asarray(carry0, np.float64)
     for x in xs:
       a = act(wa @ a + wx @ x + b)
-      carries.append(a); ys.append(a)
+      carries.append(a)
+      ys.append(a)
   elif kind == "gru":
     g, p = gates(params, ["u", "r", "c"])
     c = np.zeros(p["w_aa"].shape[1]) if carry0 is None else np.asarray(carry0, np.float64)
@@ -44,7 +46,8 @@ def run_cell(kind, options, params, xs, carry0=None):
       else:
         ct = np.tanh(g["c"][0] @ x + g["c"][2] + gr * (g["c"][1] @ c + p["b_cc"]))
       c = gu * ct + (1 - gu) * c
-      carries.append(c); ys.append(c)
+      carries.append(c)
+      ys.append(c)
   elif kind == "simplified_gru":
     g, p = gates(params, ["u", "c"])
     c = np.zeros(p["w_aa"].shape[1]) if carry0 is None else np.asarray(carry0, np.float64)
@@ -52,7 +55,8 @@ def run_cell(kind, options, params, xs, carry0=None):
       gu = sigmoid(g["u"][1] @ c + g["u"][0] @ x + g["u"][2])
       ct = np.tanh(g["c"][1] @ c + g["c"][0] @ x + g["c"][2])
       c = gu * ct + (1 - gu) * c
-      carries.append(c); ys.append(c)
+      carries.append(c)
+      ys.append(c)
   elif kind == "lstm":
     g, p = gates(params, ["u", "f", "c", "o"])
     h = p["w_aa"].shape[1]
@@ -71,7 +75,8 @@ def run_cell(kind, options, params, xs, carry0=None):
       ct = np.tanh(pre["c"])
       c = gu * ct + gf * c
       a = go * np.tanh(c)
-      carries.append((c, a)); ys.append(a)
+      carries.append((c, a))
+      ys.append(a)
   else:
     raise ValueError(kind)
   return carries, ys
@@ -95,8 +100,9 @@ def run_batch(cell, params, xs, lengths=None, reverse=False, carry0=None):
       ys[b, :n] = out[::-1] if reverse else out
       finals.append(carries[-1])
     else:
-      finals.append(c0 if c0 is not None else
-                    ((np.zeros(h), np.zeros(h)) if cell.kind == "lstm" else np.zeros(h)))
+      finals.append(
+          c0 if c0 is not None else ((np.zeros(h),
+                                      np.zeros(h)) if cell.kind == "lstm" else np.zeros(h)))
   return finals, ys
 
 

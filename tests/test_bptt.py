@@ -17,8 +17,10 @@ LENGTHS = np.array([6, 2, 0])
 def _problem(name, loss="squared", dtype=jnp.float64, seed=0):
   cell = CELL_VARIANTS[name]()
   key = jax.random.PRNGKey(seed)
-  params = {"cell": random_params(cell, key, D, H, dtype, scale=0.5),
-            "readout": rj.dense()[0](jax.random.fold_in(key, 1), H, V, dtype)}
+  params = {
+      "cell": random_params(cell, key, D, H, dtype, scale=0.5),
+      "readout": rj.dense()[0](jax.random.fold_in(key, 1), H, V, dtype)
+  }
   xs = jax.random.normal(jax.random.fold_in(key, 2), (B, T, D), dtype)
   if loss == "softmax_cross_entropy":
     targets = jax.random.randint(jax.random.fold_in(key, 3), (B, T), 0, V)
@@ -35,7 +37,7 @@ def _problem(name, loss="squared", dtype=jnp.float64, seed=0):
 def _per_step(z, y, loss):
   """The seeds' per-step losses written out, independent of rnn_jax.losses."""
   if loss == "squared":
-    return 0.5 * jnp.sum((z - y) ** 2)
+    return 0.5 * jnp.sum((z - y)**2)
   if loss == "binary_cross_entropy":
     return -jnp.sum(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z))
   return -jax.nn.log_softmax(z)[y]
@@ -58,10 +60,10 @@ def loop_loss(cell, params, xs, targets, lengths, carry0, loss="squared", trunca
 @pytest.mark.parametrize("name", sorted(CELL_VARIANTS))
 def test_bptt_grads_equal_autodiff_of_loop_reference(name, x64):
   cell, params, xs, targets, carry0 = _problem(name)
-  j, grads, d_carry = rj.bptt_grads(cell, params, xs, targets, lengths=LENGTHS, carry=carry0,
-                                    return_carry_grad=True)
-  ref_j, (ref_g, ref_dc) = jax.value_and_grad(loop_loss, argnums=(1, 5))(
-      cell, params, xs, targets, LENGTHS, carry0)
+  j, grads, d_carry = rj.bptt_grads(
+      cell, params, xs, targets, lengths=LENGTHS, carry=carry0, return_carry_grad=True)
+  ref_j, (ref_g, ref_dc) = jax.value_and_grad(
+      loop_loss, argnums=(1, 5))(cell, params, xs, targets, LENGTHS, carry0)
   assert abs(float(j) - float(ref_j)) <= 1e-12 * abs(float(ref_j))
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_equal(a.shape, b.shape), grads, ref_g)
   assert max_rel_err(grads, ref_g) <= 1e-9
@@ -73,17 +75,24 @@ def test_bptt_grads_equal_autodiff_of_loop_reference(name, x64):
 def test_bptt_grads_other_output_losses(name, loss, x64):
   cell, params, xs, targets, carry0 = _problem(name, loss)
   j, grads = rj.bptt_grads(cell, params, xs, targets, loss=loss, lengths=LENGTHS, carry=carry0)
-  ref_j, ref_g = jax.value_and_grad(loop_loss, argnums=1)(
-      cell, params, xs, targets, LENGTHS, carry0, loss)
+  ref_j, ref_g = jax.value_and_grad(
+      loop_loss, argnums=1)(cell, params, xs, targets, LENGTHS, carry0, loss)
   np.testing.assert_allclose(j, ref_j, rtol=1e-12)
   assert max_rel_err(grads, ref_g) <= 1e-9
 
 
 def _unroll_loss(cell, params, xs, targets, carry0, backward, reverse=False, truncate=None):
-  final, ys = rj.unroll(cell, params["cell"], xs, carry0, lengths=LENGTHS, reverse=reverse,
-                        backward=backward, truncate=truncate)
-  j = rj.sequence_loss(rj.readout_logits(params["readout"], ys), targets, loss="squared",
-                       lengths=LENGTHS)
+  final, ys = rj.unroll(
+      cell,
+      params["cell"],
+      xs,
+      carry0,
+      lengths=LENGTHS,
+      reverse=reverse,
+      backward=backward,
+      truncate=truncate)
+  j = rj.sequence_loss(
+      rj.readout_logits(params["readout"], ys), targets, loss="squared", lengths=LENGTHS)
   # the final carry enters the loss too, so its cotangent path is exercised
   return j + 0.7 * sum(jnp.sum(jnp.sin(c)) for c in jax.tree_util.tree_leaves(final))
 
@@ -92,10 +101,10 @@ def _unroll_loss(cell, params, xs, targets, carry0, backward, reverse=False, tru
 @pytest.mark.parametrize("reverse", [False, True])
 def test_closed_form_backward_of_unroll_equals_autodiff(name, reverse, x64):
   cell, params, xs, targets, carry0 = _problem(name)
-  g_ad = jax.grad(_unroll_loss, argnums=(1, 2, 4))(cell, params, xs, targets, carry0,
-                                                    "autodiff", reverse)
-  g_cf = jax.grad(_unroll_loss, argnums=(1, 2, 4))(cell, params, xs, targets, carry0,
-                                                    "closed_form", reverse)
+  g_ad = jax.grad(
+      _unroll_loss, argnums=(1, 2, 4))(cell, params, xs, targets, carry0, "autodiff", reverse)
+  g_cf = jax.grad(
+      _unroll_loss, argnums=(1, 2, 4))(cell, params, xs, targets, carry0, "closed_form", reverse)
   assert max_rel_err(g_cf, g_ad) <= 1e-9
 
 
@@ -110,17 +119,16 @@ def test_closed_form_matches_finite_differences(name, x64):
 @pytest.mark.parametrize("k", [1, 2, 4])
 def test_truncated_bptt_equals_hand_truncated_loop(name, k, x64):
   cell, params, xs, targets, carry0 = _problem(name)
-  ref = jax.grad(loop_loss, argnums=1)(cell, params, xs, targets, LENGTHS, carry0,
-                                       "squared", k)
-  _, by_hand = rj.bptt_grads(cell, params, xs, targets, lengths=LENGTHS, carry=carry0,
-                             truncate=k)
+  ref = jax.grad(loop_loss, argnums=1)(cell, params, xs, targets, LENGTHS, carry0, "squared", k)
+  _, by_hand = rj.bptt_grads(cell, params, xs, targets, lengths=LENGTHS, carry=carry0, truncate=k)
   assert max_rel_err(by_hand, ref) <= 1e-9
   for backward in ("autodiff", "closed_form"):
+
     def loss(p):
-      _, ys = rj.unroll(cell, p["cell"], xs, carry0, lengths=LENGTHS, truncate=k,
-                        backward=backward)
-      return rj.sequence_loss(rj.readout_logits(p["readout"], ys), targets, loss="squared",
-                              lengths=LENGTHS)
+      _, ys = rj.unroll(cell, p["cell"], xs, carry0, lengths=LENGTHS, truncate=k, backward=backward)
+      return rj.sequence_loss(
+          rj.readout_logits(p["readout"], ys), targets, loss="squared", lengths=LENGTHS)
+
     assert max_rel_err(jax.grad(loss)(params), ref) <= 1e-9
 
 
@@ -158,12 +166,12 @@ def test_rtrl_equals_the_seeds_explicit_sum_for_a_scalar_rnn(x64):
   for x in xs:
     zs.append(w_aa * a[-1] + w_ax * x + b)
     a.append(np.tanh(zs[-1]))
-  g_prime = [1 - np.tanh(z) ** 2 for z in zs]
+  g_prime = [1 - np.tanh(z)**2 for z in zs]
   explicit = []
   for t in range(1, len(xs) + 1):
     total = 0.0
     for i in range(1, t + 1):
-      total += w_aa ** (i - 1) * np.prod([g_prime[t - 1 - j] for j in range(i)]) * a[t - i]
+      total += w_aa**(i - 1) * np.prod([g_prime[t - 1 - j] for j in range(i)]) * a[t - i]
     explicit.append(total)
   s = rj.rtrl_w_aa_sensitivity(params, jnp.asarray(xs)[:, None])
   np.testing.assert_allclose(s[:, 0, 0, 0], explicit, rtol=1e-12)

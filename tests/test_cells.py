@@ -65,9 +65,9 @@ def test_gru_reset_after_has_candidate_recurrent_bias():
   assert "b_cc" not in rj.gru("before").init(jax.random.PRNGKey(0), 2, 3)
 
 
-@pytest.mark.parametrize("output,fn", [("identity", lambda z: z),
-                                       ("sigmoid", lambda z: 1 / (1 + np.exp(-z))),
-                                       ("softmax", lambda z: np.exp(z) / np.exp(z).sum(-1, keepdims=True))])
+@pytest.mark.parametrize("output,fn",
+                         [("identity", lambda z: z), ("sigmoid", lambda z: 1 / (1 + np.exp(-z))),
+                          ("softmax", lambda z: np.exp(z) / np.exp(z).sum(-1, keepdims=True))])
 def test_dense_readout(output, fn):
   init, apply = rj.dense(output)
   p = init(jax.random.PRNGKey(0), 4, 3)

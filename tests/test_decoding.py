@@ -43,8 +43,8 @@ def test_beam_width_one_equals_greedy():
   state = m.encode(params, src, lengths)
   start = jnp.zeros(3, jnp.int32)
   g, gl = decoding.greedy(m.step_fn, params, state, start, max_len=6, end_token=1)
-  b, bl, _ = decoding.beam_search(m.step_fn, params, state, start, beam_width=1, max_len=6,
-                                  end_token=1)
+  b, bl, _ = decoding.beam_search(
+      m.step_fn, params, state, start, beam_width=1, max_len=6, end_token=1)
   np.testing.assert_array_equal(b, g)
   np.testing.assert_array_equal(bl, gl)
 
@@ -64,8 +64,8 @@ def test_wide_beam_is_exhaustive_search():
   L = 3
   state = lm.initial_state(params, 1)
   start = jnp.zeros(1, jnp.int32)
-  best, _, score = decoding.beam_search(lm.step_fn, params, state, start, beam_width=V ** (L - 1),
-                                        max_len=L)
+  best, _, score = decoding.beam_search(
+      lm.step_fn, params, state, start, beam_width=V**(L - 1), max_len=L)
   all_seqs = jnp.asarray(list(itertools.product(range(V), repeat=L)))
   scores = jax.vmap(lambda s: _seq_logprob(lm.step_fn, params, state, start, s[None])[0])(all_seqs)
   np.testing.assert_array_equal(best[0], all_seqs[int(jnp.argmax(scores))])
@@ -78,8 +78,8 @@ def test_beam_ends_and_length_penalty():
   lm, params = _lm(3)
   state = lm.initial_state(params, 2)
   start = jnp.zeros(2, jnp.int32)
-  toks, lens, _ = decoding.beam_search(lm.step_fn, params, state, start, beam_width=3,
-                                       max_len=7, end_token=2, length_penalty=0.6)
+  toks, lens, _ = decoding.beam_search(
+      lm.step_fn, params, state, start, beam_width=3, max_len=7, end_token=2, length_penalty=0.6)
   for row, n in zip(np.asarray(toks), np.asarray(lens)):
     if n < 7:
       assert row[n - 1] == 2 and np.all(row[n:] == 2) and np.all(row[:n - 1] != 2)
@@ -89,8 +89,8 @@ def test_sampling_is_reproducible_and_key_dependent():
   lm, params = _lm()
   state = lm.initial_state(params, 4)
   start = jnp.zeros(4, jnp.int32)
-  f = jax.jit(lambda key: decoding.sample(lm.step_fn, params, state, start, key, max_len=12,
-                                          temperature=1.5)[0])
+  f = jax.jit(lambda key: decoding.sample(
+      lm.step_fn, params, state, start, key, max_len=12, temperature=1.5)[0])
   a, b, c = f(jax.random.PRNGKey(0)), f(jax.random.PRNGKey(0)), f(jax.random.PRNGKey(1))
   np.testing.assert_array_equal(a, b)
   assert not np.array_equal(a, c)
@@ -102,8 +102,8 @@ def test_cold_sampling_and_top1_equal_greedy():
   start = jnp.zeros(4, jnp.int32)
   g, _ = decoding.greedy(lm.step_fn, params, state, start, max_len=10)
   for kwargs in (dict(temperature=1e-4), dict(temperature=0.0), dict(top_k=1)):
-    s, _ = decoding.sample(lm.step_fn, params, state, start, jax.random.PRNGKey(7), max_len=10,
-                           **kwargs)
+    s, _ = decoding.sample(
+        lm.step_fn, params, state, start, jax.random.PRNGKey(7), max_len=10, **kwargs)
     np.testing.assert_array_equal(s, g)
 
 
@@ -111,8 +111,8 @@ def test_top_k_only_emits_top_k_tokens():
   lm, params = _lm()
   state = lm.initial_state(params, 64)
   start = jnp.zeros(64, jnp.int32)
-  s, _ = decoding.sample(lm.step_fn, params, state, start, jax.random.PRNGKey(3), max_len=1,
-                         top_k=2, temperature=5.0)
+  s, _ = decoding.sample(
+      lm.step_fn, params, state, start, jax.random.PRNGKey(3), max_len=1, top_k=2, temperature=5.0)
   _, logits = lm.step_fn(params, state, start)
   top2 = np.argsort(np.asarray(logits[0]))[-2:]
   assert set(np.asarray(s[:, 0]).tolist()) <= set(top2.tolist())
@@ -123,18 +123,18 @@ def test_prime_equals_running_the_prefix():
   prefix = jax.random.randint(jax.random.PRNGKey(4), (2, 5), 0, V)
   state, last = decoding.prime(lm.step_fn, params, lm.initial_state(params, 2), prefix)
   _, finals = lm.apply(params, prefix[:, :-1])
-  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
-                         state, finals)
+  jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), state,
+                         finals)
   np.testing.assert_array_equal(last, prefix[:, -1])
 
 
 @pytest.mark.parametrize("call,match", [
     (lambda f, p, s, t: decoding.greedy(f, p, s, t, max_len=0), "max_len"),
     (lambda f, p, s, t: decoding.beam_search(f, p, s, t, beam_width=0, max_len=3), "beam_width"),
-    (lambda f, p, s, t: decoding.sample(f, p, s, t, jax.random.PRNGKey(0), max_len=3,
-                                        temperature=-1.0), "temperature"),
-    (lambda f, p, s, t: decoding.sample(f, p, s, t, jax.random.PRNGKey(0), max_len=3,
-                                        top_k=0), "top_k"),
+    (lambda f, p, s, t: decoding.sample(
+        f, p, s, t, jax.random.PRNGKey(0), max_len=3, temperature=-1.0), "temperature"),
+    (lambda f, p, s, t: decoding.sample(f, p, s, t, jax.random.PRNGKey(0), max_len=3, top_k=0),
+     "top_k"),
     (lambda f, p, s, t: decoding.prime(f, p, s, t[:, None][:, :0]), "prefix"),
 ])
 def test_bad_decoding_arguments(call, match):

@@ -20,7 +20,7 @@ def test_vanilla_rnn_jacobian_is_diag_gprime_times_w_aa(x64):
   for t in range(T):
     z = np.asarray(p["w_aa"]) @ a + np.asarray(p["w_ax"]) @ np.asarray(xs[t]) + np.asarray(p["b_a"])
     a = np.tanh(z)
-    np.testing.assert_allclose(jacs[t], np.diag(1 - a ** 2) @ np.asarray(p["w_aa"]), rtol=1e-10)
+    np.testing.assert_allclose(jacs[t], np.diag(1 - a**2) @ np.asarray(p["w_aa"]), rtol=1e-10)
 
 
 @pytest.mark.parametrize("make", [rj.lstm, rj.gru])
@@ -42,7 +42,7 @@ def test_flow_norms_match_autodiff_from_each_step(make, x64):
       s, _ = cell.step(p, s, xs[k])
     a = s[-1] if isinstance(s, tuple) else s
     z = readout["w_ya"] @ a + readout["b_y"]
-    return 0.5 * jnp.sum((z - target) ** 2), s
+    return 0.5 * jnp.sum((z - target)**2), s
 
   for t in range(T):
     g = jax.grad(lambda s: tail(s, t)[0])(states[t])
@@ -51,8 +51,10 @@ def test_flow_norms_match_autodiff_from_each_step(make, x64):
     a_part = jax.tree_util.tree_leaves(g)[-1]
     np.testing.assert_allclose(flow["dL_da"][t], np.linalg.norm(a_part), rtol=1e-9)
     jac = jax.jacrev(lambda s: jax.flatten_util.ravel_pytree(tail(s, t)[1])[0])(states[t])
-    jac = np.concatenate([np.reshape(j, (jac[0].shape[0], -1)) for j in jax.tree_util.tree_leaves(jac)], 1) \
-        if isinstance(jac, tuple) else np.asarray(jac)
+    if isinstance(jac, tuple):
+      jac = np.concatenate(
+          [np.reshape(j, (jac[0].shape[0], -1)) for j in jax.tree_util.tree_leaves(jac)], 1)
+    jac = np.asarray(jac)
     np.testing.assert_allclose(flow["ds_ds"][t], np.linalg.norm(jac, 2), rtol=1e-9)
     np.testing.assert_allclose(flow["da_da"][t], np.linalg.norm(jac[-H:, -H:], 2), rtol=1e-9)
 
@@ -83,5 +85,5 @@ def test_vanishing_for_contracting_tanh_rnn_growing_for_expanding_linear_regime(
   xs = jnp.zeros((30, D), jnp.float64)
   small = dg.gradient_flow(cell, {**p, "w_aa": 0.5 * jnp.eye(H)}, xs)["ds_ds"]
   big = dg.gradient_flow(cell, {**p, "w_aa": 1.5 * jnp.eye(H)}, xs)["ds_ds"]  # a = 0: g′ = 1
-  np.testing.assert_allclose(small, 0.5 ** np.arange(29, -1, -1), rtol=1e-10)
-  np.testing.assert_allclose(big, 1.5 ** np.arange(29, -1, -1), rtol=1e-10)
+  np.testing.assert_allclose(small, 0.5**np.arange(29, -1, -1), rtol=1e-10)
+  np.testing.assert_allclose(big, 1.5**np.arange(29, -1, -1), rtol=1e-10)

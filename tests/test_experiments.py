@@ -20,10 +20,14 @@ ENV = {**{k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}, "PYTHONPATH"
                                         ("copy_memory", ["--length=8", "--cell=lstm"])])
 def test_launcher_writes_metrics_checkpoint_plot_and_report(task, extra, tmp_path):
   workdir = str(tmp_path / task)
-  out = subprocess.run([sys.executable, "-m", "experiments.main", f"--task={task}", "--steps=12",
-                        "--eval_every=4", "--checkpoint_every=6", "--hidden_size=8",
-                        "--batch_size=8", f"--workdir={workdir}", *extra],
-                       cwd=ROOT, env=ENV, capture_output=True, timeout=300)
+  out = subprocess.run([
+      sys.executable, "-m", "experiments.main", f"--task={task}", "--steps=12", "--eval_every=4",
+      "--checkpoint_every=6", "--hidden_size=8", "--batch_size=8", f"--workdir={workdir}", *extra
+  ],
+                       cwd=ROOT,
+                       env=ENV,
+                       capture_output=True,
+                       timeout=300)
   assert out.returncode == 0, out.stderr.decode()[-2000:]
   assert b"final test" in out.stdout
   assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["12", "6"]
@@ -37,8 +41,12 @@ def test_launcher_writes_metrics_checkpoint_plot_and_report(task, extra, tmp_pat
 
 
 def test_bidirectional_copy_memory_is_refused(tmp_path):
-  out = subprocess.run([sys.executable, "-m", "experiments.main", "--task=copy_memory",
-                        "--bidirectional", "--steps=2"], cwd=ROOT, env=ENV, capture_output=True,
+  out = subprocess.run([
+      sys.executable, "-m", "experiments.main", "--task=copy_memory", "--bidirectional", "--steps=2"
+  ],
+                       cwd=ROOT,
+                       env=ENV,
+                       capture_output=True,
                        timeout=300)
   assert out.returncode != 0 and b"bidirectional" in out.stderr
 
@@ -46,7 +54,7 @@ def test_bidirectional_copy_memory_is_refused(tmp_path):
 def test_copy_memory_batches():
   x, y = copy_batch(jax.random.PRNGKey(0), 4, 15)
   assert x.shape == y.shape == (4, 35)
-  np.testing.assert_array_equal(y[:, -10:], x[:, :10])         # the symbols to recall
+  np.testing.assert_array_equal(y[:, -10:], x[:, :10])  # the symbols to recall
   assert np.all(np.asarray(x[:, 24]) == DELIMITER) and np.all(np.asarray(y[:, :25]) == 0)
   assert np.all((np.asarray(x[:, :10]) >= 1) & (np.asarray(x[:, :10]) <= 8))
   x2, _ = copy_batch(jax.random.PRNGKey(0), 4, 15)
@@ -63,11 +71,11 @@ def test_adding_batches_and_train_test_separation():
   assert x.shape == (64, 30, 2) and y.shape == (64, 1)
   markers = np.asarray(x[..., 1])
   assert np.all(markers.sum(1) == 2)
-  assert np.all(markers[:, :15].sum(1) == 1)                    # one marker in each half
+  assert np.all(markers[:, :15].sum(1) == 1)  # one marker in each half
   np.testing.assert_allclose(y[:, 0], (x[..., 0] * x[..., 1]).sum(1), rtol=1e-6)
   # the tasks draw test data from fold_in(seed key, 10**6), training data from a split key
   seed = jax.random.PRNGKey(0)
-  test_key = jax.random.fold_in(seed, 10 ** 6)
+  test_key = jax.random.fold_in(seed, 10**6)
   train_keys = [jax.random.fold_in(jax.random.split(seed, 3)[2], s) for s in range(50)]
-  assert all(not np.array_equal(jax.random.key_data(test_key), jax.random.key_data(k))
-             for k in train_keys)
+  assert all(
+      not np.array_equal(jax.random.key_data(test_key), jax.random.key_data(k)) for k in train_keys)

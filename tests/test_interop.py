@@ -34,8 +34,11 @@ def test_flax_cells_equal_through_converters(flax_cls, ours):
   carry, ys = rj.unroll(ours(), params, xs)
   # Then outputs and carries agree, and the round trip is exact
   np.testing.assert_allclose(ys, ys_flax, atol=1e-5, rtol=1e-5)
-  np.testing.assert_allclose(jax.tree_util.tree_leaves(carry)[-1],
-                             jax.tree_util.tree_leaves(carry_flax)[-1], atol=1e-5, rtol=1e-5)
+  np.testing.assert_allclose(
+      jax.tree_util.tree_leaves(carry)[-1],
+      jax.tree_util.tree_leaves(carry_flax)[-1],
+      atol=1e-5,
+      rtol=1e-5)
   back = interop.to_flax(params, flax_cls.__name__)["params"]
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-7), back, cell_vars)
 
@@ -64,8 +67,8 @@ def test_torch_modules_equal_with_packed_sequences(kind, layers, bidir):
   module = cls(D, H, num_layers=layers, bidirectional=bidir, batch_first=True, **extra)
   lengths = np.array([T, 2, 4])
   xs = np.random.default_rng(0).normal(size=(B, T, D)).astype(np.float32)
-  packed = pack_padded_sequence(torch.from_numpy(xs), torch.from_numpy(lengths),
-                                batch_first=True, enforce_sorted=False)
+  packed = pack_padded_sequence(
+      torch.from_numpy(xs), torch.from_numpy(lengths), batch_first=True, enforce_sorted=False)
   with torch.no_grad():
     out, state = module(packed)
   out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)
@@ -79,12 +82,13 @@ def test_torch_modules_equal_with_packed_sequences(kind, layers, bidir):
   np.testing.assert_allclose(np.stack(hidden), h_n, atol=1e-5, rtol=1e-5)
   # round trip into a fresh module gives the same outputs
   fresh = cls(D, H, num_layers=layers, bidirectional=bidir, batch_first=True, **extra)
-  fresh.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
-                         interop.to_torch(params, kind).items()})
+  fresh.load_state_dict({
+      k: torch.from_numpy(np.array(v)) for k, v in interop.to_torch(params, kind).items()
+  })
   with torch.no_grad():
     out2, _ = fresh(packed)
-  np.testing.assert_allclose(pad_packed_sequence(out2, batch_first=True, total_length=T)[0],
-                             out.numpy(), atol=1e-5)
+  np.testing.assert_allclose(
+      pad_packed_sequence(out2, batch_first=True, total_length=T)[0], out.numpy(), atol=1e-5)
 
 
 def test_torch_converters_reject_bad_state_dicts():

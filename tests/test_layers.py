@@ -18,15 +18,17 @@ def _xs():
 
 
 @pytest.mark.parametrize("merge,fn", [("concat", lambda f, b: np.concatenate([f, b], -1)),
-                                      ("sum", lambda f, b: f + b),
-                                      ("mean", lambda f, b: (f + b) / 2),
+                                      ("sum", lambda f, b: f + b), ("mean", lambda f, b:
+                                                                    (f + b) / 2),
                                       ("mul", lambda f, b: f * b)])
 def test_bidirectional_is_forward_plus_padding_aware_reverse(merge, fn):
   fwd, bwd = rj.lstm(), rj.gru("after")
   layer = rj.bidirectional(fwd, bwd, merge)
   params = layer.init(jax.random.PRNGKey(0), D, H)
-  params = {"fwd": random_params(fwd, jax.random.PRNGKey(2), D, H),
-            "bwd": random_params(bwd, jax.random.PRNGKey(3), D, H)}
+  params = {
+      "fwd": random_params(fwd, jax.random.PRNGKey(2), D, H),
+      "bwd": random_params(bwd, jax.random.PRNGKey(3), D, H)
+  }
   (ff, fb), ys = layer.apply(params, _xs(), lengths=LENGTHS)
   rf, yf = reference.run_batch(fwd, params["fwd"], _xs(), LENGTHS)
   rb, yb = reference.run_batch(bwd, params["bwd"], _xs(), LENGTHS, reverse=True)
@@ -40,8 +42,9 @@ def test_bidirectional_backward_direction_ignores_padding():
   params = layer.init(jax.random.PRNGKey(0), D, H)
   xs = _xs()
   bad = xs.at[1, 2:].set(1e3)
-  np.testing.assert_array_equal(layer.apply(params, xs, lengths=LENGTHS)[1],
-                                layer.apply(params, bad, lengths=LENGTHS)[1])
+  np.testing.assert_array_equal(
+      layer.apply(params, xs, lengths=LENGTHS)[1],
+      layer.apply(params, bad, lengths=LENGTHS)[1])
 
 
 def test_stacked_equals_manual_composition_with_residual():

@@ -13,7 +13,7 @@ LENGTHS = np.array([5, 2, 0])
 def _np_per_step(z, y, loss):
   z = np.asarray(z, np.float64)
   if loss == "squared":
-    return 0.5 * ((z - y) ** 2).sum(-1)
+    return 0.5 * ((z - y)**2).sum(-1)
   if loss == "binary_cross_entropy":
     p = 1 / (1 + np.exp(-z))
     return -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(-1)
@@ -34,8 +34,8 @@ def test_sequence_loss_matches_numpy(loss, reduction):
   mask = np.arange(T)[None, :] < LENGTHS[:, None]
   total = (per * mask).sum()
   expected = {"batch_mean": total / B, "token_mean": total / mask.sum(), "sum": total}[reduction]
-  got = rj.sequence_loss(jnp.asarray(logits), jnp.asarray(targets), loss=loss, lengths=LENGTHS,
-                         reduction=reduction)
+  got = rj.sequence_loss(
+      jnp.asarray(logits), jnp.asarray(targets), loss=loss, lengths=LENGTHS, reduction=reduction)
   np.testing.assert_allclose(got, expected, rtol=1e-5)
 
 
@@ -44,8 +44,8 @@ def test_int_labels_equal_one_hot_targets():
   logits = jnp.asarray(rng.normal(size=(B, T, V)), jnp.float32)
   labels = jnp.asarray(rng.integers(0, V, size=(B, T)))
   a = rj.sequence_loss(logits, labels, loss="softmax_cross_entropy", lengths=LENGTHS)
-  b = rj.sequence_loss(logits, jax.nn.one_hot(labels, V), loss="softmax_cross_entropy",
-                       lengths=LENGTHS)
+  b = rj.sequence_loss(
+      logits, jax.nn.one_hot(labels, V), loss="softmax_cross_entropy", lengths=LENGTHS)
   np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
@@ -64,8 +64,9 @@ def test_padding_contributes_nothing_even_nan():
 
 def test_token_mean_with_no_valid_tokens_is_zero():
   z = jnp.ones((2, 3, 2))
-  assert float(rj.sequence_loss(z, z, loss="squared", lengths=np.zeros(2, np.int32),
-                                reduction="token_mean")) == 0.0
+  assert float(
+      rj.sequence_loss(z, z, loss="squared", lengths=np.zeros(2, np.int32),
+                       reduction="token_mean")) == 0.0
 
 
 @pytest.mark.parametrize("call,match", [
@@ -73,10 +74,10 @@ def test_token_mean_with_no_valid_tokens_is_zero():
     (lambda z, y: rj.sequence_loss(z, y[:, :-1], loss="squared"), "targets must have shape"),
     (lambda z, y: rj.sequence_loss(z, y, loss="squared", reduction="median"), "reduction"),
     (lambda z, y: rj.sequence_loss(z[0], y, loss="squared"), "logits must have rank 3"),
-    (lambda z, y: rj.sequence_loss(z, jnp.full((B, T), V), loss="softmax_cross_entropy"),
-     "token ids in"),
-    (lambda z, y: rj.sequence_loss(z, jnp.zeros((B, T), jnp.int32), loss="squared"),
-     "integer targets"),
+    (lambda z, y: rj.sequence_loss(z, jnp.full(
+        (B, T), V), loss="softmax_cross_entropy"), "token ids in"),
+    (lambda z, y: rj.sequence_loss(z, jnp.zeros(
+        (B, T), jnp.int32), loss="squared"), "integer targets"),
 ])
 def test_bad_input(call, match):
   z = jnp.zeros((B, T, V))

@@ -6,8 +6,8 @@ import optax
 import pytest
 
 import rnn_jax as rj
-from rnn_jax.models import (attention_model, language_model, many_to_many, many_to_one,
-                            one_to_many, seq2seq)
+from rnn_jax.models import (attention_model, language_model, many_to_many, many_to_one, one_to_many,
+                            seq2seq)
 
 
 def fit(loss_fn, params, batch_fn, steps=300, lr=1e-2):
@@ -70,8 +70,8 @@ def test_many_to_many_bidirectional_tagger_learns_next_token():
     tags = jnp.concatenate([tokens[:, 1:], jnp.full((32, 1), v)], axis=1)
     return jax.nn.one_hot(tokens, v), tags
 
-  loss = lambda p, xs, y: rj.sequence_loss(model.apply(p, xs), y, loss="softmax_cross_entropy",
-                                           reduction="token_mean")
+  loss = lambda p, xs, y: rj.sequence_loss(
+      model.apply(p, xs), y, loss="softmax_cross_entropy", reduction="token_mean")
   first, last, _ = fit(loss, model.init(jax.random.PRNGKey(0)), batch, 250)
   assert last < 0.1 * first
 
@@ -83,10 +83,11 @@ def test_many_to_many_padding_changes_no_loss_or_gradient():
   tags = jax.random.randint(jax.random.PRNGKey(2), (3, 6), 0, 5)
   lengths = jnp.array([6, 0, 3])
   pad = jnp.arange(6)[None, :] >= lengths[:, None]
-  f = lambda p, x, y: rj.sequence_loss(model.apply(p, x, lengths), y,
-                                       loss="softmax_cross_entropy", lengths=lengths)
+  f = lambda p, x, y: rj.sequence_loss(
+      model.apply(p, x, lengths), y, loss="softmax_cross_entropy", lengths=lengths)
   v1, g1 = jax.value_and_grad(f)(p, xs, tags)
-  v2, g2 = jax.value_and_grad(f)(p, jnp.where(pad[:, :, None], jnp.nan, xs), jnp.where(pad, 4, tags))
+  v2, g2 = jax.value_and_grad(f)(p, jnp.where(pad[:, :, None], jnp.nan, xs),
+                                 jnp.where(pad, 4, tags))
   assert float(v1) == float(v2)
   jax.tree_util.tree_map(np.testing.assert_array_equal, g1, g2)
 
@@ -106,8 +107,8 @@ def test_one_to_many_generates_the_sequence_its_vector_names(feed):
   first, last, params = fit(model.loss, model.init(jax.random.PRNGKey(0)), batch, 300)
   assert last < 0.1 * first
   vec = jax.nn.one_hot(jnp.arange(k), k)
-  out, _ = decoding.greedy(model.step_fn, params, model.initial_state(params, vec),
-                           jnp.zeros(k, jnp.int32), max_len=5)
+  out, _ = decoding.greedy(
+      model.step_fn, params, model.initial_state(params, vec), jnp.zeros(k, jnp.int32), max_len=5)
   np.testing.assert_array_equal(out, (jnp.arange(k)[:, None] + jnp.arange(5)[None, :]) % v)
 
 
@@ -115,7 +116,7 @@ def test_one_to_many_generates_the_sequence_its_vector_names(feed):
 def _reverse_batch(key, v=5, t=4):
   k1, k2 = jax.random.split(key)
   lengths = jax.random.randint(k2, (32,), 2, t + 1)
-  src = jax.random.randint(k1, (32, t), 2, v)                    # 0 = bos, 1 = end
+  src = jax.random.randint(k1, (32, t), 2, v)  # 0 = bos, 1 = end
   src = jnp.where(jnp.arange(t)[None, :] < lengths[:, None], src, 0)
   rev = rj.flip_sequences(src[:, :, None], lengths)[:, :, 0]
   tgt = jnp.concatenate([rev, jnp.zeros((32, 1), src.dtype)], axis=1)
@@ -126,17 +127,22 @@ def _reverse_batch(key, v=5, t=4):
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_seq2seq_learns_to_reverse(bidirectional):
   from rnn_jax import decoding
-  model = seq2seq([rj.lstm()], [rj.lstm()], 5, 5, encoder_hidden=32,
-                  bidirectional=bidirectional, embed_size=8)
+  model = seq2seq([rj.lstm()], [rj.lstm()],
+                  5,
+                  5,
+                  encoder_hidden=32,
+                  bidirectional=bidirectional,
+                  embed_size=8)
   first, last, params = fit(model.loss, model.init(jax.random.PRNGKey(0)), _reverse_batch, 400)
   assert last < 0.2 * first
   src, lengths, tgt, tgt_len = _reverse_batch(jax.random.PRNGKey(999))
   state = model.encode(params, src, lengths)
-  out, out_len, _ = decoding.beam_search(model.step_fn, params, state, jnp.zeros(32, jnp.int32),
-                                      beam_width=3, max_len=5, end_token=1)
-  acc = np.mean([np.array_equal(o[:n], t[:n]) for o, n, t in zip(np.asarray(out),
-                                                                  np.asarray(tgt_len),
-                                                                  np.asarray(tgt))])
+  out, out_len, _ = decoding.beam_search(
+      model.step_fn, params, state, jnp.zeros(32, jnp.int32), beam_width=3, max_len=5, end_token=1)
+  acc = np.mean([
+      np.array_equal(o[:n], t[:n])
+      for o, n, t in zip(np.asarray(out), np.asarray(tgt_len), np.asarray(tgt))
+  ])
   assert acc > 0.5
 
 
@@ -146,9 +152,12 @@ def test_seq2seq_bridges_and_mismatches():
   with pytest.raises(ValueError, match="bridge='identity'"):
     seq2seq([rj.gru()], [rj.lstm()], 5, 5, encoder_hidden=8)
   with pytest.raises(ValueError, match="bridge='identity'"):
-    seq2seq([rj.lstm()], [rj.lstm()], 5, 5, encoder_hidden=8, decoder_hidden=6,
-            bridge="identity")
-  m = seq2seq([rj.gru()], [rj.lstm(), rj.lstm()], 5, 7, encoder_hidden=8, decoder_hidden=6,
+    seq2seq([rj.lstm()], [rj.lstm()], 5, 5, encoder_hidden=8, decoder_hidden=6, bridge="identity")
+  m = seq2seq([rj.gru()], [rj.lstm(), rj.lstm()],
+              5,
+              7,
+              encoder_hidden=8,
+              decoder_hidden=6,
               bridge="dense")
   p = m.init(jax.random.PRNGKey(0))
   src = jnp.zeros((2, 3), jnp.int32)
@@ -182,14 +191,14 @@ def test_attention_context_is_weighted_sum_of_annotations():
   src = jax.random.randint(jax.random.PRNGKey(1), (2, 5), 0, 6)
   state = m.encode(p, src, jnp.array([5, 2]))
   alpha, context = m.attend(p, state)
-  np.testing.assert_allclose(context, np.einsum("bt,bth->bh", alpha, state["annotations"]),
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+      context, np.einsum("bt,bth->bh", alpha, state["annotations"]), rtol=1e-5)
   # energies by hand from [s; a] through the small dense network
   en = p["energy"]
   s = np.asarray(state["carry"][1])
   a = np.asarray(state["annotations"])
-  e = np.tanh(a @ np.asarray(en["w_a"]).T + (s @ np.asarray(en["w_s"]).T)[:, None, :]
-              + np.asarray(en["b"])) @ np.asarray(en["w_e"]) + float(en["b_e"])
+  e = np.tanh(a @ np.asarray(en["w_a"]).T + (s @ np.asarray(en["w_s"]).T)[:, None, :] +
+              np.asarray(en["b"])) @ np.asarray(en["w_e"]) + float(en["b_e"])
   e[1, 2:] = -np.inf
   ref = np.exp(e - e.max(1, keepdims=True))
   np.testing.assert_allclose(alpha, ref / ref.sum(1, keepdims=True), rtol=1e-5, atol=1e-7)
@@ -197,8 +206,13 @@ def test_attention_context_is_weighted_sum_of_annotations():
 
 @pytest.mark.parametrize("feed_previous", [False, True])
 def test_attention_learns_to_reverse(feed_previous):
-  m = attention_model(5, 5, pre_hidden=16, post_hidden=32, feed_previous=feed_previous,
-                      embed_size=8 if feed_previous else None)
+  m = attention_model(
+      5,
+      5,
+      pre_hidden=16,
+      post_hidden=32,
+      feed_previous=feed_previous,
+      embed_size=8 if feed_previous else None)
   loss = lambda p, src, n, tgt, tn: m.loss(p, src, n, tgt, tn)
   first, last, _ = fit(loss, m.init(jax.random.PRNGKey(0)), _reverse_batch, 300)
   assert last < 0.2 * first

@@ -10,8 +10,10 @@ from rnn_jax.optim import OptimConfig, gradient_metrics, make_optimizer
 
 def _grads(scale):
   rng = np.random.default_rng(0)
-  return {"w": jnp.asarray(scale * rng.normal(size=(4, 3)), jnp.float32),
-          "b": jnp.asarray(scale * rng.normal(size=(3,)), jnp.float32)}
+  return {
+      "w": jnp.asarray(scale * rng.normal(size=(4, 3)), jnp.float32),
+      "b": jnp.asarray(scale * rng.normal(size=(3,)), jnp.float32)
+  }
 
 
 def _flat(t):
@@ -56,8 +58,10 @@ def test_skip_nonfinite_keeps_params_and_state():
 
 
 @pytest.mark.parametrize("config,match", [
-    (OptimConfig("lbfgs"), "optimizer"), (OptimConfig(learning_rate=-1.0), "learning_rate"),
-    (OptimConfig(clip_norm=0.0), "clip_norm"), (OptimConfig(clip_value=-2.0), "clip_value"),
+    (OptimConfig("lbfgs"), "optimizer"),
+    (OptimConfig(learning_rate=-1.0), "learning_rate"),
+    (OptimConfig(clip_norm=0.0), "clip_norm"),
+    (OptimConfig(clip_value=-2.0), "clip_value"),
 ])
 def test_bad_config(config, match):
   with pytest.raises(ValueError, match=match):

@@ -17,8 +17,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_eight_device_mesh_matches_one_device_and_splits_the_batch(backward):
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
   env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-  out = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "multidevice_check.py"),
-                        backward], capture_output=True, text=True, env=env, timeout=300)
+  out = subprocess.run(
+      [sys.executable,
+       os.path.join(ROOT, "tests", "multidevice_check.py"), backward],
+      capture_output=True,
+      text=True,
+      env=env,
+      timeout=300)
   assert out.returncode == 0, out.stderr[-3000:]
   result = json.loads(out.stdout.strip().splitlines()[-1])
   assert result["devices"] == 8 and result["mesh"] == 8

@@ -34,8 +34,8 @@ def _np_min(kind, params, xs, a0):
 def test_min_cells_parallel_equals_sequential_with_masks(make):
   cell = make()
   params = cell.init(jax.random.PRNGKey(0), D, H)
-  params = jax.tree_util.tree_map(lambda v: v + 0.3 * jax.random.normal(jax.random.PRNGKey(2),
-                                                                         v.shape), params)
+  params = jax.tree_util.tree_map(
+      lambda v: v + 0.3 * jax.random.normal(jax.random.PRNGKey(2), v.shape), params)
   xs = jax.random.normal(jax.random.PRNGKey(1), (B, T, D))
   c0 = jax.random.normal(jax.random.PRNGKey(3), (B, H))
   f_seq, y_seq = rj.unroll(cell, params, xs, c0, lengths=LENGTHS)
@@ -44,7 +44,7 @@ def test_min_cells_parallel_equals_sequential_with_masks(make):
   np.testing.assert_allclose(f_par, f_seq, atol=1e-5, rtol=1e-5)
   np.testing.assert_allclose(y_seq[0], _np_min(cell.kind, params, xs[0], c0[0]), atol=1e-5)
   np.testing.assert_allclose(f_seq[2], c0[2])  # length 0 keeps the initial carry
-  loss = lambda fn: lambda p, c: jnp.sum(fn(cell, p, xs, c, lengths=LENGTHS)[1] ** 2)
+  loss = lambda fn: lambda p, c: jnp.sum(fn(cell, p, xs, c, lengths=LENGTHS)[1]**2)
   g_seq = jax.grad(loss(rj.unroll), argnums=(0, 1))(params, c0)
   g_par = jax.grad(loss(pt.associative_unroll), argnums=(0, 1))(params, c0)
   assert max_rel_err(g_par, g_seq) <= 1e-5
@@ -61,7 +61,7 @@ def test_deer_equals_sequential_and_reports_iterations(make, quasi):
   np.testing.assert_allclose(y_deer, y_seq, atol=1e-5)
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-5), f_deer, f_seq)
   assert iters.shape == (B,) and np.all(np.asarray(iters) >= 1) and np.all(np.asarray(iters) <= T)
-  loss = lambda fn: lambda p: jnp.sum(fn(cell, p, xs, lengths=LENGTHS)[1] ** 2)
+  loss = lambda fn: lambda p: jnp.sum(fn(cell, p, xs, lengths=LENGTHS)[1]**2)
   g_seq = jax.grad(loss(rj.unroll))(params)
   g_deer = jax.grad(loss(lambda *a, **k: pt.deer_unroll(*a, quasi=quasi, **k)[:2]))(params)
   assert max_rel_err(g_deer, g_seq) <= 1e-5
@@ -78,14 +78,18 @@ def test_newton_needs_fewer_iterations_than_quasi_newton():
 
 def test_parallel_paths_reject_bad_input():
   with pytest.raises(ValueError, match="cell must be one of"):
-    pt.associative_unroll(rj.gru(), rj.gru().init(jax.random.PRNGKey(0), 2, 3), jnp.zeros((1, 4, 2)))
+    pt.associative_unroll(rj.gru(),
+                          rj.gru().init(jax.random.PRNGKey(0), 2, 3), jnp.zeros((1, 4, 2)))
   cell = pt.min_gru()
   p = cell.init(jax.random.PRNGKey(0), 2, 3)
   with pytest.raises(ValueError, match="xs must have rank 3"):
     pt.associative_unroll(cell, p, jnp.zeros((4, 2)))
   with pytest.raises(ValueError, match="lengths"):
-    pt.deer_unroll(rj.gru(), rj.gru().init(jax.random.PRNGKey(0), 2, 3), jnp.zeros((1, 4, 2)),
-                   lengths=jnp.array([5]))
+    pt.deer_unroll(
+        rj.gru(),
+        rj.gru().init(jax.random.PRNGKey(0), 2, 3),
+        jnp.zeros((1, 4, 2)),
+        lengths=jnp.array([5]))
   with pytest.raises(ValueError, match="max_iters"):
-    pt.deer_unroll(rj.gru(), rj.gru().init(jax.random.PRNGKey(0), 2, 3), jnp.zeros((1, 4, 2)),
-                   max_iters=0)
+    pt.deer_unroll(
+        rj.gru(), rj.gru().init(jax.random.PRNGKey(0), 2, 3), jnp.zeros((1, 4, 2)), max_iters=0)

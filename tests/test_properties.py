@@ -8,8 +8,8 @@ import rnn_jax as rj
 from tests import reference
 from tests.helpers import CELL_VARIANTS, random_params
 
-SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 D, H = 2, 3
 
 
@@ -19,7 +19,7 @@ def problems(draw):
   batch = draw(st.integers(1, 4))
   time = draw(st.integers(1, 6))
   lengths = np.array(draw(st.lists(st.integers(0, time), min_size=batch, max_size=batch)))
-  seed = draw(st.integers(0, 2 ** 16))
+  seed = draw(st.integers(0, 2**16))
   garbage = draw(st.sampled_from([np.nan, np.inf, 1e6, -3.0]))
   return name, batch, time, lengths, seed, garbage
 
@@ -46,8 +46,8 @@ def test_garbage_after_lengths_changes_nothing(problem):
     return j, (final, out)
 
   (j1, a1), g1 = jax.value_and_grad(loss, has_aux=True)(params, xs, ys)
-  (j2, a2), g2 = jax.value_and_grad(loss, has_aux=True)(
-      params, jnp.where(pad, garbage, xs), jnp.where(pad, garbage, ys))
+  (j2, a2), g2 = jax.value_and_grad(
+      loss, has_aux=True)(params, jnp.where(pad, garbage, xs), jnp.where(pad, garbage, ys))
   assert float(j1) == float(j2)
   for a, b in zip(jax.tree_util.tree_leaves((a1, g1)), jax.tree_util.tree_leaves((a2, g2))):
     np.testing.assert_array_equal(a, b)

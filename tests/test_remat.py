@@ -19,9 +19,9 @@ def test_remat_changes_no_value_or_gradient(remat, backward, reverse, x64):
   lengths = jnp.array([11, 4, 0])
 
   def loss(p, remat_):
-    final, ys = rj.unroll(cell, p, xs, lengths=lengths, reverse=reverse, backward=backward,
-                          truncate=5, remat=remat_)
-    return jnp.sum(ys ** 2) + jnp.sum(jnp.cos(final[0])), (final, ys)
+    final, ys = rj.unroll(
+        cell, p, xs, lengths=lengths, reverse=reverse, backward=backward, truncate=5, remat=remat_)
+    return jnp.sum(ys**2) + jnp.sum(jnp.cos(final[0])), (final, ys)
 
   (v0, aux0), g0 = jax.value_and_grad(loss, has_aux=True)(params, None)
   (v1, aux1), g1 = jax.value_and_grad(loss, has_aux=True)(params, remat)
@@ -37,7 +37,7 @@ def _step_temp_bytes(t, remat, backward):
 
   def loss(p, xs):  # many-to-one: the loss reads the final state only
     final, _ = rj.unroll(cell, p, xs, remat=remat, backward=backward)
-    return jnp.sum(final[1] ** 2)
+    return jnp.sum(final[1]**2)
 
   compiled = jax.jit(jax.grad(loss)).lower(params, xs).compile()
   return compiled.memory_analysis().temp_size_in_bytes

@@ -22,8 +22,10 @@ from rnn_jax.data.adding import adding_batch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**{k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}, "PYTHONPATH": ROOT}
-ARGS = ["--steps=40", "--eval_every=4", "--checkpoint_every=1", "--hidden_size=8", "--length=10",
-        "--batch_size=8"]
+ARGS = [
+    "--steps=40", "--eval_every=4", "--checkpoint_every=1", "--hidden_size=8", "--length=10",
+    "--batch_size=8"
+]
 
 
 def _cmd(workdir, seed=0):
@@ -54,11 +56,11 @@ def test_killed_at_random_moments_resumes_to_the_uninterrupted_result(tmp_path):
   workdir = str(tmp_path / "killed")
   rng, last_step, kills = random.Random(7), 0, 0
   for _ in range(3):
-    proc = subprocess.Popen(_cmd(workdir), cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _cmd(workdir), cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckdir, deadline = os.path.join(workdir, "checkpoints"), time.time() + 120
-    while time.time() < deadline and proc.poll() is None and not (
-        os.path.isdir(ckdir) and any(n.isdigit() for n in os.listdir(ckdir))):
+    while time.time() < deadline and proc.poll() is None and not (os.path.isdir(ckdir) and any(
+        n.isdigit() for n in os.listdir(ckdir))):
       time.sleep(0.05)
     time.sleep(rng.uniform(0.0, 0.6))  # saves happen every step: kills often land in one
     if proc.poll() is None:
@@ -86,21 +88,30 @@ def test_same_seed_same_bits_in_two_processes_and_seeds_differ(tmp_path):
 
 
 @pytest.mark.parametrize("flag,expected", [
-    ("--hidden_size=0", "hidden_size"), ("--task=copy_memory_xl", "task"),
-    ("--cell=transformer", "cell"), ("--learning_rate=-1", "learning_rate"),
-    ("--steps=0", "steps"), ("--batch_size=-4", "batch_size"), ("--length=1", "length"),
-    ("--truncate=0", "truncate"), ("--optimizer=lbfgs", "optimizer"),
+    ("--hidden_size=0", "hidden_size"),
+    ("--task=copy_memory_xl", "task"),
+    ("--cell=transformer", "cell"),
+    ("--learning_rate=-1", "learning_rate"),
+    ("--steps=0", "steps"),
+    ("--batch_size=-4", "batch_size"),
+    ("--length=1", "length"),
+    ("--truncate=0", "truncate"),
+    ("--optimizer=lbfgs", "optimizer"),
 ])
 def test_bad_flags_get_clear_errors(flag, expected):
-  out = subprocess.run([sys.executable, "-m", "experiments.main", flag], cwd=ROOT, env=ENV,
-                       capture_output=True, timeout=120)
+  out = subprocess.run([sys.executable, "-m", "experiments.main", flag],
+                       cwd=ROOT,
+                       env=ENV,
+                       capture_output=True,
+                       timeout=120)
   assert out.returncode != 0
   err = out.stderr.decode()
   assert f"--{expected}" in err or f"flag --{expected}" in err, err[-1500:]
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(batch_size=0, length=10), "batch_size"), (dict(batch_size=4, length=1), "length"),
+    (dict(batch_size=0, length=10), "batch_size"),
+    (dict(batch_size=4, length=1), "length"),
     (dict(batch_size=4, length=2.5), "length"),
 ])
 def test_bad_data_loader_arguments(kwargs, match):

@@ -31,17 +31,20 @@ def test_tbptt_equals_hand_written_procedure(k1, k2, x64):
   cell = rj.gru()
   b, n, d, h, v = 2, 14, 3, 4, 5
   key = jax.random.PRNGKey(0)
-  params = {"cell": cell.init(key, d, h, jnp.float64),
-            "readout": rj.dense()[0](jax.random.fold_in(key, 1), h, v, jnp.float64)}
+  params = {
+      "cell": cell.init(key, d, h, jnp.float64),
+      "readout": rj.dense()[0](jax.random.fold_in(key, 1), h, v, jnp.float64)
+  }
   xs = jax.random.normal(jax.random.fold_in(key, 2), (b, n, d), jnp.float64)
   ys = jax.random.randint(jax.random.fold_in(key, 3), (b, n), 0, v)
   tx = optax.sgd(0.1)
   carry0 = jnp.zeros((b, h), jnp.float64)
-  p1, _, c1, m = tbptt(rnn_window_fn(cell, k1=k1), tx, params, tx.init(params), carry0, xs, ys,
-                       k1=k1, k2=k2)
+  p1, _, c1, m = tbptt(
+      rnn_window_fn(cell, k1=k1), tx, params, tx.init(params), carry0, xs, ys, k1=k1, k2=k2)
   # by hand: Python loop over steps, gradients cut at each window's start
   p, carry = params, carry0
   for start, loss_from in tbptt_windows(n, k1, k2):
+
     def loss(p, carry):
       c, total, nxt = carry, 0.0, None
       for t in range(start, start + k2):
@@ -52,11 +55,12 @@ def test_tbptt_equals_hand_written_procedure(k1, k2, x64):
         if t == start + k1 - 1:
           nxt = c
       return total, nxt
+
     g, nxt = jax.grad(loss, has_aux=True)(p, jax.lax.stop_gradient(carry))
     p = jax.tree_util.tree_map(lambda w, gw: w - 0.1 * gw, p, g)
     carry = nxt
-  jax.tree_util.tree_map(lambda a, c: np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12),
-                         p1, p)
+  jax.tree_util.tree_map(lambda a, c: np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12), p1,
+                         p)
   np.testing.assert_allclose(c1, carry, rtol=1e-10)
   assert m["loss"].shape == (len(tbptt_windows(n, k1, k2)),)
 
@@ -75,7 +79,7 @@ def test_tbptt_learns_a_delayed_copy_stream():
   state, carry = tx.init(params), jnp.zeros((b, h))
   losses = []
   for _ in range(3):
-    params, state, carry, m = tbptt(None, tx, params, state, carry, xs, ys, k1=10, k2=10,
-                                    update=update)
+    params, state, carry, m = tbptt(
+        None, tx, params, state, carry, xs, ys, k1=10, k2=10, update=update)
     losses.append(float(m["loss"][-5:].mean()))
   assert losses[-1] < 0.25 * float(m["loss"][0]) or losses[-1] < 0.2 * 10 * np.log(v) / 10 * 10

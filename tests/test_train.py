@@ -21,8 +21,14 @@ from rnn_jax.optim import OptimConfig, make_optimizer
 from rnn_jax.train import StopTraining, fit, init_state, make_train_step
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = Config(hidden_size=8, steps=24, batch_size=8, length=12, eval_every=4, checkpoint_every=4,
-              eval_batches=1)
+TINY = Config(
+    hidden_size=8,
+    steps=24,
+    batch_size=8,
+    length=12,
+    eval_every=4,
+    checkpoint_every=4,
+    eval_batches=1)
 
 
 def _final_params(workdir):
@@ -50,18 +56,23 @@ def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
 def _tiny_state_and_step(skip_nonfinite=None):
   params = {"w": jnp.ones((3,))}
   tx = make_optimizer(OptimConfig("sgd", 0.1, skip_nonfinite=skip_nonfinite))
-  loss = lambda p, batch, key: (jnp.sum((p["w"] * batch) ** 2), {})
+  loss = lambda p, batch, key: (jnp.sum((p["w"] * batch)**2), {})
   return init_state(params, tx, jax.random.PRNGKey(0)), make_train_step(loss, tx)
 
 
 def test_corrupted_latest_checkpoint_falls_back_to_previous(tmp_path):
   state, step = _tiny_state_and_step()
-  fit(state, step, lambda s: jnp.full((3,), 0.1), steps=6, workdir=str(tmp_path),
-      checkpoint_every=3, log=lambda *_: None)
+  fit(state,
+      step,
+      lambda s: jnp.full((3,), 0.1),
+      steps=6,
+      workdir=str(tmp_path),
+      checkpoint_every=3,
+      log=lambda *_: None)
   latest = tmp_path / "checkpoints" / "6"
   files = [p for p in latest.rglob("*") if p.is_file() and p.stat().st_size > 0]
   for f in files:  # truncate every data file of the newest step
-    f.write_bytes(f.read_bytes()[: max(0, f.stat().st_size // 3)])
+    f.write_bytes(f.read_bytes()[:max(0, f.stat().st_size // 3)])
   with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     restored_step, restored = ckpt.restore_latest(ckpt.manager(str(tmp_path)), state)
@@ -72,8 +83,13 @@ def test_corrupted_latest_checkpoint_falls_back_to_previous(tmp_path):
 
 def test_half_written_checkpoint_never_becomes_latest(tmp_path):
   state, step = _tiny_state_and_step()
-  fit(state, step, lambda s: jnp.full((3,), 0.1), steps=3, workdir=str(tmp_path),
-      checkpoint_every=3, log=lambda *_: None)
+  fit(state,
+      step,
+      lambda s: jnp.full((3,), 0.1),
+      steps=3,
+      workdir=str(tmp_path),
+      checkpoint_every=3,
+      log=lambda *_: None)
   # what an interrupted orbax save leaves behind: a temporary step directory
   tmp = tmp_path / "checkpoints" / "9.orbax-checkpoint-tmp-1234567"
   tmp.mkdir()
@@ -88,14 +104,20 @@ def test_nonfinite_steps_are_skipped_then_training_stops(tmp_path):
   nan_from = 5
   batch = lambda s: jnp.full((3,), jnp.nan if s >= nan_from else 0.1)
   with pytest.raises(StopTraining, match="3 consecutive steps with non-finite"):
-    fit(state, step, batch, steps=20, workdir=str(tmp_path), checkpoint_every=1,
-        max_bad_steps=3, log=lambda *_: None)
+    fit(state,
+        step,
+        batch,
+        steps=20,
+        workdir=str(tmp_path),
+        checkpoint_every=1,
+        max_bad_steps=3,
+        log=lambda *_: None)
   last_step, restored = ckpt.restore_latest(ckpt.manager(str(tmp_path)), state)
   assert last_step == nan_from  # the last good step's checkpoint is intact
   assert bool(jnp.all(jnp.isfinite(restored.params["w"])))
   # an exploding learning rate: params would overflow; the step is skipped, not applied
   tx = make_optimizer(OptimConfig("sgd", 1e38, skip_nonfinite=100))
-  loss = lambda p, b, k: (jnp.sum((p["w"] * b) ** 2), {})
+  loss = lambda p, b, k: (jnp.sum((p["w"] * b)**2), {})
   st = init_state({"w": jnp.ones((3,))}, tx, jax.random.PRNGKey(0))
   st2, metrics = make_train_step(loss, tx)(st, jnp.full((3,), 1e20))
   assert not np.isfinite(float(metrics["loss"])) or not np.isfinite(float(metrics["grad_norm"]))
@@ -105,9 +127,11 @@ def test_nonfinite_steps_are_skipped_then_training_stops(tmp_path):
 def test_sigterm_saves_and_exits_cleanly_then_resumes(tmp_path):
   workdir = str(tmp_path / "run")
   env = {**os.environ, "PYTHONPATH": ROOT}
-  cmd = [sys.executable, "-m", "experiments.main", "--steps=100000", "--eval_every=5",
-         "--checkpoint_every=1000", "--hidden_size=8", "--length=10", "--batch_size=8",
-         f"--workdir={workdir}"]
+  cmd = [
+      sys.executable, "-m", "experiments.main", "--steps=100000", "--eval_every=5",
+      "--checkpoint_every=1000", "--hidden_size=8", "--length=10", "--batch_size=8",
+      f"--workdir={workdir}"
+  ]
   proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
   deadline = time.time() + 120
   metrics = os.path.join(workdir, "metrics.jsonl")

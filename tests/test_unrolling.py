@@ -107,7 +107,7 @@ def test_jit_vmap_grad_and_unroll_factor(unroll_factor):
   stacked = jax.tree_util.tree_map(lambda v: jnp.stack([v, v]), params)
   out = jax.vmap(f, in_axes=(0, None))(stacked, xs)
   np.testing.assert_allclose(out[1], eager, rtol=1e-5, atol=1e-6)
-  g = jax.grad(lambda p: jnp.sum(f(p, xs) ** 2))(params)
+  g = jax.grad(lambda p: jnp.sum(f(p, xs)**2))(params)
   assert all(bool(jnp.all(jnp.isfinite(l))) for l in jax.tree_util.tree_leaves(g))
 
 
@@ -151,7 +151,7 @@ def test_truncation_boundaries_in_padding_cut_nothing(backward, remat):
 
   def loss(p, x, lengths):
     final, _ = rj.unroll(cell, p, x, lengths=lengths, truncate=5, backward=backward, remat=remat)
-    return jnp.sum(final[1] ** 2)
+    return jnp.sum(final[1]**2)
 
   g_alone = jax.grad(loss)(params, xs, jnp.array([4]))
   g_padded = jax.grad(loss)(params, padded, jnp.array([4]))
@@ -164,7 +164,7 @@ def test_hoisted_and_in_loop_projection_agree(backward, x64):
 
   def loss(p, x, hoist):
     final, ys = rj.unroll(cell, p, x, lengths=LENGTHS, backward=backward, hoist=hoist)
-    return jnp.sum(ys ** 2) + jnp.sum(final ** 3)
+    return jnp.sum(ys**2) + jnp.sum(final**3)
 
   g_in = jax.grad(loss, argnums=(0, 1))(params, xs, False)
   g_out = jax.grad(loss, argnums=(0, 1))(params, xs, True)

@@ -16,8 +16,12 @@ from absl import app, flags, logging
 
 from experiments.benchmarks.timing import time_interleaved
 
-SHAPES = {"primary": (32, 100, 128, 256), "large": (64, 200, 512, 512),
-          "latency": (1, 1000, 64, 64), "small": (64, 100, 2, 64)}
+SHAPES = {
+    "primary": (32, 100, 128, 256),
+    "large": (64, 200, 512, 512),
+    "latency": (1, 1000, 64, 64),
+    "small": (64, 100, 2, 64)
+}
 _SHAPE = flags.DEFINE_enum("shape", "primary", list(SHAPES), "B, T, D, H preset.")
 _ROUNDS = flags.DEFINE_integer("rounds", 5, "Interleaved rounds.", lower_bound=1)
 _REPS = flags.DEFINE_integer("reps", 5, "Timed calls per round and variant.", lower_bound=1)
@@ -56,8 +60,11 @@ def main(argv):
     steps = {bw: make_step(cell, bw, shape) for bw in ("autodiff", "closed_form")}
     med = time_interleaved(steps, _ROUNDS.value, _REPS.value)
     ratio = med["closed_form"] / med["autodiff"]
-    results["cells"][name] = {"autodiff_ms": med["autodiff"], "closed_form_ms": med["closed_form"],
-                              "ratio": ratio}
+    results["cells"][name] = {
+        "autodiff_ms": med["autodiff"],
+        "closed_form_ms": med["closed_form"],
+        "ratio": ratio
+    }
     print(f"{name:12s} autodiff {med['autodiff']:8.2f}  closed_form {med['closed_form']:8.2f}  "
           f"ratio {ratio:.3f}")
   if _OUT.value:

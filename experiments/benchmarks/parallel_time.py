@@ -45,12 +45,13 @@ def main(argv):
     cell = pt.min_gru()
     p = cell.init(jax.random.PRNGKey(0), h, h)
     xs = jax.random.normal(jax.random.PRNGKey(1), (b, t, h))
-    seq = jax.jit(jax.value_and_grad(lambda p: jnp.mean(rj.unroll(cell, p, xs)[1] ** 2)))
-    par = jax.jit(jax.value_and_grad(lambda p: jnp.mean(pt.associative_unroll(cell, p, xs)[1] ** 2)))
+    seq = jax.jit(jax.value_and_grad(lambda p: jnp.mean(rj.unroll(cell, p, xs)[1]**2)))
+    par = jax.jit(jax.value_and_grad(lambda p: jnp.mean(pt.associative_unroll(cell, p, xs)[1]**2)))
     med = _median_ms({"sequential": lambda: seq(p), "associative": lambda: par(p)}, _REPS.value)
     results["min_gru"][t] = med
-    print(f"minGRU T={t:6d} fwd+grad: sequential {med['sequential']:9.1f} ms, "
-          f"associative {med['associative']:9.1f} ms (x{med['sequential'] / med['associative']:.2f})")
+    print(
+        f"minGRU T={t:6d} fwd+grad: sequential {med['sequential']:9.1f} ms, "
+        f"associative {med['associative']:9.1f} ms (x{med['sequential'] / med['associative']:.2f})")
     if t <= _DEER_MAX_T.value:
       gcell, hd = rj.gru(), _DEER_H.value
       gp = gcell.init(jax.random.PRNGKey(0), hd, hd)
@@ -58,8 +59,12 @@ def main(argv):
       seq_f = jax.jit(lambda p: rj.unroll(gcell, p, gx)[1])
       deer_f = jax.jit(lambda p: pt.deer_unroll(gcell, p, gx))
       quasi_f = jax.jit(lambda p: pt.deer_unroll(gcell, p, gx, quasi=True))
-      med = _median_ms({"sequential": lambda: seq_f(gp), "deer": lambda: deer_f(gp),
-                        "quasi_deer": lambda: quasi_f(gp)}, max(2, _REPS.value // 2))
+      med = _median_ms(
+          {
+              "sequential": lambda: seq_f(gp),
+              "deer": lambda: deer_f(gp),
+              "quasi_deer": lambda: quasi_f(gp)
+          }, max(2, _REPS.value // 2))
       med["deer_iterations"] = int(deer_f(gp)[2].max())
       med["quasi_iterations"] = int(quasi_f(gp)[2].max())
       results["gru_deer"][t] = med

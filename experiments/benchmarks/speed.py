@@ -28,8 +28,11 @@ from absl import app, flags, logging
 
 from experiments.benchmarks.timing import time_interleaved
 
-SHAPES = {"primary": (32, 100, 128, 256), "large": (64, 200, 512, 512),
-          "latency": (1, 1000, 64, 64)}
+SHAPES = {
+    "primary": (32, 100, 128, 256),
+    "large": (64, 200, 512, 512),
+    "latency": (1, 1000, 64, 64)
+}
 _SHAPE = flags.DEFINE_enum("shape", "primary", list(SHAPES), "B, T, D, H preset.")
 _ROUNDS = flags.DEFINE_integer("rounds", 5, "Interleaved rounds.", lower_bound=1)
 _REPS = flags.DEFINE_integer("reps", 3, "Timed calls per contender and round.", lower_bound=1)
@@ -55,12 +58,13 @@ def _ours(kind, shape, multi_device):
   params = cell.init(jax.random.PRNGKey(0), d, h)
   xs = jax.random.normal(jax.random.PRNGKey(1), (b, t, d))
   unroll = 2 if b <= 8 else 1  # tuned per shape (BUILD_NOTES.md): helps only tiny batches
-  loss = lambda p, x: jnp.mean(rj.unroll(cell, p, x, backward="closed_form", unroll=unroll)[1] ** 2)
+  loss = lambda p, x: jnp.mean(rj.unroll(cell, p, x, backward="closed_form", unroll=unroll)[1]**2)
   mesh = parallel.local_mesh(b) if multi_device else None
   if mesh is not None and mesh.devices.size > 1:
-    grad = jax.jit(jax.grad(loss), in_shardings=(parallel.replicated(mesh),
-                                                 parallel.data_sharding(mesh)),
-                   out_shardings=parallel.replicated(mesh))
+    grad = jax.jit(
+        jax.grad(loss),
+        in_shardings=(parallel.replicated(mesh), parallel.data_sharding(mesh)),
+        out_shardings=parallel.replicated(mesh))
     params, xs = parallel.replicate(params, mesh), parallel.shard_batch(xs, mesh)
   else:
     grad = jax.jit(jax.grad(loss))
@@ -76,7 +80,7 @@ def _flax(kind, shape):
   model = nn.RNN(cell_cls(features=h))
   xs = jax.random.normal(jax.random.PRNGKey(1), (b, t, d))
   params = model.init(jax.random.PRNGKey(0), xs)
-  grad = jax.jit(jax.grad(lambda p, x: jnp.mean(model.apply(p, x) ** 2)))
+  grad = jax.jit(jax.grad(lambda p, x: jnp.mean(model.apply(p, x)**2)))
   return lambda: jax.block_until_ready(grad(params, xs))
 
 
@@ -87,14 +91,18 @@ def _torch(kind, shape):
     return None
   torch.set_num_threads(2)
   b, t, d, h = shape
-  module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[kind](
+  module = {
+      "lstm": torch.nn.LSTM,
+      "gru": torch.nn.GRU,
+      "rnn": torch.nn.RNN
+  }[kind](
       d, h, batch_first=True)
   xs = torch.randn(b, t, d)
 
   def step():
     module.zero_grad(set_to_none=True)
     out, _ = module(xs)
-    (out ** 2).mean().backward()
+    (out**2).mean().backward()
 
   return step
 
@@ -118,7 +126,7 @@ def matmul_peak_gflops():
       t0 = time.perf_counter()
       jax.block_until_ready(f(x, a))
       times.append(time.perf_counter() - t0)
-    best = max(best, 2 * n ** 3 / min(times) / 1e9)
+    best = max(best, 2 * n**3 / min(times) / 1e9)
   return best
 
 
@@ -135,10 +143,11 @@ def inference_bench(rounds):
   for b in (1, 32):
     lm = language_model(rj.lstm(), v, h, embed_size=e)
     params = lm.init(jax.random.PRNGKey(0))
-    ours = jax.jit(lambda p, key: decoding.sample(lm.step_fn, p, lm.initial_state(p, b),
-                                                  jnp.zeros((b,), jnp.int32), key, max_len=n)[0])
+    ours = jax.jit(lambda p, key: decoding.sample(
+        lm.step_fn, p, lm.initial_state(p, b), jnp.zeros((b,), jnp.int32), key, max_len=n)[0])
 
     class FlaxLM(nn.Module):
+
       @nn.compact
       def __call__(self, carry, tok):
         carry, a = nn.OptimizedLSTMCell(h)(carry, nn.Embed(v, e)(tok))
@@ -149,18 +158,22 @@ def inference_bench(rounds):
     fparams = fm.init(jax.random.PRNGKey(0), zeros, jnp.zeros((b,), jnp.int32))
 
     def flax_sample(p, key):
+
       def body(carry, t):
         state, tok = carry
         state, logits = fm.apply(p, state, tok)
         tok = jax.random.categorical(jax.random.fold_in(key, t), logits).astype(jnp.int32)
         return (state, tok), tok
+
       return jax.lax.scan(body, (zeros, jnp.zeros((b,), jnp.int32)), jnp.arange(n))[1]
 
     flax_fn = jax.jit(flax_sample)
     key = jax.random.PRNGKey(1)
-    med = time_interleaved({"rnn_jax": lambda: jax.block_until_ready(ours(params, key)),
-                             "flax": lambda: jax.block_until_ready(flax_fn(fparams, key))},
-                            rounds, 3)
+    med = time_interleaved(
+        {
+            "rnn_jax": lambda: jax.block_until_ready(ours(params, key)),
+            "flax": lambda: jax.block_until_ready(flax_fn(fparams, key))
+        }, rounds, 3)
     out[f"B={b}"] = {**med, "flax/rnn_jax": med["flax"] / med["rnn_jax"]}
   return out
 
@@ -173,24 +186,40 @@ def main(argv):
   import jax
   shape = SHAPES[_SHAPE.value]
   peak = matmul_peak_gflops()
-  results = {"shape": _SHAPE.value, "BTDH": shape, "devices": jax.device_count(),
-             "matmul_peak_gflops": peak, "cells": {}}
+  results = {
+      "shape": _SHAPE.value,
+      "BTDH": shape,
+      "devices": jax.device_count(),
+      "matmul_peak_gflops": peak,
+      "cells": {}
+  }
   print(f"shape {_SHAPE.value} (B, T, D, H) = {shape}; {jax.device_count()} host devices; "
         f"matmul peak {peak:.1f} GFLOP/s; median ms per training step")
   for kind in _CELLS.value:
-    contenders = {"rnn_jax": _ours(kind, shape, True), "rnn_jax 1-dev": _ours(kind, shape, False),
-                  "flax": _flax(kind, shape)}
+    contenders = {
+        "rnn_jax": _ours(kind, shape, True),
+        "rnn_jax 1-dev": _ours(kind, shape, False),
+        "flax": _flax(kind, shape)
+    }
     torch_step = _torch(kind, shape)
     if torch_step is not None:
       contenders["torch"] = torch_step
     med = time_interleaved(contenders, _ROUNDS.value, _REPS.value)
     gflops = train_flops(kind, *shape) / (med["rnn_jax"] / 1e3) / 1e9
-    row = {"ms": med, "gflops": gflops, "fraction_of_peak": gflops / peak,
-           "speedup_vs": {k: med[k] / med["rnn_jax"] for k in med if k != "rnn_jax"}}
+    row = {
+        "ms": med,
+        "gflops": gflops,
+        "fraction_of_peak": gflops / peak,
+        "speedup_vs": {
+            k: med[k] / med["rnn_jax"] for k in med if k != "rnn_jax"
+        }
+    }
     results["cells"][kind] = row
     peers = "  ".join(f"{k} {v:7.1f}" for k, v in med.items())
     ratios = "  ".join(f"x{row['speedup_vs'][k]:.2f} vs {k}" for k in row["speedup_vs"])
-    print(f"{kind:5s} {peers}  | {ratios} | {gflops:.1f} GFLOP/s ({100 * gflops / peak:.0f}% of peak)")
+    print(
+        f"{kind:5s} {peers}  | {ratios} | {gflops:.1f} GFLOP/s ({100 * gflops / peak:.0f}% of peak)"
+    )
   if _INFER.value:
     results["inference"] = inference_bench(_ROUNDS.value)
     for k, v in results["inference"].items():

@@ -28,7 +28,11 @@ def copy_batch(key, batch_size: int, length: int):
   b = check_positive_int("batch_size", batch_size)
   t = check_positive_int("length", length)
   symbols = jax.random.randint(key, (b, COPY), 1, NUM_SYMBOLS + 1)
-  inputs = jnp.concatenate([symbols, jnp.zeros((b, t - 1), jnp.int32),
-                            jnp.full((b, 1), DELIMITER), jnp.zeros((b, COPY), jnp.int32)], 1)
+  inputs = jnp.concatenate([
+      symbols,
+      jnp.zeros((b, t - 1), jnp.int32),
+      jnp.full((b, 1), DELIMITER),
+      jnp.zeros((b, COPY), jnp.int32)
+  ], 1)
   targets = jnp.concatenate([jnp.zeros((b, t + COPY), jnp.int32), symbols], 1)
   return inputs, targets

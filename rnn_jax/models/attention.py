@@ -39,10 +39,17 @@ class AttentionModel(NamedTuple):
   attend: Callable
 
 
-def attention_model(src_vocab: int, tgt_vocab: int, *, pre_hidden: int, post_hidden: int,
-                    energy_hidden: int = 10, embed_size: int | None = None,
-                    feed_previous: bool = False, pre_cell: Cell | None = None,
-                    post_cell: Cell | None = None, bos_token: int = 0) -> AttentionModel:
+def attention_model(src_vocab: int,
+                    tgt_vocab: int,
+                    *,
+                    pre_hidden: int,
+                    post_hidden: int,
+                    energy_hidden: int = 10,
+                    embed_size: int | None = None,
+                    feed_previous: bool = False,
+                    pre_cell: Cell | None = None,
+                    post_cell: Cell | None = None,
+                    bos_token: int = 0) -> AttentionModel:
   sv = check_positive_int("src_vocab", src_vocab)
   tv = check_positive_int("tgt_vocab", tgt_vocab)
   ha = check_positive_int("pre_hidden", pre_hidden)
@@ -55,16 +62,20 @@ def attention_model(src_vocab: int, tgt_vocab: int, *, pre_hidden: int, post_hid
 
   def init(key, dtype=jnp.float32):
     ks = jax.random.split(key, 7)
-    return {"src_embedding": init_embedding(ks[0], sv, embed_size, dtype),
-            "tgt_embedding": init_embedding(ks[1], tv, embed_size, dtype) if feed_previous else None,
-            "pre": pre.init(ks[2], es, ha, dtype),
-            "energy": {"w_s": dense()[0](ks[3], hs, he, dtype)["w_ya"],
-                       "w_a": dense()[0](ks[4], 2 * ha, he, dtype)["w_ya"],
-                       "b": jnp.zeros((he,), dtype),
-                       "w_e": dense()[0](ks[5], he, 1, dtype)["w_ya"][0],
-                       "b_e": jnp.zeros((), dtype)},
-            "post": post.init(ks[6], post_in, hs, dtype),
-            "readout": dense("softmax")[0](jax.random.fold_in(key, 9), hs, tv, dtype)}
+    return {
+        "src_embedding": init_embedding(ks[0], sv, embed_size, dtype),
+        "tgt_embedding": init_embedding(ks[1], tv, embed_size, dtype) if feed_previous else None,
+        "pre": pre.init(ks[2], es, ha, dtype),
+        "energy": {
+            "w_s": dense()[0](ks[3], hs, he, dtype)["w_ya"],
+            "w_a": dense()[0](ks[4], 2 * ha, he, dtype)["w_ya"],
+            "b": jnp.zeros((he,), dtype),
+            "w_e": dense()[0](ks[5], he, 1, dtype)["w_ya"][0],
+            "b_e": jnp.zeros((), dtype)
+        },
+        "post": post.init(ks[6], post_in, hs, dtype),
+        "readout": dense("softmax")[0](jax.random.fold_in(key, 9), hs, tv, dtype)
+    }
 
   def encode(params, src, src_lengths=None):
     check_rank("src", src, 2, "[B, T_x]")
@@ -74,7 +85,8 @@ def attention_model(src_vocab: int, tgt_vocab: int, *, pre_hidden: int, post_hid
     xs = embed(params["src_embedding"], src, sv, dtype)
     _, ann = pre.apply(params["pre"], xs, lengths=src_lengths)
     lengths = jnp.full((batch,), tx, jnp.int32) if src_lengths is None else src_lengths
-    proj = jnp.einsum("bth,eh->bte", ann, params["energy"]["w_a"]) + params["energy"]["b"][None, None, :]
+    proj = jnp.einsum("bth,eh->bte", ann, params["energy"]["w_a"]) + params["energy"]["b"][None,
+                                                                                           None, :]
     carry = jax.tree_util.tree_map(lambda c: jnp.broadcast_to(c, (batch,) + c.shape),
                                    post.initial_carry(hs, dtype))
     return {"carry": carry, "annotations": ann, "proj": proj, "mask": time_mask(lengths, tx)}
@@ -125,7 +137,7 @@ def attention_model(src_vocab: int, tgt_vocab: int, *, pre_hidden: int, post_hid
 
   def loss(params, src, src_lengths, tgt, tgt_lengths=None):
     logits, _ = apply(params, src, src_lengths, tgt)
-    return sequence_loss(logits, tgt, loss="softmax_cross_entropy", lengths=tgt_lengths,
-                         reduction="token_mean")
+    return sequence_loss(
+        logits, tgt, loss="softmax_cross_entropy", lengths=tgt_lengths, reduction="token_mean")
 
   return AttentionModel(init, apply, loss, encode, step_fn, attend)

@@ -85,8 +85,8 @@ class DecoderStack:
     return new, h
 
 
-def encoder_readout(encoder, input_size: int, hidden_size, output_size: int, output: str,
-                    post, unroll_options) -> Model:
+def encoder_readout(encoder, input_size: int, hidden_size, output_size: int, output: str, post,
+                    unroll_options) -> Model:
   """An encoder layer, then ``post(ys, lengths)``, then the readout w_ya · + b_y.
 
   The shared body of many-to-one (post = masked pooling) and many-to-many (post = identity).
@@ -98,8 +98,10 @@ def encoder_readout(encoder, input_size: int, hidden_size, output_size: int, out
 
   def init(key, dtype=jnp.float32):
     ke, kr = jax.random.split(key)
-    return {"encoder": layer.init(ke, d, hidden_size, dtype),
-            "readout": readout_init(kr, layer.output_size(hidden_size), v, dtype)}
+    return {
+        "encoder": layer.init(ke, d, hidden_size, dtype),
+        "readout": readout_init(kr, layer.output_size(hidden_size), v, dtype)
+    }
 
   def apply(params, xs, lengths=None, *, key=None):
     check_rank("xs", xs, 3, "[B, T, D]")
@@ -111,8 +113,10 @@ def encoder_readout(encoder, input_size: int, hidden_size, output_size: int, out
 
 def token_step(stack: DecoderStack, embedding, decoder_params, readout, tokens, vocab_size):
   """One decoding step: embed y⟨t−1⟩, advance the stacked cells, logits of ŷ⟨t⟩."""
+
   def run(carries):
     x = embed(embedding, tokens, vocab_size, readout["w_ya"].dtype)
     carries, a = stack.step(decoder_params, carries, x)
     return carries, readout_logits(readout, a)
+
   return run

@@ -14,8 +14,8 @@ import jax.numpy as jnp
 from rnn_jax.cells import dense, readout_logits
 from rnn_jax.layers import variational_dropout
 from rnn_jax.losses import sequence_loss
-from rnn_jax.models.common import (DecoderStack, check_tokens, embed, embed_size_of,
-                                   init_embedding, token_step)
+from rnn_jax.models.common import (DecoderStack, check_tokens, embed, embed_size_of, init_embedding,
+                                   token_step)
 from rnn_jax.types import Cell, check_positive_int, check_rank
 
 
@@ -31,8 +31,12 @@ class LanguageModel(NamedTuple):
   step_fn: Callable
 
 
-def language_model(cells: Cell | Sequence[Cell], vocab_size: int, hidden_size: int, *,
-                   embed_size: int | None = None, dropout_rate: float = 0.0,
+def language_model(cells: Cell | Sequence[Cell],
+                   vocab_size: int,
+                   hidden_size: int,
+                   *,
+                   embed_size: int | None = None,
+                   dropout_rate: float = 0.0,
                    **unroll_options) -> LanguageModel:
   cells = [cells] if isinstance(cells, Cell) else list(cells)
   stack = DecoderStack(cells)
@@ -44,9 +48,11 @@ def language_model(cells: Cell | Sequence[Cell], vocab_size: int, hidden_size: i
 
   def init(key, dtype=jnp.float32):
     k1, k2, k3 = jax.random.split(key, 3)
-    return {"embedding": init_embedding(k1, v, embed_size, dtype),
-            "decoder": stack.init(k2, e, h, dtype),
-            "readout": dense("softmax")[0](k3, h, v, dtype)}
+    return {
+        "embedding": init_embedding(k1, v, embed_size, dtype),
+        "decoder": stack.init(k2, e, h, dtype),
+        "readout": dense("softmax")[0](k3, h, v, dtype)
+    }
 
   def initial_state(params, batch, dtype=jnp.float32):
     return stack.initial_carry(params["decoder"], batch, dtype)
@@ -71,11 +77,11 @@ def language_model(cells: Cell | Sequence[Cell], vocab_size: int, hidden_size: i
       raise ValueError(f"tokens need at least 2 steps for next-token loss, got {tokens.shape}.")
     inner = None if lengths is None else jnp.maximum(jnp.asarray(lengths) - 1, 0)
     logits, _ = apply(params, tokens[:, :-1], inner, carry, key=key)
-    return sequence_loss(logits, tokens[:, 1:], loss="softmax_cross_entropy", lengths=inner,
-                         reduction="token_mean")
+    return sequence_loss(
+        logits, tokens[:, 1:], loss="softmax_cross_entropy", lengths=inner, reduction="token_mean")
 
   def step_fn(params, state, tokens):
-    return token_step(stack, params["embedding"], params["decoder"], params["readout"], tokens,
-                      v)(state)
+    return token_step(stack, params["embedding"], params["decoder"], params["readout"], tokens, v)(
+        state)
 
   return LanguageModel(init, apply, loss, initial_state, step_fn)

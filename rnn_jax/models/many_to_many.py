@@ -10,8 +10,13 @@ from rnn_jax.models.common import encoder_readout
 from rnn_jax.types import Cell, Model
 
 
-def many_to_many(encoder: Cell | Layer, input_size: int, hidden_size, output_size: int, *,
-                 output: str = "softmax", **unroll_options) -> Model:
+def many_to_many(encoder: Cell | Layer,
+                 input_size: int,
+                 hidden_size,
+                 output_size: int,
+                 *,
+                 output: str = "softmax",
+                 **unroll_options) -> Model:
   """``apply(params, xs [B, T, D], lengths=None, key=None) -> logits [B, T, V]``.
 
   Logits are 0 … w_ya·0 + b_y on padded steps; losses mask them with ``lengths``.

@@ -35,8 +35,14 @@ def masked_pool(ys, lengths, pooling: str = "last"):
   return jnp.where((lengths > 0)[:, None], pooled, jnp.zeros((), ys.dtype))
 
 
-def many_to_one(encoder: Cell | Layer, input_size: int, hidden_size, output_size: int, *,
-                pooling: str = "last", output: str = "identity", **unroll_options) -> Model:
+def many_to_one(encoder: Cell | Layer,
+                input_size: int,
+                hidden_size,
+                output_size: int,
+                *,
+                pooling: str = "last",
+                output: str = "identity",
+                **unroll_options) -> Model:
   """Encoder (a cell, or any layer: stacked, bidirectional) + pooling + dense readout.
 
   ``apply(params, xs [B, T, D], lengths=None, key=None) -> logits [B, V]``

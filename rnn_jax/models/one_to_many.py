@@ -32,9 +32,15 @@ class OneToMany(NamedTuple):
   step_fn: Callable
 
 
-def one_to_many(cells: Cell | Sequence[Cell], vector_size: int, vocab_size: int,
-                hidden_size: int, *, feed: str = "both", embed_size: int | None = None,
-                bos_token: int = 0, **unroll_options) -> OneToMany:
+def one_to_many(cells: Cell | Sequence[Cell],
+                vector_size: int,
+                vocab_size: int,
+                hidden_size: int,
+                *,
+                feed: str = "both",
+                embed_size: int | None = None,
+                bos_token: int = 0,
+                **unroll_options) -> OneToMany:
   cells = [cells] if isinstance(cells, Cell) else list(cells)
   stack = DecoderStack(cells)
   check_choice("feed", feed, FEEDS)
@@ -46,9 +52,11 @@ def one_to_many(cells: Cell | Sequence[Cell], vector_size: int, vocab_size: int,
 
   def init(key, dtype=jnp.float32):
     k1, k2, k3, k4 = jax.random.split(key, 4)
-    params = {"embedding": init_embedding(k1, v, embed_size, dtype),
-              "decoder": stack.init(k2, d, h, dtype),
-              "readout": dense("softmax")[0](k3, h, v, dtype)}
+    params = {
+        "embedding": init_embedding(k1, v, embed_size, dtype),
+        "decoder": stack.init(k2, d, h, dtype),
+        "readout": dense("softmax")[0](k3, h, v, dtype)
+    }
     if feed in ("carry", "both"):
       params["bridge"] = dense()[0](k4, f, h, dtype)  # w_ya/b_y names reused as w_v/b_v
     return params
@@ -64,15 +72,17 @@ def one_to_many(cells: Cell | Sequence[Cell], vector_size: int, vocab_size: int,
     carries = stack.initial_carry(params["decoder"], vec.shape[0], dtype)
     if feed in ("carry", "both"):
       a0 = jnp.tanh(readout_logits(params["bridge"], vec))
-      carries = [jax.tree_util.tree_map(lambda leaf: a0, c) if not isinstance(c, tuple)
-                 else c[:-1] + (a0,) for c in carries]
+      carries = [
+          jax.tree_util.tree_map(lambda leaf: a0, c) if not isinstance(c, tuple) else c[:-1] + (a0,)
+          for c in carries
+      ]
     return {"carries": carries, "v": vec}
 
   def _inputs(params, tokens, vec):
     x = embed(params["embedding"], tokens, v, params["readout"]["w_ya"].dtype)
     if feed in ("input", "both"):
-      vb = jnp.broadcast_to(vec.reshape(vec.shape[:1] + (1,) * (x.ndim - 2) + vec.shape[1:]),
-                            x.shape[:-1] + (f,))
+      vb = jnp.broadcast_to(
+          vec.reshape(vec.shape[:1] + (1,) * (x.ndim - 2) + vec.shape[1:]), x.shape[:-1] + (f,))
       x = jnp.concatenate([x, vb], axis=-1)
     return x
 
@@ -86,8 +96,12 @@ def one_to_many(cells: Cell | Sequence[Cell], vector_size: int, vocab_size: int,
     return readout_logits(params["readout"], ys)
 
   def loss(params, vec, targets, lengths=None):
-    return sequence_loss(apply(params, vec, targets, lengths), targets,
-                         loss="softmax_cross_entropy", lengths=lengths, reduction="token_mean")
+    return sequence_loss(
+        apply(params, vec, targets, lengths),
+        targets,
+        loss="softmax_cross_entropy",
+        lengths=lengths,
+        reduction="token_mean")
 
   def step_fn(params, state, tokens):
     carries, a = stack.step(params["decoder"], state["carries"],

@@ -20,8 +20,8 @@ import jax.numpy as jnp
 from rnn_jax.cells import dense, hidden_of, readout_logits
 from rnn_jax.layers import bidirectional as bidir, stacked
 from rnn_jax.losses import sequence_loss
-from rnn_jax.models.common import (DecoderStack, check_tokens, embed, embed_size_of,
-                                   init_embedding, token_step)
+from rnn_jax.models.common import (DecoderStack, check_tokens, embed, embed_size_of, init_embedding,
+                                   token_step)
 from rnn_jax.types import Cell, check_choice, check_positive_int, check_rank
 
 
@@ -37,10 +37,18 @@ class Seq2Seq(NamedTuple):
   step_fn: Callable
 
 
-def seq2seq(encoder_cells: Sequence[Cell], decoder_cells: Sequence[Cell], src_vocab: int,
-            tgt_vocab: int, *, encoder_hidden: int, decoder_hidden: int | None = None,
-            bidirectional: bool = False, bridge: str | None = None,
-            embed_size: int | None = None, bos_token: int = 0, **unroll_options) -> Seq2Seq:
+def seq2seq(encoder_cells: Sequence[Cell],
+            decoder_cells: Sequence[Cell],
+            src_vocab: int,
+            tgt_vocab: int,
+            *,
+            encoder_hidden: int,
+            decoder_hidden: int | None = None,
+            bidirectional: bool = False,
+            bridge: str | None = None,
+            embed_size: int | None = None,
+            bos_token: int = 0,
+            **unroll_options) -> Seq2Seq:
   encoder_cells, decoder_cells = list(encoder_cells), list(decoder_cells)
   if not encoder_cells or not decoder_cells:
     raise ValueError("seq2seq needs at least one encoder cell and one decoder cell.")
@@ -52,8 +60,8 @@ def seq2seq(encoder_cells: Sequence[Cell], decoder_cells: Sequence[Cell], src_vo
   check_choice("bridge", bridge, ("identity", "dense"))
   if bridge == "identity":
     kinds = [(c.kind, c.initial_carry(1).__class__) for c in encoder_cells]
-    if (bidirectional or len(encoder_cells) != len(decoder_cells) or he != hd
-        or kinds != [(c.kind, c.initial_carry(1).__class__) for c in decoder_cells]):
+    if (bidirectional or len(encoder_cells) != len(decoder_cells) or he != hd or
+        kinds != [(c.kind, c.initial_carry(1).__class__) for c in decoder_cells]):
       raise ValueError(
           "bridge='identity' needs a unidirectional encoder with as many layers, the same hidden "
           f"size and the same cell kinds as the decoder; got {len(encoder_cells)} encoder layers "
@@ -68,11 +76,13 @@ def seq2seq(encoder_cells: Sequence[Cell], decoder_cells: Sequence[Cell], src_vo
 
   def init(key, dtype=jnp.float32):
     ks = jax.random.split(key, 6)
-    params = {"src_embedding": init_embedding(ks[0], sv, embed_size, dtype),
-              "tgt_embedding": init_embedding(ks[1], tv, embed_size, dtype),
-              "encoder": encoder.init(ks[2], es, he, dtype),
-              "decoder": dec.init(ks[3], et, hd, dtype),
-              "readout": dense("softmax")[0](ks[4], hd, tv, dtype)}
+    params = {
+        "src_embedding": init_embedding(ks[0], sv, embed_size, dtype),
+        "tgt_embedding": init_embedding(ks[1], tv, embed_size, dtype),
+        "encoder": encoder.init(ks[2], es, he, dtype),
+        "decoder": dec.init(ks[3], et, hd, dtype),
+        "readout": dense("softmax")[0](ks[4], hd, tv, dtype)
+    }
     if bridge == "dense":
       n_leaves = [len(jax.tree_util.tree_leaves(c.initial_carry(hd))) for c in decoder_cells]
       keys = jax.random.split(ks[5], sum(n_leaves))
@@ -88,8 +98,9 @@ def seq2seq(encoder_cells: Sequence[Cell], decoder_cells: Sequence[Cell], src_vo
     if bridge == "identity":
       return finals
     top = finals[-1]
-    context = (jnp.concatenate([hidden_of(top[0]), hidden_of(top[1])], axis=-1)
-               if bidirectional else hidden_of(top))
+    context = (
+        jnp.concatenate([hidden_of(top[0]), hidden_of(top[1])], axis=-1)
+        if bidirectional else hidden_of(top))
     carries, i = dec.initial_carry(params["decoder"], src.shape[0], dtype), 0
     out = []
     for carry in carries:
@@ -115,11 +126,12 @@ def seq2seq(encoder_cells: Sequence[Cell], decoder_cells: Sequence[Cell], src_vo
 
   def loss(params, src, src_lengths, tgt, tgt_lengths=None):
     logits = apply(params, src, src_lengths, tgt, tgt_lengths)
-    return sequence_loss(logits, tgt, loss="softmax_cross_entropy", lengths=tgt_lengths,
-                         reduction="token_mean")
+    return sequence_loss(
+        logits, tgt, loss="softmax_cross_entropy", lengths=tgt_lengths, reduction="token_mean")
 
   def step_fn(params, state, tokens):
     return token_step(dec, params["tgt_embedding"], params["decoder"], params["readout"], tokens,
-                      tv)(state)
+                      tv)(
+                          state)
 
   return Seq2Seq(init, apply, loss, encode, step_fn)
