@@ -48,16 +48,35 @@ def run_task(config,
   make_batch = jax.jit(make_batch)
   batch_fn = lambda step: parallel.shard_batch(make_batch(jax.random.fold_in(k_data, step)), mesh)
   start = time.time()
-  state, info = fit(
-      state,
-      train_step,
-      batch_fn,
-      steps=config.steps,
-      workdir=workdir,
-      eval_fn=lambda st: evaluate(st.params),
-      eval_every=config.eval_every,
-      checkpoint_every=config.checkpoint_every,
-      log=lambda row: log(f"{summary(row)}  {time.time() - start:6.1f}s"))
+  writer = tensorboard_writer(workdir)
+  bar = progress_bar(config.steps)
+
+  def on_row(row):
+    if writer is not None:
+      for name, value in row.items():
+        if name != "step":
+          writer.add_scalar(name, value, row["step"])
+      writer.flush()
+    line = f"{summary(row)}  {time.time() - start:6.1f}s"
+    bar.write(line) if bar is not None else log(line)
+
+  try:
+    state, info = fit(
+        state,
+        train_step,
+        batch_fn,
+        steps=config.steps,
+        workdir=workdir,
+        eval_fn=lambda st: evaluate(st.params),
+        eval_every=config.eval_every,
+        checkpoint_every=config.checkpoint_every,
+        log=on_row,
+        on_step=(lambda step: bar.update(step - bar.n)) if bar else None)
+  finally:
+    if bar is not None:
+      bar.close()
+    if writer is not None:
+      writer.close()
   history = info["history"]
   report = {
       "task": task,
@@ -102,3 +121,21 @@ def write_plots(history, workdir, task):
   fig.savefig(tmp, dpi=90)
   plt.close(fig)
   os.replace(tmp, os.path.join(workdir, "curves.png"))
+
+
+def tensorboard_writer(workdir):
+  """TensorBoard event files in ``workdir/tensorboard`` (tensorboardX: protobuf and numpy only,
+  no TensorFlow or torch), or None without a workdir."""
+  if not workdir:
+    return None
+  from tensorboardX import SummaryWriter
+  return SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+
+def progress_bar(total):
+  """A tqdm bar with ETA when stderr is a terminal; None (quiet) otherwise."""
+  import sys
+  if not sys.stderr.isatty():
+    return None
+  from tqdm import tqdm
+  return tqdm(total=total, unit="step", dynamic_ncols=True, leave=False)

@@ -88,7 +88,8 @@ def fit(state: TrainState,
         checkpoint_every: int = 100,
         keep: int = 3,
         max_bad_steps: int | None = 10,
-        log=print):
+        log=print,
+        on_step=None):
   """The training loop: resume, step, evaluate, log, checkpoint, stop cleanly.
 
   ``batch_fn(step) -> batch`` must be a pure function of the step (e.g.
@@ -100,7 +101,8 @@ def fit(state: TrainState,
   A step whose loss or gradient norm is not finite is counted; after
   ``max_bad_steps`` in a row, ``StopTraining`` is raised and the newest checkpoint
   is left as it was (pair with ``OptimConfig(skip_nonfinite=...)`` so such a step
-  changes no parameters). Returns ``(state, {"history", "interrupted", "resumed_from"})``.
+  changes no parameters). ``on_step(step)``, if given, is called after every step
+  (a progress bar). Returns ``(state, {"history", "interrupted", "resumed_from"})``.
   """
   import json
   import math
@@ -127,6 +129,8 @@ def fit(state: TrainState,
     while step < steps and stop["signal"] is None:
       state, metrics = train_step(state, batch_fn(step))
       step += 1
+      if on_step is not None:
+        on_step(step)
       loss, gnorm = float(metrics["loss"]), float(metrics["grad_norm"])
       finite = math.isfinite(loss) and math.isfinite(gnorm)
       bad, skipped = (0, skipped) if finite else (bad + 1, skipped + 1)

@@ -38,6 +38,8 @@ def test_launcher_writes_metrics_checkpoint_plot_and_report(task, extra, tmp_pat
   assert report["task"] == task and report["config"]["steps"] == 12
   with open(os.path.join(workdir, "curves.png"), "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+  events = os.listdir(os.path.join(workdir, "tensorboard"))
+  assert any(e.startswith("events.out.tfevents") for e in events)
 
 
 def test_bidirectional_copy_memory_is_refused(tmp_path):
