@@ -14,3 +14,10 @@ from rnn_jax.bptt import bptt_grads, rtrl_w_aa_sensitivity
 from rnn_jax.parallel_time import associative_unroll, deer_unroll, min_gru, min_lstm
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Cell", "Layer", "associative_unroll", "bidirectional", "bptt_grads", "deer_unroll", "dense",
+    "flip_sequences", "gru", "hidden_of", "lstm", "make_cell", "min_gru", "min_lstm",
+    "per_step_loss", "readout_logits", "recurrent", "rtrl_w_aa_sensitivity", "sequence_loss",
+    "simple_rnn", "simplified_gru", "stacked", "time_mask", "unroll"
+]

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from rnn_jax import losses as losses_lib
-from rnn_jax.cells import hidden_of, readout_logits
+from rnn_jax.cells import readout_logits
 from rnn_jax.types import Cell, check_choice, check_lengths, check_positive_int, check_rank
 from rnn_jax import unrolling as unroll_lib
 
@@ -113,7 +113,6 @@ def _gru_rule(cell: Cell) -> Rule:
 
   def bwd(params, c_prev, res, dc):
     u, r, c_tilde, hc = res
-    h = c_prev.shape[-1]
     d_pre_c = dc * u * _tanh_d(c_tilde)
     d_u = dc * (c_tilde - c_prev) * _sig_d(u)
     dc_prev = dc * (1.0 - u)

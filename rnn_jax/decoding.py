@@ -11,8 +11,6 @@ Outputs: ``tokens [B, max_len]`` and ``lengths [B]``; a sequence ends at its fir
 """
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 

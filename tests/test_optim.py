@@ -2,7 +2,6 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 from rnn_jax.optim import OptimConfig, gradient_metrics, make_optimizer

@@ -31,7 +31,6 @@ _OUT = flags.DEFINE_string("out", None, "Write results as JSON here.")
 
 def make_step(cell, backward, shape):
   import jax
-  import jax.numpy as jnp
   import rnn_jax as rj
   b, t, d, h = shape
   key = jax.random.PRNGKey(0)

@@ -110,7 +110,6 @@ def _torch(kind, shape):
 def matmul_peak_gflops():
   """Best of a 2048³ float32 matmul on one device and split over all local devices."""
   import jax
-  import jax.numpy as jnp
   from rnn_jax import parallel
   n = 2048
   a = jax.random.normal(jax.random.PRNGKey(0), (n, n))

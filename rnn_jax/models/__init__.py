@@ -13,3 +13,8 @@ from rnn_jax.models.many_to_many import many_to_many
 from rnn_jax.models.many_to_one import many_to_one, masked_pool
 from rnn_jax.models.one_to_many import OneToMany, one_to_many
 from rnn_jax.models.seq2seq import Seq2Seq, seq2seq
+
+__all__ = [
+    "AttentionModel", "LanguageModel", "OneToMany", "Seq2Seq", "attention_model", "language_model",
+    "many_to_many", "many_to_one", "masked_pool", "one_to_many", "seq2seq"
+]

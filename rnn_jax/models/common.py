@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rnn_jax.cells import dense, readout_logits
-from rnn_jax.layers import Layer, recurrent
+from rnn_jax.layers import recurrent
 from rnn_jax.types import Cell, Model, check_positive_int, check_rank
 from rnn_jax.unrolling import unroll
 
