@@ -47,8 +47,8 @@ def _gate_init(gates, recurrent_init="orthogonal", bias_fn=None):
         "w_aa": _recurrent_blocks(ka, gates, h, dtype, recurrent_init),
         "b_a": jnp.zeros((gates * h,), dtype),
     }
-    if bias_fn is not None:
-      params = bias_fn(params, h, dtype)
+    if bias_fn is not None:  # its own key: the weights above do not depend on it
+      params = bias_fn(params, h, dtype, jax.random.fold_in(key, 2))
     return params
 
   return init
@@ -124,7 +124,7 @@ def gru(reset: str = "before") -> Cell:
   """
   check_choice("reset", reset, ("before", "after"))
 
-  def add_b_cc(params, h, dtype):
+  def add_b_cc(params, h, dtype, key):
     return {**params, "b_cc": jnp.zeros((h,), dtype)}
 
   def recur(params, c_prev, xp):
@@ -163,7 +163,7 @@ def simplified_gru() -> Cell:
   return _make("simplified_gru", {}, _gate_init(2), _zeros_carry, recur)
 
 
-def lstm(peephole: bool = False, forget_bias: float = 1.0) -> Cell:
+def lstm(peephole: bool = False, forget_bias: float = 1.0, chrono: int | None = None) -> Cell:
   """Long short-term memory (Hochreiter & Schmidhuber 1997), as in the seeds.
 
     Γu = σ(w_u [a⟨t−1⟩, x⟨t⟩] + b_u)        (update / input gate)
@@ -179,11 +179,21 @@ def lstm(peephole: bool = False, forget_bias: float = 1.0) -> Cell:
   ``peephole=True`` adds c⟨t−1⟩ to the gate inputs through diagonal weights
   ``w_pc [3H]`` for (Γu, Γf, Γo), as in the seeds' lecture (Gers & Schmidhuber
   2000 feed c⟨t⟩ to Γo instead). Carry: ``(c, a)``, each ``[H]``.
+  ``chrono=T_max`` replaces the forget bias by chrono initialisation (Tallec &
+  Ollivier 2018): b_f ~ log U(1, T_max − 1) and b_u = −b_f, so the units start
+  with memories spread over time scales up to T_max steps.
   """
   forget_bias = float(forget_bias)
+  if chrono is not None and (isinstance(chrono, bool) or not isinstance(chrono, int) or chrono < 3):
+    raise ValueError(f"chrono must be an int T_max >= 3 or None, got {chrono!r}.")
 
-  def bias(params, h, dtype):
-    params = {**params, "b_a": params["b_a"].at[h:2 * h].set(forget_bias)}
+  def bias(params, h, dtype, key):
+    if chrono is None:
+      b = params["b_a"].at[h:2 * h].set(forget_bias)
+    else:
+      b_f = jnp.log(jax.random.uniform(key, (h,), dtype, 1.0, chrono - 1.0))
+      b = params["b_a"].at[h:2 * h].set(b_f).at[:h].set(-b_f)
+    params = {**params, "b_a": b}
     if peephole:
       params["w_pc"] = jnp.zeros((3 * h,), dtype)
     return params
@@ -210,8 +220,10 @@ def lstm(peephole: bool = False, forget_bias: float = 1.0) -> Cell:
     a = o * jnp.tanh(c)
     return (c, a), a
 
-  return _make("lstm", {"peephole": bool(peephole)}, _gate_init(4, bias_fn=bias), initial_carry,
-               recur)
+  return _make("lstm", {
+      "peephole": bool(peephole),
+      "chrono": chrono
+  }, _gate_init(4, bias_fn=bias), initial_carry, recur)
 
 
 def hidden_of(carry):

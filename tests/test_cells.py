@@ -88,3 +88,14 @@ def test_dense_readout(output, fn):
 def test_bad_names_and_sizes_raise(make, match):
   with pytest.raises(ValueError, match=match):
     make()
+
+
+def test_chrono_init_spreads_forget_biases_and_mirrors_the_update_gate():
+  p = rj.lstm(chrono=100).init(jax.random.PRNGKey(0), 3, 64)
+  b_u, b_f = np.asarray(p["b_a"][:64]), np.asarray(p["b_a"][64:128])
+  assert np.all((b_f >= 0.0) & (b_f <= np.log(99.0)))
+  assert b_f.std() > 0.5  # spread over time scales, not one constant
+  np.testing.assert_array_equal(b_u, -b_f)
+  np.testing.assert_array_equal(p["b_a"][128:], 0.0)
+  with pytest.raises(ValueError, match="chrono"):
+    rj.lstm(chrono=2)
