@@ -16,7 +16,7 @@ from rnn_jax.models import many_to_one
 
 
 def build_model(config):
-  cell = rj.make_cell(config.cell)
+  cell = rj.lstm(chrono=config.chrono) if config.cell == "lstm" else rj.make_cell(config.cell)
   layer = rj.bidirectional(cell) if config.bidirectional else cell
   if config.num_layers > 1:
     layer = rj.stacked([layer] * config.num_layers)

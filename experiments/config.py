@@ -17,6 +17,7 @@ class Config:
   optimizer: str = "adam"
   clip_norm: float | None = 1.0
   truncate: int | None = None
+  chrono: int | None = None  # LSTM chrono init T_max (copy memory: defaults to 1.5·T)
   backward: str = "closed_form"
   seed: int = 0
   length: int = 100  # sequence length T for synthetic tasks

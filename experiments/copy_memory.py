@@ -17,7 +17,10 @@ from rnn_jax.models import many_to_many
 
 
 def build_model(config):
-  cell = rj.make_cell(config.cell)
+  if config.cell == "lstm":  # chrono init leaves the memoryless plateau (BUILD_NOTES.md)
+    cell = rj.lstm(chrono=config.chrono or max(3, int(1.5 * config.length)))
+  else:
+    cell = rj.make_cell(config.cell)
   layer = cell if config.num_layers == 1 else rj.stacked([cell] * config.num_layers)
   return many_to_many(
       layer,

@@ -24,6 +24,8 @@ _OPT = flags.DEFINE_enum("optimizer", _D.optimizer, ["adam", "sgd", "rmsprop", "
 _CLIP = flags.DEFINE_float(
     "clip_norm", _D.clip_norm, "Clip by global norm (0 = off).", lower_bound=0.0)
 _TRUNC = flags.DEFINE_integer("truncate", None, "Truncated BPTT length k.", lower_bound=1)
+_CHRONO = flags.DEFINE_integer(
+    "chrono", None, "LSTM chrono initialisation with this T_max.", lower_bound=3)
 _BACKWARD = flags.DEFINE_enum("backward", _D.backward, ["autodiff", "closed_form"],
                               "How gradients are computed.")
 _SEED = flags.DEFINE_integer("seed", _D.seed, "Random seed.")
@@ -51,6 +53,7 @@ def config_from_flags() -> Config:
       optimizer=_OPT.value,
       clip_norm=_CLIP.value or None,
       truncate=_TRUNC.value,
+      chrono=_CHRONO.value,
       backward=_BACKWARD.value,
       seed=_SEED.value,
       length=_LENGTH.value,
