@@ -14,14 +14,10 @@ import json
 
 from absl import app, flags, logging
 
+from experiments.benchmarks import timing
 from experiments.benchmarks.timing import time_interleaved
 
-SHAPES = {
-    "primary": (32, 100, 128, 256),
-    "large": (64, 200, 512, 512),
-    "latency": (1, 1000, 64, 64),
-    "small": (64, 100, 2, 64)
-}
+SHAPES = {**timing.SHAPES, "small": (64, 100, 2, 64)}  # small: the adding demo's shape
 _SHAPE = flags.DEFINE_enum("shape", "primary", list(SHAPES), "B, T, D, H preset.")
 _ROUNDS = flags.DEFINE_integer("rounds", 5, "Interleaved rounds.", lower_bound=1)
 _REPS = flags.DEFINE_integer("reps", 5, "Timed calls per round and variant.", lower_bound=1)

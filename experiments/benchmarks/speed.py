@@ -26,13 +26,8 @@ import time
 
 from absl import app, flags, logging
 
-from experiments.benchmarks.timing import time_interleaved
+from experiments.benchmarks.timing import SHAPES, time_interleaved
 
-SHAPES = {
-    "primary": (32, 100, 128, 256),
-    "large": (64, 200, 512, 512),
-    "latency": (1, 1000, 64, 64)
-}
 _SHAPE = flags.DEFINE_enum("shape", "primary", list(SHAPES), "B, T, D, H preset.")
 _ROUNDS = flags.DEFINE_integer("rounds", 5, "Interleaved rounds.", lower_bound=1)
 _REPS = flags.DEFINE_integer("reps", 3, "Timed calls per contender and round.", lower_bound=1)

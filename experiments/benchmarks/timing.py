@@ -1,8 +1,15 @@
-"""Interleaved timing shared by the benchmark scripts."""
+"""Interleaved timing and the shape presets shared by the benchmark scripts."""
 from __future__ import annotations
 
 import statistics
 import time
+
+# (B, T, D, H) presets of the performance issue.
+SHAPES = {
+    "primary": (32, 100, 128, 256),
+    "large": (64, 200, 512, 512),
+    "latency": (1, 1000, 64, 64),
+}
 
 
 def time_interleaved(contenders: dict, rounds: int, reps: int, warmup: int = 2) -> dict:
