@@ -11,14 +11,40 @@ import numpy as np
 
 import rnn_jax as rj
 from rnn_jax import decoding, interop, parallel_time
+from rnn_jax.data import series, text, ts
 from rnn_jax.data.adding import adding_batch
 from rnn_jax.models import attention_model, language_model, seq2seq
 from rnn_jax.optim import OptimConfig, make_optimizer
 from rnn_jax.tbptt import tbptt_windows
 
 
+def _files():
+  """Small bad files in a temporary folder: {name: path}."""
+  import tempfile
+  folder = tempfile.mkdtemp(prefix="rnn_jax_bad_")
+  header = "@problemName toy\n@dimensions 2\n@classLabel true a b\n@data\n"
+  contents = {
+      "values.ts": header + "1,2:3,?:a\n",
+      "long.ts": header + ",".join(["1"] * 50) + ":" + ",".join(["1"] * 50) + ":a\n",
+      "TRAIN.ts": header + "1,2:3,4:a\n",
+      "TEST.ts": header.replace("@dimensions 2\n", "") + "1,2:a\n",
+      "empty.txt": "",
+      "prices.csv": "day,price\n1,3.5\n2,n/a\n",
+  }
+  paths = {}
+  for name, content in contents.items():
+    paths[name] = f"{folder}/{name}"
+    with open(paths[name], "w") as f:
+      f.write(content)
+  paths["latin1.txt"] = f"{folder}/latin1.txt"
+  with open(paths["latin1.txt"], "wb") as f:
+    f.write("caf\xe9".encode("latin-1"))
+  return paths
+
+
 def cases():
   key = jax.random.PRNGKey(0)
+  f = _files()
   cell = rj.gru()
   p = cell.init(key, 3, 4)
   xs = jnp.zeros((2, 5, 3))
@@ -112,6 +138,22 @@ def cases():
        lambda: parallel_time.associative_unroll(cell, p, xs), "test_parallel_time.py"),
       ("data", "adding batch_size 0", lambda: adding_batch(key, 0, 10), "test_resilience.py"),
       ("data", "adding length 1", lambda: adding_batch(key, 4, 1), "test_resilience.py"),
+      ("data", ".ts with a missing value", lambda: ts.read_ts(f["values.ts"]), "test_data.py"),
+      ("data", ".ts sequence over max_length", lambda: ts.read_ts(f["long.ts"], max_length=40),
+       "test_data.py"),
+      ("data", ".ts pair with different dimensions",
+       lambda: ts.read_ts_pair(f["TRAIN.ts"], f["TEST.ts"]), "test_data.py"),
+      ("data", "empty text file", lambda: text.read_text_file(f["empty.txt"]), "test_data.py"),
+      ("data", "text file not UTF-8", lambda: text.read_text_file(f["latin1.txt"]), "test_data.py"),
+      ("data", "CSV column not numeric", lambda: series.read_csv_column(f["prices.csv"], "price"),
+       "test_data.py"),
+      ("data", "CSV column missing", lambda: series.read_csv_column(f["prices.csv"], "cost"),
+       "test_data.py"),
+      ("unroll", "closed-form backward of exp_rnn",
+       lambda: rj.unroll(rj.exp_rnn(), rj.exp_rnn().init(key, 3, 4), xs, backward="closed_form"),
+       "test_cells.py"),
+      ("optim", "cosine schedule without decay_steps",
+       lambda: make_optimizer(OptimConfig(schedule="cosine")), "test_optim.py"),
   ]
 
 

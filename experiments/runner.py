@@ -16,12 +16,18 @@ from rnn_jax.optim import OptimConfig, make_optimizer
 from rnn_jax.train import fit, init_state, make_train_step
 
 
-def initial_state(config, model):
+def initial_state(config, model, carry=None):
   """The TrainState a run starts from (also the structure its checkpoints restore into)."""
   k_init, k_train, _ = jax.random.split(jax.random.PRNGKey(config.seed), 3)
   tx = make_optimizer(
-      OptimConfig(config.optimizer, config.learning_rate, config.clip_norm, skip_nonfinite=10))
-  return init_state(model.init(k_init), tx, k_train), tx
+      OptimConfig(
+          config.optimizer,
+          config.learning_rate,
+          config.clip_norm,
+          skip_nonfinite=10,
+          schedule=config.schedule,
+          decay_steps=config.steps))
+  return init_state(model.init(k_init), tx, k_train, carry), tx
 
 
 def run_task(config,
@@ -34,19 +40,31 @@ def run_task(config,
              evaluate,
              summary,
              log=print,
-             extra_report=None):
-  """Trains ``model`` on ``make_batch(key)`` batches and returns the report dict.
+             extra_report=None,
+             jit_batch=True,
+             initial_carry=None,
+             batch_from_step=False):
+  """Trains ``model`` on ``make_batch(key)`` batches and returns ``(report, params)``.
 
   ``loss_fn(params, batch, key) -> (loss, aux)``; ``evaluate(params) -> {name: value}``;
-  ``summary(row) -> str`` formats a log line.
+  ``summary(row) -> str`` formats a log line. ``jit_batch=False`` when ``make_batch`` is
+  already jitted with its data as arguments (a data set closed over by ``jax.jit`` would be
+  baked into the program as a constant). ``initial_carry``: stateful training (see
+  ``rnn_jax.train``), ``loss_fn(params, batch, key, carry) -> (loss, (aux, carry))``.
+  ``batch_from_step``: ``make_batch(step)`` gets the step number instead of a key (streams
+  read in order).
   """
-  state, tx = initial_state(config, model)
+  state, tx = initial_state(config, model, initial_carry)
   k_data = jax.random.split(jax.random.PRNGKey(config.seed), 3)[2]
-  mesh = parallel.local_mesh(config.batch_size)  # every local device, batch split
+  devices = jax.local_devices()[:config.devices] if config.devices else None
+  mesh = parallel.local_mesh(config.batch_size, devices)  # batch split over the devices
   state = parallel.replicate(state, mesh)
-  train_step = make_train_step(loss_fn, tx, config.clip_norm, mesh=mesh)
-  make_batch = jax.jit(make_batch)
-  batch_fn = lambda step: parallel.shard_batch(make_batch(jax.random.fold_in(k_data, step)), mesh)
+  train_step = make_train_step(
+      loss_fn, tx, config.clip_norm, mesh=mesh, stateful=initial_carry is not None)
+  make_batch = jax.jit(make_batch) if jit_batch else make_batch
+  source = (lambda step: step) if batch_from_step else (
+      lambda step: jax.random.fold_in(k_data, step))
+  batch_fn = lambda step: parallel.shard_batch(make_batch(source(step)), mesh)
   start = time.time()
   writer = tensorboard_writer(workdir)
   bar = progress_bar(config.steps)
@@ -102,9 +120,7 @@ def write_plots(history, workdir, task):
   """Learning curves and gradient norms as ``curves.png`` in the workdir."""
   if not history:
     return
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  plt = pyplot()
   steps = [r["step"] for r in history]
   evals = sorted(k for k in history[-1] if k.startswith("eval_"))
   fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -117,10 +133,53 @@ def write_plots(history, workdir, task):
   axes[1].set(xlabel="step", title="gradient norm", yscale="log")
   axes[1].legend(fontsize=8)
   fig.tight_layout()
-  tmp = os.path.join(workdir, "curves.tmp.png")
+  save_figure(fig, workdir, "curves.png")
+
+
+def pyplot():
+  """matplotlib's pyplot on the file-only Agg backend."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  return plt
+
+
+def save_figure(fig, workdir, name):
+  """Writes ``workdir/name`` atomically (temp file, then rename) and closes the figure."""
+  tmp = os.path.join(workdir, name + ".tmp.png")
   fig.savefig(tmp, dpi=90)
-  plt.close(fig)
-  os.replace(tmp, os.path.join(workdir, "curves.png"))
+  pyplot().close(fig)
+  os.replace(tmp, os.path.join(workdir, name))
+
+
+def save_text(workdir, name, text):
+  """Writes ``workdir/name`` atomically."""
+  tmp = os.path.join(workdir, name + ".tmp")
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.write(text)
+  os.replace(tmp, os.path.join(workdir, name))
+
+
+def sample_batch(key, batch_size, *arrays):
+  """The same random rows (with replacement) of every array: a training batch."""
+  idx = jax.random.randint(key, (batch_size,), 0, arrays[0].shape[0])
+  return tuple(a[idx] for a in arrays)
+
+
+def dataset_batches(batch_size, *arrays):
+  """``make_batch(key)`` over device-resident arrays (jitted, arrays passed as arguments)."""
+  import jax.numpy as jnp
+  arrays = tuple(jnp.asarray(a) for a in arrays)
+  draw = jax.jit(sample_batch, static_argnums=1)
+  return lambda key: draw(key, batch_size, *arrays)
+
+
+def batched_apply(fn, *arrays, size=512):
+  """``fn`` over row chunks of the arrays, outputs concatenated (bounded eval memory)."""
+  import numpy as np
+  n = arrays[0].shape[0]
+  outs = [fn(*(a[i:i + size] for a in arrays)) for i in range(0, n, size)]
+  return jax.tree_util.tree_map(lambda *xs: np.concatenate([np.asarray(x) for x in xs]), *outs)
 
 
 def tensorboard_writer(workdir):

@@ -5,8 +5,8 @@ cells (one example) → unroll (lax.scan over time, vmap over batch) → layers
 Importing the package has no side effects (no flags, no jax.config changes).
 """
 from rnn_jax.types import Cell
-from rnn_jax.cells import (dense, gru, hidden_of, lstm, make_cell, readout_logits, simple_rnn,
-                           simplified_gru)
+from rnn_jax.cells import (dense, exp_rnn, gru, hidden_of, lstm, make_cell, readout_logits,
+                           simple_rnn, simplified_gru)
 from rnn_jax.unrolling import flip_sequences, time_mask, unroll
 from rnn_jax.layers import Layer, bidirectional, recurrent, stacked
 from rnn_jax.losses import per_step_loss, sequence_loss
@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Cell", "Layer", "associative_unroll", "bidirectional", "bptt_grads", "deer_unroll", "dense",
-    "flip_sequences", "gru", "hidden_of", "lstm", "make_cell", "min_gru", "min_lstm",
+    "exp_rnn", "flip_sequences", "gru", "hidden_of", "lstm", "make_cell", "min_gru", "min_lstm",
     "per_step_loss", "readout_logits", "recurrent", "rtrl_w_aa_sensitivity", "sequence_loss",
     "simple_rnn", "simplified_gru", "stacked", "time_mask", "unroll"
 ]

@@ -232,6 +232,11 @@ _RULES = {
 }
 
 
+def has_closed_form(cell: Cell) -> bool:
+  """Whether ``backward="closed_form"`` is available for this cell."""
+  return cell.kind in _RULES
+
+
 def rule_for(cell: Cell) -> Rule:
   if cell.kind not in _RULES:
     raise ValueError(f"cell kind {cell.kind!r} has no closed-form backward; "

@@ -35,15 +35,17 @@ def _recurrent_blocks(key, blocks, hidden, dtype, how="orthogonal"):
   return jnp.concatenate([ortho(k, (hidden, hidden), dtype) for k in keys], axis=0)
 
 
-def _gate_init(gates, recurrent_init="orthogonal", bias_fn=None):
-  """init(key, D, H) for a cell with ``gates`` fused blocks of H rows."""
+def _gate_init(gates, recurrent_init="orthogonal", bias_fn=None, input_std=None):
+  """init(key, D, H) for a cell with ``gates`` fused blocks of H rows; w_ax Glorot-uniform, or
+  N(0, input_std²) when ``input_std`` is given."""
 
   def init(key, input_size, hidden_size, dtype=jnp.float32):
     d = check_positive_int("input_size", input_size)
     h = check_positive_int("hidden_size", hidden_size)
     kx, ka = jax.random.split(key)
     params = {
-        "w_ax": _glorot(kx, gates * h, d, dtype),
+        "w_ax": (_glorot(kx, gates * h, d, dtype) if input_std is None else
+                 jax.random.normal(kx, (gates * h, d), dtype) * jnp.asarray(input_std, dtype)),
         "w_aa": _recurrent_blocks(ka, gates, h, dtype, recurrent_init),
         "b_a": jnp.zeros((gates * h,), dtype),
     }
@@ -72,29 +74,37 @@ def _project(params, x):
   return _mv(x, params["w_ax"]) + params["b_a"]
 
 
-def _make(kind, options, init, initial_carry, recur):
+def _make(kind, options, init, initial_carry, recur, project=None, prepare=None, hidden_size=None):
+  project = project or _project
 
   def step(params, carry, x):
-    return recur(params, carry, _project(params, x))
+    p = params if prepare is None else prepare(params)
+    return recur(p, carry, project(p, x))
 
   return Cell(
       init=init,
       initial_carry=initial_carry,
       step=step,
-      project=_project,
+      project=project,
       recur=recur,
       kind=kind,
-      options=tuple(sorted(options.items())))
+      options=tuple(sorted(options.items())),
+      hidden_size=hidden_size,
+      prepare=prepare)
 
 
-def simple_rnn(activation: str = "tanh", recurrent_init: str = "orthogonal") -> Cell:
+def simple_rnn(activation: str = "tanh",
+               recurrent_init: str = "orthogonal",
+               input_std: float | None = None) -> Cell:
   """Vanilla (Elman) RNN cell.
 
     a⟨t⟩ = g(w_aa a⟨t−1⟩ + w_ax x⟨t⟩ + b_a),   g ∈ {tanh, relu}
 
   Params: ``w_ax [H, D]``, ``w_aa [H, H]``, ``b_a [H]``. Carry: ``a [H]``.
   ``activation="relu", recurrent_init="identity"`` is the IRNN of Le, Jaitly &
-  Hinton (2015), "A Simple Way to Initialize Recurrent Networks of ReLUs".
+  Hinton (2015), "A Simple Way to Initialize Recurrent Networks of ReLUs"; ``make_cell("irnn")``
+  also draws w_ax from N(0, 0.001²) as they did (``input_std``; default: Glorot-uniform), which
+  keeps a⟨t⟩ small while the identity w_aa carries it over hundreds of steps.
   """
   check_choice("activation", activation, _ACTIVATIONS)
   check_choice("recurrent_init", recurrent_init, ("orthogonal", "identity"))
@@ -104,8 +114,60 @@ def simple_rnn(activation: str = "tanh", recurrent_init: str = "orthogonal") -> 
     a = g(xp + _mv(a_prev, params["w_aa"]))
     return a, a
 
-  return _make("simple_rnn", {"activation": activation}, _gate_init(1, recurrent_init),
-               _zeros_carry, recur)
+  if input_std is not None and not input_std > 0:
+    raise ValueError(f"input_std must be > 0 or None, got {input_std!r}.")
+  return _make("simple_rnn", {"activation": activation},
+               _gate_init(1, recurrent_init, input_std=input_std), _zeros_carry, recur)
+
+
+def _modrelu(z, b):
+  """modReLU (Arjovsky et al. 2016), real form: sign(z) · relu(|z| + b)."""
+  return jnp.sign(z) * jax.nn.relu(jnp.abs(z) + b)
+
+
+def exp_rnn() -> Cell:
+  """Orthogonal RNN with modReLU, parametrised by the matrix exponential (expRNN,
+  Lezcano-Casado & Martínez-Rubio 2019).
+
+    a⟨t⟩ = modrelu(w_aa a⟨t−1⟩ + w_ax x⟨t⟩; b_a),   w_aa = expm(A − Aᵀ),
+    modrelu(z; b) = sign(z) · relu(|z| + b)
+
+  A − Aᵀ is skew-symmetric, so w_aa is orthogonal for every A: ‖w_aa v‖ = ‖v‖ and all
+  eigenvalues of w_aa lie on the unit circle, the products of Jacobians through time neither
+  explode nor (apart from g′ of modReLU) vanish. Gradient descent on A keeps w_aa exactly
+  orthogonal. Params: ``w_ax [H, D]``, ``log_w_aa [H, H]`` (A), ``b_a [H]`` (the modReLU bias);
+  A starts as Henaff et al.'s (2016) block-diagonal rotations by angles θ ~ U(−π, π).
+  ``prepare`` computes w_aa once per unroll. Backward: autodiff (no closed form).
+  """
+
+  def init(key, input_size, hidden_size, dtype=jnp.float32):
+    d = check_positive_int("input_size", input_size)
+    h = check_positive_int("hidden_size", hidden_size)
+    kx, ka, kb = jax.random.split(key, 3)
+    theta = jax.random.uniform(ka, (h // 2,), dtype, -jnp.pi, jnp.pi)
+    rows = jnp.arange(h // 2) * 2
+    skew = jnp.zeros((h, h), dtype).at[rows, rows + 1].set(theta)  # expm: 2×2 rotations by θ
+    return {
+        "w_ax": jax.random.normal(kx, (h, d), dtype) * jnp.sqrt(2.0 / d).astype(dtype),
+        "log_w_aa": skew,
+        "b_a": jax.random.uniform(kb, (h,), dtype, -0.01, 0.01)
+    }
+
+  def prepare(params):
+    if "w_aa" in params:
+      return params
+    a = params["log_w_aa"]
+    return {"w_ax": params["w_ax"], "w_aa": jax.scipy.linalg.expm(a - a.T), "b_a": params["b_a"]}
+
+  def project(params, x):
+    return _mv(x, params["w_ax"])
+
+  def recur(params, a_prev, xp):
+    a = _modrelu(xp + _mv(a_prev, params["w_aa"]), params["b_a"])
+    return a, a
+
+  return _make("exp_rnn", {}, init, _zeros_carry, recur, project, prepare,
+               lambda p: p["w_ax"].shape[0])
 
 
 def gru(reset: str = "before") -> Cell:
@@ -272,17 +334,26 @@ def _min_cells():
 
 
 CELLS = {
-    "simple_rnn": simple_rnn,
-    "rnn": simple_rnn,
-    "irnn": functools.partial(simple_rnn, activation="relu", recurrent_init="identity"),
-    "gru": gru,
-    "simplified_gru": simplified_gru,
-    "lstm": lstm,
+    "simple_rnn":
+        simple_rnn,
+    "rnn":
+        simple_rnn,
+    "irnn":
+        functools.partial(simple_rnn, activation="relu", recurrent_init="identity", input_std=1e-3),
+    "gru":
+        gru,
+    "simplified_gru":
+        simplified_gru,
+    "lstm":
+        lstm,
+    "exp_rnn":
+        exp_rnn,
 }
 
 
 def make_cell(name: str, **options) -> Cell:
-  """Builds a cell by name (``simple_rnn``, ``irnn``, ``gru``, ``simplified_gru``, ``lstm``)."""
+  """Builds a cell by name (``simple_rnn``, ``irnn``, ``gru``, ``simplified_gru``, ``lstm``,
+  ``exp_rnn``, ``min_gru``, ``min_lstm``)."""
   cells = {**CELLS, **_min_cells()}
   check_choice("cell", name, cells)
   return cells[name](**options)

@@ -22,6 +22,8 @@ OPTIMIZERS = {
     "adagrad": optax.adagrad
 }
 
+SCHEDULES = ("constant", "cosine")
+
 
 @dataclasses.dataclass(frozen=True)
 class OptimConfig:
@@ -31,6 +33,8 @@ class OptimConfig:
   clip_value: float | None = None  # elementwise clip to [-v, v]
   skip_nonfinite: int | None = None  # max consecutive non-finite steps tolerated
   momentum: float | None = None  # for sgd / rmsprop
+  schedule: str = "constant"  # or "cosine": learning rate decays to 0 over decay_steps
+  decay_steps: int | None = None
 
 
 def _positive(name, v):
@@ -49,10 +53,16 @@ def make_optimizer(config: OptimConfig = OptimConfig()) -> optax.GradientTransfo
     parts.append(optax.clip(config.clip_value))
   if config.clip_norm is not None:
     parts.append(optax.clip_by_global_norm(config.clip_norm))
+  check_choice("schedule", config.schedule, SCHEDULES)
+  lr = config.learning_rate
+  if config.schedule == "cosine":
+    if not (isinstance(config.decay_steps, int) and config.decay_steps > 0):
+      raise ValueError(f"schedule='cosine' needs decay_steps > 0, got {config.decay_steps!r}.")
+    lr = optax.cosine_decay_schedule(config.learning_rate, config.decay_steps)
   kwargs = {}
   if config.momentum is not None and config.optimizer in ("sgd", "rmsprop"):
     kwargs["momentum"] = config.momentum
-  parts.append(OPTIMIZERS[config.optimizer](config.learning_rate, **kwargs))
+  parts.append(OPTIMIZERS[config.optimizer](lr, **kwargs))
   tx = optax.chain(*parts)
   if config.skip_nonfinite is not None:
     tx = optax.apply_if_finite(tx, max_consecutive_errors=int(config.skip_nonfinite))

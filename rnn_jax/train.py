@@ -3,6 +3,11 @@
 Randomness is ``fold_in(state.key, state.step)``, so a run is a pure function
 of its config and seed. Metrics always hold the loss, the gradient norm before
 clipping, whether clipping acted, and the parameter norm.
+
+Stateful training (``stateful=True``): the recurrent carry at the end of one batch is the
+initial carry of the next (truncated BPTT across batches: no gradient flows between them).
+The carry lives in ``TrainState.carry``, so checkpoints hold it and a resumed run goes on
+exactly as the uninterrupted one.
 """
 from __future__ import annotations
 
@@ -20,18 +25,23 @@ class TrainState(NamedTuple):
   params: Any
   opt_state: Any
   key: jax.Array
+  carry: Any = None  # stateful training: the carry handed from one batch to the next
 
 
-def init_state(params, tx: optax.GradientTransformation, key) -> TrainState:
-  return TrainState(jnp.zeros((), jnp.int32), params, tx.init(params), key)
+def init_state(params, tx: optax.GradientTransformation, key, carry=None) -> TrainState:
+  return TrainState(jnp.zeros((), jnp.int32), params, tx.init(params), key, carry)
 
 
 def make_train_step(loss_fn: Callable,
                     tx: optax.GradientTransformation,
                     clip_norm: float | None = None,
                     jit: bool = True,
-                    mesh=None):
+                    mesh=None,
+                    stateful: bool = False):
   """``loss_fn(params, batch, key) -> (loss, aux_metrics)``; returns the step.
+
+  ``stateful=True``: ``loss_fn(params, batch, key, carry) -> (loss, (aux_metrics,
+  new_carry))``, with ``carry = state.carry``; the step stores ``stop_gradient(new_carry)``.
 
   The returned step donates the old state's buffers when jitted. With a ``mesh``
   (``rnn_jax.parallel.local_mesh``), the batch is split over its devices and the
@@ -40,7 +50,13 @@ def make_train_step(loss_fn: Callable,
 
   def step(state: TrainState, batch):
     key = jax.random.fold_in(state.key, state.step)
-    (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
+    carry = state.carry
+    if stateful:
+      (loss, (aux, carry)), grads = jax.value_and_grad(
+          loss_fn, has_aux=True)(state.params, batch, key, state.carry)
+      carry = jax.lax.stop_gradient(carry)
+    else:
+      (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     gm = gradient_metrics(grads, clip_norm)
@@ -51,7 +67,7 @@ def make_train_step(loss_fn: Callable,
         "nonfinite": (~finite).astype(jnp.float32),
         **aux
     }
-    return TrainState(state.step + 1, params, opt_state, state.key), metrics
+    return TrainState(state.step + 1, params, opt_state, state.key, carry), metrics
 
   if not jit:
     return step

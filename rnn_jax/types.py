@@ -46,6 +46,9 @@ class Cell(NamedTuple):
   kind: str
   options: tuple = ()
   hidden_size: Callable[..., int] | None = None  # params -> H; default w_aa.shape[1]
+  # params -> params that project/recur read, applied once per unroll (not per step), e.g. a
+  # parametrised w_aa = expm(A − Aᵀ). ``step`` applies it itself. None: params as they are.
+  prepare: Callable[..., PyTree] | None = None
 
   def option(self, name: str, default=None):
     return dict(self.options).get(name, default)

@@ -237,6 +237,8 @@ def unroll(cell: Cell,
   if return_carries and (backward == "closed_form" or remat is not None):
     raise ValueError("return_carries=True needs backward='autodiff' and remat=None.")
   batch, time, features = xs.shape
+  if cell.prepare is not None:  # e.g. w_aa = expm(A − Aᵀ): once per sequence, not per step
+    params = cell.prepare(params)
   w_ax = params.get("w_ax") if isinstance(params, dict) else None
   if w_ax is not None and w_ax.shape[-1] != features:
     raise ValueError(

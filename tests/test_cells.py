@@ -99,3 +99,57 @@ def test_chrono_init_spreads_forget_biases_and_mirrors_the_update_gate():
   np.testing.assert_array_equal(p["b_a"][128:], 0.0)
   with pytest.raises(ValueError, match="chrono"):
     rj.lstm(chrono=2)
+
+
+def test_exp_rnn_matches_scipy_expm_and_a_numpy_loop(x64):
+  import scipy.linalg
+  cell = rj.exp_rnn()
+  key = jax.random.PRNGKey(3)
+  params = cell.init(key, 5, 6, jnp.float64)
+  params = {**params, "log_w_aa": jax.random.normal(key, (6, 6), jnp.float64)}  # any A
+  a = np.asarray(params["log_w_aa"])
+  w = scipy.linalg.expm(a - a.T)
+  np.testing.assert_allclose(w @ w.T, np.eye(6), atol=1e-12)  # orthogonal for every A
+  np.testing.assert_allclose(cell.prepare(params)["w_aa"], w, atol=1e-12)
+  xs = np.asarray(jax.random.normal(jax.random.fold_in(key, 1), (2, 7, 5), jnp.float64))
+  w_ax, b = np.asarray(params["w_ax"]), np.asarray(params["b_a"])
+  expected = np.zeros((2, 7, 6))
+  for i in range(2):
+    h = np.zeros(6)
+    for t in range(7):
+      z = w @ h + w_ax @ xs[i, t]
+      h = np.sign(z) * np.maximum(np.abs(z) + b, 0.0)
+      expected[i, t] = h
+  _, ys = rj.unroll(cell, params, jnp.asarray(xs), lengths=jnp.array([7, 4]))
+  np.testing.assert_allclose(ys[0], expected[0], atol=1e-10)
+  np.testing.assert_allclose(ys[1, :4], expected[1, :4], atol=1e-10)
+  carry, y = cell.step(params, jnp.zeros(6), jnp.asarray(xs[0, 0]))  # step prepares itself
+  np.testing.assert_allclose(y, expected[0, 0], atol=1e-10)
+
+
+def test_exp_rnn_gradients_match_finite_differences(x64):
+  from jax.test_util import check_grads
+  cell = rj.exp_rnn()
+  params = cell.init(jax.random.PRNGKey(0), 3, 4, jnp.float64)
+  params = {**params, "b_a": params["b_a"] + 0.3}  # keep |z| + b away from the kink at 0
+  xs = jax.random.normal(jax.random.PRNGKey(1), (2, 5, 3), jnp.float64)
+  loss = lambda p: jnp.sum(rj.unroll(cell, p, xs)[1]**2)
+  check_grads(loss, (params,), order=1, modes=["rev"], atol=1e-5, rtol=1e-5)
+  assert rj.make_cell("exp_rnn").kind == "exp_rnn"
+
+
+def test_exp_rnn_has_no_closed_form_backward():
+  cell = rj.exp_rnn()
+  params = cell.init(jax.random.PRNGKey(0), 3, 4)
+  with pytest.raises(ValueError, match="'exp_rnn' has no closed-form backward"):
+    rj.unroll(cell, params, jnp.zeros((2, 5, 3)), backward="closed_form")
+
+
+def test_irnn_draws_small_gaussian_input_weights():
+  params = rj.make_cell("irnn").init(jax.random.PRNGKey(0), 50, 64)
+  assert abs(float(jnp.std(params["w_ax"])) - 1e-3) < 1e-4
+  np.testing.assert_array_equal(params["w_aa"], jnp.eye(64))
+  glorot = rj.simple_rnn("relu", "identity").init(jax.random.PRNGKey(0), 50, 64)["w_ax"]
+  assert float(jnp.std(glorot)) > 0.05
+  with pytest.raises(ValueError, match="input_std"):
+    rj.simple_rnn(input_std=0.0)

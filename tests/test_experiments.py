@@ -16,30 +16,135 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**{k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}, "PYTHONPATH": ROOT}
 
 
-@pytest.mark.parametrize("task,extra", [("adding", ["--cell=gru"]),
-                                        ("copy_memory", ["--length=8", "--cell=lstm"])])
-def test_launcher_writes_metrics_checkpoint_plot_and_report(task, extra, tmp_path):
+def _ts_pair(tmp_path):
+  """A small two-class .ts pair (class b: rising series, class a: falling)."""
+  rng = np.random.default_rng(0)
+  paths = []
+  for name, n in (("TOY_TRAIN.ts", 24), ("TOY_TEST.ts", 10)):
+    lines = ["@problemName toy", "@dimensions 2", "@classLabel true a b", "@data"]
+    for i in range(n):
+      t = rng.integers(4, 9)
+      sign = 1 if i % 2 else -1
+      dims = [np.cumsum(sign * rng.random(t)), rng.normal(size=t)]
+      lines.append(":".join(",".join(f"{v:.4f}" for v in d) for d in dims) + f":{'ab'[i % 2]}")
+    paths.append(tmp_path / name)
+    paths[-1].write_text("\n".join(lines) + "\n")
+  return [f"--train_ts={paths[0]}", f"--test_ts={paths[1]}"]
+
+
+def _csv(tmp_path):
+  path = tmp_path / "series.csv"
+  t = np.arange(120)
+  path.write_text("t,value\n" + "".join(f"{i},{np.sin(i / 4):.5f}\n" for i in t))
+  return [f"--csv={path}", "--column=value", "--length=6"]
+
+
+def _text(tmp_path):
+  path = tmp_path / "corpus.txt"
+  path.write_text("the quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
+  return [f"--text_file={path}", "--length=16", "--embed_size=8"]
+
+
+LAUNCHES = [
+    ("adding", lambda tmp: ["--cell=gru"], None),
+    ("copy_memory", lambda tmp: ["--length=8", "--cell=lstm"], None),
+    ("copy_memory", lambda tmp: ["--length=8"], None),  # the default: exp_rnn, autodiff
+    ("japanese_vowels", _ts_pair, "confusion.png"),
+    ("sunspots", _csv, "forecast.png"),
+    ("charlm", _text, "samples.txt"),
+    ("dates", lambda tmp: ["--locales=en_US,de_DE"], "attention.png"),
+]
+
+
+@pytest.mark.parametrize("task,extra,picture", LAUNCHES)
+def test_launcher_writes_metrics_checkpoint_plot_and_report(task, extra, picture, tmp_path):
   workdir = str(tmp_path / task)
   out = subprocess.run([
       sys.executable, "-m", "experiments.main", f"--task={task}", "--steps=12", "--eval_every=4",
-      "--checkpoint_every=6", "--hidden_size=8", "--batch_size=8", f"--workdir={workdir}", *extra
+      "--checkpoint_every=6", "--hidden_size=8", "--batch_size=8", f"--workdir={workdir}",
+      *extra(tmp_path)
   ],
                        cwd=ROOT,
                        env=ENV,
                        capture_output=True,
                        timeout=300)
   assert out.returncode == 0, out.stderr.decode()[-2000:]
-  assert b"final test" in out.stdout
+  assert b"final " in out.stdout
   assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["12", "6"]
   rows = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
   assert [r["step"] for r in rows] == [4, 8, 12]
   assert all(math.isfinite(r["loss"]) and "grad_norm" in r and "param_norm" in r for r in rows)
+  assert all(any(k.startswith("eval_") for k in r) for r in rows)
   report = json.load(open(os.path.join(workdir, "report.json")))
   assert report["task"] == task and report["config"]["steps"] == 12
-  with open(os.path.join(workdir, "curves.png"), "rb") as f:
-    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+  assert report["config"]["hidden_size"] == 8  # the flag replaced the task default
+  for name in ["curves.png"] + ([picture] if picture and picture.endswith(".png") else []):
+    with open(os.path.join(workdir, name), "rb") as f:
+      assert f.read(8) == b"\x89PNG\r\n\x1a\n", name
+  if picture == "samples.txt":
+    assert len(open(os.path.join(workdir, picture), encoding="utf-8").read()) > 100
   events = os.listdir(os.path.join(workdir, "tensorboard"))
   assert any(e.startswith("events.out.tfevents") for e in events)
+  assert not [f for f in os.listdir(workdir) if ".tmp" in f]  # no half-written files
+
+
+@pytest.mark.parametrize("task,picture,key", [("mnist", "digits.png", "test_accuracy"),
+                                              ("ner", "tags.png", "entity_f1"),
+                                              ("names", "names.png", "heldout_bpc")])
+def test_tasks_in_process_with_tiny_configs(task, picture, key, tmp_path):
+  import importlib
+  from experiments.config import default_config
+  module = importlib.import_module(f"experiments.{task}")
+  config = default_config(
+      task, steps=6, eval_every=3, checkpoint_every=6, hidden_size=8, batch_size=8, embed_size=8)
+  report = module.train_and_evaluate(config, str(tmp_path), log=lambda line: None)
+  assert math.isfinite(report[key]) and [r["step"] for r in report["history"]] == [3, 6]
+  assert os.path.exists(tmp_path / picture) and os.path.exists(tmp_path / "report.json")
+  assert module.result_line(report).startswith("final ")
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--task=sunspots", "--csv=/no/such.csv", "--column=x"], "--csv must name an existing file"),
+    (["--task=sunspots", "--csv=setup.cfg"], "--csv and --column go together"),
+    (["--task=dates", "--text_file=README.md"], "--text_file needs --task=charlm"),
+    (["--task=japanese_vowels", "--train_ts=README.md"], "--train_ts and --test_ts go together"),
+    (["--task=nope"], "--task"),
+    (["--cell=transformer"], "--cell"),
+    (["--hidden_size=-3"], "--hidden_size"),
+])
+def test_bad_data_flags_fail_before_training(flags, message):
+  out = subprocess.run([sys.executable, "-m", "experiments.main", *flags],
+                       cwd=ROOT,
+                       env=ENV,
+                       capture_output=True,
+                       timeout=120)
+  assert out.returncode != 0 and message in out.stderr.decode(), out.stderr.decode()[-1500:]
+
+
+def test_bad_data_files_get_errors_naming_file_and_problem(tmp_path):
+  bad = tmp_path / "prices.csv"
+  bad.write_text("day,price\n1,3.5\n2,n/a\n")
+  out = subprocess.run([
+      sys.executable, "-m", "experiments.main", "--task=sunspots", f"--csv={bad}", "--column=price",
+      "--steps=2"
+  ],
+                       cwd=ROOT,
+                       env=ENV,
+                       capture_output=True,
+                       timeout=120)
+  err = out.stderr.decode()
+  assert out.returncode != 0 and f"{bad}:3: column 'price' holds 'n/a'" in err, err[-1500:]
+
+
+def test_default_configs():
+  from experiments.config import TASKS, default_config
+  for task in TASKS:
+    config = default_config(task)
+    assert config.task == task and config.steps > 0
+  assert default_config("copy_memory").cell == "exp_rnn"
+  assert default_config("dates", steps=3).steps == 3
+  with pytest.raises(ValueError, match="task must be one of"):
+    default_config("nope")
 
 
 def test_bidirectional_copy_memory_is_refused(tmp_path):

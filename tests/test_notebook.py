@@ -22,6 +22,8 @@ def test_notebook_executes_end_to_end(tmp_path, monkeypatch):
   outputs = "".join(
       o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
   assert "backend: cpu" in outputs and "final test MSE" in outputs
+  assert "final held-out exact match" in outputs
   images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-  assert images, "the learning curves were not displayed"
+  assert len(images) == 2, "the learning curves and the attention heat-map were not displayed"
   assert os.path.exists(tmp_path / "report.json")
+  assert os.path.exists(tmp_path / "dates" / "attention.png")

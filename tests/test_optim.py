@@ -65,3 +65,18 @@ def test_skip_nonfinite_keeps_params_and_state():
 def test_bad_config(config, match):
   with pytest.raises(ValueError, match=match):
     make_optimizer(config)
+
+
+def test_cosine_schedule_decays_the_learning_rate_to_zero():
+  import math
+  tx = make_optimizer(OptimConfig("sgd", 0.5, schedule="cosine", decay_steps=4))
+  params = {"w": jnp.zeros(())}
+  state = tx.init(params)
+  for step in range(6):
+    updates, state = tx.update({"w": jnp.ones(())}, state, params)
+    lr = 0.5 * 0.5 * (1 + math.cos(math.pi * min(step, 4) / 4))  # independent formula
+    np.testing.assert_allclose(float(updates["w"]), -lr, atol=1e-7)
+  with pytest.raises(ValueError, match="decay_steps"):
+    make_optimizer(OptimConfig(schedule="cosine"))
+  with pytest.raises(ValueError, match="schedule"):
+    make_optimizer(OptimConfig(schedule="linear"))

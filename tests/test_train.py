@@ -53,6 +53,55 @@ def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
   assert [r["step"] for r in rows] == [4, 8, 10, 12, 16, 20, 24]  # no duplicates after resume
 
 
+def test_stateful_charlm_carries_state_and_resumes_bit_for_bit(tmp_path):
+  from experiments import charlm
+  from experiments.config import default_config
+  text = tmp_path / "t.txt"
+  text.write_text("to be or not to be, that is the question. " * 40)
+  config = default_config(
+      "charlm",
+      text_file=str(text),
+      stateful=True,
+      hidden_size=8,
+      embed_size=4,
+      length=10,
+      batch_size=4,
+      steps=12,
+      eval_every=4,
+      checkpoint_every=4)
+  quiet = lambda *_: None
+  full = charlm.train_and_evaluate(config, str(tmp_path / "a"), log=quiet)
+  charlm.train_and_evaluate(config.replace(steps=6), str(tmp_path / "b"), log=quiet)
+  resumed = charlm.train_and_evaluate(config, str(tmp_path / "b"), log=quiet)
+  assert resumed["resumed_from"] == 6
+  assert [r for r in resumed["history"] if r["step"] != 6] == full["history"]
+  (_, a), (_, b) = _final_params(str(tmp_path / "a")), _final_params(str(tmp_path / "b"))
+  jax.tree_util.tree_map(np.testing.assert_array_equal, a, b)
+  carry = jax.tree_util.tree_leaves(a["carry"] if isinstance(a, dict) else a.carry)
+  assert carry and all(np.abs(c).sum() > 0 for c in carry)  # the carry was kept and saved
+
+
+def test_stateful_step_hands_the_carry_on_without_gradient():
+  tx = make_optimizer(OptimConfig("sgd", 0.1))
+
+  def loss(p, batch, key, carry):  # carry ← 0.5·carry + w·x; loss = Σ carry²
+    new = 0.5 * carry + p["w"] * batch
+    return jnp.sum(new**2), ({}, new)
+
+  state = init_state({"w": jnp.ones(())}, tx, jax.random.PRNGKey(0), carry=jnp.zeros((2,)))
+  step = make_train_step(loss, tx, stateful=True, jit=False)
+  x = jnp.array([1.0, 2.0])
+  s1, _ = step(state, x)
+  np.testing.assert_allclose(s1.carry, [1.0, 2.0])  # w = 1 before the update
+  # gradient at step 2 is ∂/∂w Σ(0.5·c1 + w·x)² with c1 held constant (no BPTT across batches)
+  w1 = float(s1.params["w"])
+  c2 = 0.5 * s1.carry + w1 * x
+  expected_grad = float(jnp.sum(2 * c2 * x))
+  s2, m = step(s1, x)
+  np.testing.assert_allclose(float(s2.params["w"]), w1 - 0.1 * expected_grad, rtol=1e-6)
+  np.testing.assert_allclose(s2.carry, c2, rtol=1e-6)
+
+
 def _tiny_state_and_step(skip_nonfinite=None):
   params = {"w": jnp.ones((3,))}
   tx = make_optimizer(OptimConfig("sgd", 0.1, skip_nonfinite=skip_nonfinite))

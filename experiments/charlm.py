@@ -1,0 +1,192 @@
+"""Character-level language model on Shakespeare: ``python -m experiments.main --task=charlm``.
+
+Embedding(V, 64) → LSTM-256 → softmax over the V characters; J = Σ_t −log ŷ⟨t⟩[y⟨t⟩] over
+training windows of T = 100 characters at random offsets of the first 90% of the corpus (zero
+initial state). Held out: the last 10%. Metrics in bits per character: every ``eval_every``
+steps on 512 fixed held-out windows of 100 characters (zero state, as the Flax baseline
+measures, whatever the training window), and at the end
+on the whole held-out part with the state carried across windows. Sampled text (temperature
+0.8, primed with a speaker's name) is printed and saved as ``samples.txt``.
+
+``--stateful``: the training text is read as B contiguous streams and the state is carried from
+one window to the next (truncated BPTT across batches; ``rnn_jax.train`` keeps the carry in the
+checkpointed TrainState, so resuming stays exact).
+
+Corpus: all 42 works when the ``shakespeare`` 0.6 package is installed, else the eight plays
+shipped in the package (rnn_jax/data/files/shakespeare). Any UTF-8 file: ``--text_file=...``.
+Default and result: see the results table in BUILD_NOTES.md.
+"""
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from experiments.common import backward_for
+from experiments.runner import run_task, save_text
+import rnn_jax as rj
+from rnn_jax.data.text import CharVocab, read_text_file, shakespeare_text, split_text
+from rnn_jax.decoding import prime, sample
+from rnn_jax.models import language_model
+
+EVAL_WINDOWS = 512
+EVAL_LENGTH = 100  # held-out windows as the Flax baseline measures them, whatever --length is
+
+
+def build_model(config, vocab_size):
+  cell = rj.lstm(chrono=config.chrono) if config.cell == "lstm" else rj.make_cell(config.cell)
+  return language_model(
+      [cell] * config.num_layers,
+      vocab_size,
+      config.hidden_size,
+      embed_size=config.embed_size,
+      dropout_rate=config.dropout,
+      backward=backward_for(config),
+      truncate=config.truncate)
+
+
+def load_text(config):
+  return (read_text_file(config.text_file),
+          config.text_file) if config.text_file else (shakespeare_text(), "shakespeare")
+
+
+def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):
+  if config.bidirectional:
+    raise ValueError("--bidirectional cannot be a language model (it would see the next "
+                     "character).")
+  text, source = load_text(config)
+  vocab = CharVocab.of(text)
+  train_ids, held_ids = split_text(vocab.encode(text), 0.1)
+  window = config.length + 1  # T inputs and T targets
+  if len(train_ids) <= window or len(held_ids) <= window:
+    raise ValueError(f"{source}: {len(text)} characters are too few for windows of "
+                     f"{config.length} (--length); need > {10 * (window + 1)}.")
+  model = build_model(config, vocab.size)
+  rng = np.random.default_rng(1234)
+  eval_window = min(EVAL_LENGTH + 1, len(held_ids) - 1)
+  starts = rng.integers(0, len(held_ids) - eval_window, EVAL_WINDOWS)
+  held_windows = jnp.asarray(np.stack([held_ids[s:s + eval_window] for s in starts]))
+  evaluate = jax.jit(lambda p, w: {"bpc": model.loss(p, w) / math.log(2)})
+  train_j = jnp.asarray(train_ids)
+
+  @jax.jit
+  def draw(key, data):
+    s = jax.random.randint(key, (config.batch_size,), 0, data.shape[0] - window)
+    return data[s[:, None] + jnp.arange(window)[None, :]]
+
+  if config.stateful:
+    make_batch, loss_fn, carry = stateful_training(model, train_ids, config)
+  else:  # random windows from zero state; the key turns dropout on (if any)
+    make_batch, carry = (lambda key: draw(key, train_j)), None
+    loss_fn = lambda params, tokens, key: (model.loss(params, tokens, key=key), {})
+  report, params = run_task(
+      config,
+      workdir,
+      task="charlm",
+      model=model,
+      loss_fn=loss_fn,
+      make_batch=make_batch,
+      jit_batch=False,
+      initial_carry=carry,
+      batch_from_step=config.stateful,
+      evaluate=lambda p: evaluate(p, held_windows),
+      summary=lambda r: (f"step {r['step']:5d}  train {r['loss'] / math.log(2):.3f} bpc  "
+                         f"held-out {r['eval_bpc']:.3f} bpc"),
+      log=log,
+      extra_report={
+          "data": source,
+          "chars": len(text),
+          "vocab_size": vocab.size
+      })
+  if report["final"]:
+    report["heldout_bpc"] = report["final"]["eval_bpc"]
+  if not report["interrupted"]:
+    report["heldout_bpc_stateful"] = stateful_bpc(model, params, held_ids, config.length)
+    report["sample"] = sample_text(model, params, vocab, config, text)
+    log(report["sample"])
+    if workdir:
+      save_text(workdir, "samples.txt", report["sample"] + "\n")
+  return (report, params) if return_params else report
+
+
+def stateful_training(model, train_ids, config):
+  """``(make_batch(step), loss_fn, initial_carry)`` for training with the state carried.
+
+  The training text is cut into B contiguous streams; step s reads window s of every stream
+  (wrapping around after the last one, where the carry starts again from zeros), and the final
+  carry of one window is the initial carry of the next.
+  """
+  streams, length = config.batch_size, config.length
+  per_stream = len(train_ids) // streams
+  windows = (per_stream - 1) // length
+  if windows < 1:
+    raise ValueError(f"--stateful: {len(train_ids)} training characters give each of "
+                     f"{streams} streams fewer than {length + 1} (--batch_size, --length).")
+  data = jnp.asarray(train_ids[:streams * per_stream].reshape(streams, per_stream))
+
+  @jax.jit
+  def stream_batch(step, data):
+    pos = (step % windows) * length
+    tokens = jax.lax.dynamic_slice_in_dim(data, pos, length + 1, axis=1)
+    return tokens, jnp.full((streams,), step % windows == 0)  # reset the carry at a wrap
+
+  def loss_fn(params, batch, key, carry):
+    tokens, reset = batch
+    carry = jax.tree_util.tree_map(lambda c: jnp.where(reset[:, None], jnp.zeros_like(c), c), carry)
+    logits, finals = model.apply(params, tokens[:, :-1], None, carry, key=key)
+    loss = rj.sequence_loss(
+        logits, tokens[:, 1:], loss="softmax_cross_entropy", reduction="token_mean")
+    return loss, ({}, finals)
+
+  carry = model.initial_state(model.init(jax.random.PRNGKey(0)), streams)
+  return (lambda step: stream_batch(jnp.int32(step), data)), loss_fn, carry
+
+
+def stateful_bpc(model, params, ids, length, streams=32):
+  """Bits per character over all of ``ids``: ``streams`` contiguous streams read in windows of
+  ``length``, the carry passed from one window to the next."""
+  per = (len(ids) - 1) // streams
+  chunks = per // length
+  if chunks < 1:
+    return None
+  xs = jnp.asarray(ids[:streams * per].reshape(streams, per))
+  ys = jnp.asarray(ids[1:streams * per + 1].reshape(streams, per))
+
+  @jax.jit
+  def chunk(carry, i):
+    x = jax.lax.dynamic_slice_in_dim(xs, i * length, length, 1)
+    y = jax.lax.dynamic_slice_in_dim(ys, i * length, length, 1)
+    logits, carry = model.apply(params, x, carry=carry)
+    nats = rj.sequence_loss(logits, y, loss="softmax_cross_entropy", reduction="token_mean")
+    return carry, nats
+
+  carry, total = model.initial_state(params, streams), 0.0
+  for i in range(chunks):
+    carry, nats = chunk(carry, i)
+    total += float(nats)
+  return total / chunks / math.log(2)
+
+
+def sample_text(model, params, vocab, config, text, length=600):
+  """``length`` sampled characters after a prefix (a speaker's cue when the text has one)."""
+  prefix = "\n\nHam.\n" if "\nHam." in text else text[:min(len(text), 20)]
+  prefix_ids = jnp.asarray(vocab.encode(prefix))[None, :]
+  state, start = prime(model.step_fn, params, model.initial_state(params, 1), prefix_ids)
+  tokens, _ = sample(
+      model.step_fn,
+      params,
+      state,
+      start,
+      jax.random.PRNGKey(config.seed + 7),
+      max_len=length,
+      temperature=config.temperature)
+  return prefix + vocab.decode(tokens[0])
+
+
+def result_line(report) -> str:
+  stateful = report.get("heldout_bpc_stateful")
+  extra = f", {stateful:.3f} with state carried" if stateful is not None else ""
+  return (f"final held-out {report['heldout_bpc']:.3f} bits/char{extra} ({report['data']}, "
+          f"{report['chars']} chars) in {report['seconds']:.0f}s")

@@ -1,0 +1,31 @@
+"""Pieces several task modules share: building the recurrent layer a config names."""
+from __future__ import annotations
+
+import rnn_jax as rj
+from rnn_jax.bptt import has_closed_form
+
+
+def make_layer(config):
+  """The config's cell (LSTM with chrono init when ``config.chrono``), bidirectional and
+  stacked as asked."""
+  if config.cell == "lstm":
+    cell = rj.lstm(chrono=config.chrono)
+  else:
+    cell = rj.make_cell(config.cell)
+  layer = rj.bidirectional(cell) if config.bidirectional else cell
+  if config.num_layers > 1:
+    layer = rj.stacked([layer] * config.num_layers)
+  return layer
+
+
+def backward_for(config):
+  """``config.backward``, or autodiff for a cell without a closed form (exp_rnn)."""
+  return config.backward if has_closed_form(rj.make_cell(config.cell)) else "autodiff"
+
+
+def classification_metrics(logits, labels):
+  """Mean cross-entropy (nats) and accuracy of ``logits [N, V]`` against ``labels [N]``."""
+  import jax.numpy as jnp
+  import optax
+  ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+  return ce, jnp.mean(jnp.argmax(logits, -1) == labels)

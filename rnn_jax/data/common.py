@@ -1,0 +1,77 @@
+"""Helpers the data loaders share: optional packages, shipped files, padding, splits."""
+from __future__ import annotations
+
+import importlib
+import os
+
+import numpy as np
+
+FILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files")
+
+
+def optional_import(module: str, package: str, extra: str = "data"):
+  """Imports ``module``, or raises an ImportError that says what to install."""
+  try:
+    return importlib.import_module(module)
+  except ImportError as e:
+    raise ImportError(f"this data set needs the optional package '{package}' (import "
+                      f"{module!r} failed: {e}). Install the extra: pip install -e \".[{extra}]\" "
+                      f"(or pip install {package}).") from e
+
+
+def shipped_file(name: str) -> str:
+  """Absolute path of a data file that ships inside the package."""
+  path = os.path.join(FILES, name)
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"shipped data file {path} is missing; reinstall the package.")
+  return path
+
+
+def pad_sequences(sequences, dtype=np.float32):
+  """List of ``[T_i, D]`` arrays → ``(xs [N, T_max, D], lengths [N])``, zero padded."""
+  if not len(sequences):
+    raise ValueError("pad_sequences needs at least one sequence.")
+  dims = {s.shape[1:] for s in sequences}
+  if len(dims) != 1:
+    raise ValueError(f"sequences must share their feature shape, got {sorted(dims)}.")
+  lengths = np.array([len(s) for s in sequences], np.int32)
+  xs = np.zeros((len(sequences), int(lengths.max())) + sequences[0].shape[1:], dtype)
+  for i, s in enumerate(sequences):
+    xs[i, :len(s)] = s
+  return xs, lengths
+
+
+def stratified_split(labels, test_per_class: int, seed: int):
+  """Indices ``(train, test)``: ``test_per_class`` random examples of every class held out."""
+  labels = np.asarray(labels)
+  rng = np.random.default_rng(seed)
+  test = []
+  for c in np.unique(labels):
+    idx = np.flatnonzero(labels == c)
+    if len(idx) <= test_per_class:
+      raise ValueError(f"class {c} has {len(idx)} examples; cannot hold out {test_per_class}.")
+    test.extend(rng.choice(idx, test_per_class, replace=False))
+  test = np.sort(np.array(test))
+  train = np.setdiff1d(np.arange(len(labels)), test)
+  return rng.permutation(train), rng.permutation(test)
+
+
+def standardize(train, *others, lengths=None):
+  """Per-feature mean/std from the valid steps of ``train`` (``[N, T, D]``), applied to all.
+
+  Padding stays exactly zero. Returns the standardized arrays and ``(mean, std)``.
+  """
+  if lengths is None:
+    flat = train.reshape(-1, train.shape[-1])
+  else:
+    flat = np.concatenate([x[:n] for x, n in zip(train, lengths)])
+  mean, std = flat.mean(0), flat.std(0) + 1e-8
+
+  def apply(x, n=None):
+    z = (x - mean) / std
+    if x.ndim == 3:
+      valid = (np.arange(x.shape[1])[None, :] < (n if n is not None else x.shape[1])[:, None])
+      z = np.where(valid[..., None], z, 0.0)
+    return z.astype(x.dtype)
+
+  return mean, std, apply
