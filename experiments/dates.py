@@ -7,7 +7,8 @@ pre-attention Bi-LSTM (n_a = H/2 each way) over the characters, the attention of
 (n_s = H) and a softmax over 11 characters at each of the T_y = 10 output steps. 10,000
 training pairs; 1,000 held-out pairs whose input string never occurs in training. Metric:
 exact match of the whole date. Picture: ``attention.png``, α⟨t,t'⟩ for held-out examples.
-Default and result: see the results table in BUILD_NOTES.md.
+Default: H = 64, batch 100, adam 2e-2 with cosine decay, 600 steps, one device: 99.9% exact
+match on 1,000 held-out dates (99.4% at step 300) in 16 s on a 2-core CPU; 55,008 parameters.
 """
 from __future__ import annotations
 

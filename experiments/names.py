@@ -9,7 +9,8 @@ error rises after ~750 steps: 2.96 → 3.08 bits/char at 1,500 steps, against 2.
 (temperature ``--temperature``) until the model emits "\\n"; the report counts how many are
 novel (not training names) and how many are real held-out names the model never saw.
 Samples: ``samples.txt``; picture: ``names.png`` (length distribution, samples vs training).
-Default and result: see the results table in BUILD_NOTES.md.
+Default: LSTM-128, embedding 32, batch 64, adam 5e-3, 1,500 steps, dropout 0.3: 2.865 bits/char
+held out in 16 s on a 2-core CPU; 84.5% of 200 samples are new names, 1% real held-out names.
 """
 from __future__ import annotations
 

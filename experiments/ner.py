@@ -8,7 +8,8 @@ companies; ``rnn_jax.data.ner``); the held-out sentences use fresh draws, so mos
 names are unknown words and the tag must come from context and shape. Metric: entity-level F1
 (exact span and type). Training replaces 25% of the known words by the unknown word (word
 dropout), so the tagger learns to tag unseen names from context. Picture: ``tags.png``, the token-level confusion matrix of the tags.
-Default and result: see the results table in BUILD_NOTES.md.
+Default: bidirectional LSTM-64, embedding 64, batch 32, adam 5e-3, 600 steps: entity F1 99.75%
+on 500 held-out sentences in 13 s on a 2-core CPU.
 """
 from __future__ import annotations
 

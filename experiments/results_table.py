@@ -22,6 +22,14 @@ from experiments.config import default_config
 
 _OUT = flags.DEFINE_string("outdir", "experiments/results", "Where results.json/.md go.")
 _ONLY = flags.DEFINE_list("only", [], "Row names to run (default: all).")
+_RENDER = flags.DEFINE_bool("render_only", False, "Rewrite results.md from results.json.")
+LENGTH_TASKS = {
+    "adding": "T",
+    "copy_memory": "T",
+    "charlm": "window",
+    "sunspots": "window",
+    "mnist": "T"
+}
 
 # (row name, task, flag changes, metric key, format, reference)
 ROWS = [
@@ -59,7 +67,8 @@ def command(task, changes):
 def describe(config):
   cell = ("bi-" if config.bidirectional else "") + f"{config.cell}-{config.hidden_size}"
   sched = ", cosine" if config.schedule == "cosine" else ""
-  return (f"{cell}, T={config.length}, batch {config.batch_size}, {config.optimizer} "
+  length = (f"{LENGTH_TASKS[config.task]}={config.length}, " if config.task in LENGTH_TASKS else "")
+  return (f"{cell}, {length}batch {config.batch_size}, {config.optimizer} "
           f"{config.learning_rate:g}{sched}, {config.steps} steps")
 
 
@@ -109,6 +118,15 @@ def main(argv):
   set_cpu_devices_if_unset()
   os.makedirs(_OUT.value, exist_ok=True)
   path = os.path.join(_OUT.value, "results.json")
+  if _RENDER.value:
+    from experiments.config import Config
+    data = json.load(open(path))
+    for r in data["rows"]:
+      r["config"] = describe(Config(**r["report"]["config"]))
+    with open(os.path.join(_OUT.value, "results.md"), "w") as f:
+      f.write(to_markdown(data["rows"]))
+    print(to_markdown(data["rows"]))
+    return
   previous = {}
   if os.path.exists(path):
     previous = {r["name"]: r for r in json.load(open(path))["rows"]}
