@@ -1,15 +1,15 @@
 """Named-entity tagging: ``python -m experiments.main --task=ner``.
 
 Many-to-many (T_x = T_y): each token is [embedding of the lowercased word (unknown words share
-one vector); 4 shape features (capitalised, all caps, digit, punctuation)], a bidirectional
-LSTM reads the sentence both ways and a softmax over the 7 BIO tags (O, B-/I- PER, LOC, ORG)
-tags every valid token. Sentences come from templates filled by Faker (people, cities,
-companies; ``rnn_jax.data.ner``); the held-out sentences use fresh draws, so most of their
-names are unknown words and the tag must come from context and shape. Metric: entity-level F1
-(exact span and type). Training replaces 25% of the known words by the unknown word (word
-dropout), so the tagger learns to tag unseen names from context. Picture: ``tags.png``, the token-level confusion matrix of the tags.
-Default: bidirectional LSTM-64, embedding 64, batch 32, adam 5e-3, 600 steps: entity F1 99.75%
-on 500 held-out sentences in 13 s on a 2-core CPU.
+one vector); 4 shape features (capitalised, all caps, digit, punctuation)], a bidirectional LSTM
+reads the sentence both ways and a softmax over the 7 BIO tags (O, B-/I- PER, LOC, ORG) tags
+every valid token. Sentences come from templates filled by Faker (people, cities, companies;
+``rnn_jax.data.ner``); held-out entities use only name words never seen in training, so the
+tag must come from context and shape. Metric: entity-level F1 (exact span
+and type). Training replaces 25% of the known words by the unknown word (word dropout), so the
+tagger learns to tag unseen names from context. Picture: ``tags.png``, the token-level confusion
+matrix of the tags. Default: bidirectional LSTM-64, embedding 64, batch 32, adam 5e-3, 600
+steps: entity F1 99.75% on 500 held-out sentences in 13 s on a 2-core CPU.
 """
 from __future__ import annotations
 

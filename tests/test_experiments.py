@@ -47,7 +47,6 @@ def _text(tmp_path):
 
 LAUNCHES = [
     ("adding", lambda tmp: ["--cell=gru"], None),
-    ("copy_memory", lambda tmp: ["--length=8", "--cell=lstm"], None),
     ("copy_memory", lambda tmp: ["--length=8"], None),  # the default: exp_rnn, autodiff
     ("japanese_vowels", _ts_pair, "confusion.png"),
     ("sunspots", _csv, "forecast.png"),
