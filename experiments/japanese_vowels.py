@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.common import backward_for, classification_metrics, make_layer
-from experiments.runner import dataset_batches, pyplot, run_task, save_figure
+from experiments.runner import dataset_batches, run_task, save_confusion
 from rnn_jax.data.common import standardize
 from rnn_jax.data.japanese_vowels import load_japanese_vowels
 from rnn_jax.data.ts import read_ts_pair
@@ -73,38 +73,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     report["test_accuracy"] = report["final"]["eval_accuracy"]
   if workdir and not report["interrupted"]:
     pred = np.asarray(jnp.argmax(model.apply(params, *test_arrays[:2]), -1))
-    plot_confusion(test.labels, pred, train.classes, workdir)
+    save_confusion(test.labels, pred, train.classes, workdir, "confusion.png", "test confusion")
   return (report, params) if return_params else report
-
-
-def plot_confusion(labels, predicted, classes, workdir):
-  k = len(classes)
-  matrix = np.zeros((k, k), int)
-  np.add.at(matrix, (labels, predicted), 1)
-  plt = pyplot()
-  fig, ax = plt.subplots(figsize=(5, 4.4))
-  ax.imshow(matrix, cmap="Blues")
-  for i in range(k):
-    for j in range(k):
-      if matrix[i, j]:
-        ax.text(
-            j,
-            i,
-            matrix[i, j],
-            ha="center",
-            va="center",
-            fontsize=7,
-            color="w" if matrix[i, j] > matrix.max() / 2 else "k")
-  ax.set(
-      xticks=range(k),
-      yticks=range(k),
-      xticklabels=classes,
-      yticklabels=classes,
-      xlabel="predicted",
-      ylabel="true",
-      title=f"test confusion ({100 * np.trace(matrix) / matrix.sum():.1f}% right)")
-  fig.tight_layout()
-  save_figure(fig, workdir, "confusion.png")
 
 
 def result_line(report) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 
 import rnn_jax as rj
 from experiments.common import backward_for, make_layer
-from experiments.runner import dataset_batches, pyplot, run_task, save_figure
+from experiments.runner import dataset_batches, run_task, save_confusion
 from rnn_jax.data.ner import TAGS, entity_f1, load_ner
 from rnn_jax.models import many_to_many
 from rnn_jax.models.common import init_embedding
@@ -118,36 +118,9 @@ def tag_lists(tag_ids, lengths):
 
 
 def plot_tag_confusion(tags, predicted, lengths, workdir):
-  k = len(TAGS)
   valid = np.arange(tags.shape[1])[None, :] < lengths[:, None]
-  matrix = np.zeros((k, k), int)
-  np.add.at(matrix, (tags[valid], predicted[valid]), 1)
-  share = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
-  plt = pyplot()
-  fig, ax = plt.subplots(figsize=(5, 4.4))
-  ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-  for i in range(k):
-    for j in range(k):
-      if matrix[i, j]:
-        ax.text(
-            j,
-            i,
-            matrix[i, j],
-            ha="center",
-            va="center",
-            fontsize=7,
-            color="w" if share[i, j] > 0.5 else "k")
-  ax.set(
-      xticks=range(k),
-      yticks=range(k),
-      xticklabels=TAGS,
-      yticklabels=TAGS,
-      xlabel="predicted tag",
-      ylabel="true tag",
-      title="held-out tokens by tag")
-  plt.setp(ax.get_xticklabels(), rotation=45)
-  fig.tight_layout()
-  save_figure(fig, workdir, "tags.png")
+  save_confusion(tags[valid], predicted[valid], TAGS, workdir, "tags.png", "held-out tokens",
+                 " tag")
 
 
 def result_line(report) -> str:

@@ -152,6 +152,39 @@ def save_figure(fig, workdir, name):
   os.replace(tmp, os.path.join(workdir, name))
 
 
+def save_confusion(true, predicted, labels, workdir, name, title, what=""):
+  """Confusion matrix of integer ``true``/``predicted`` ids as ``workdir/name``: counts written
+  in the cells, shade = share of each true row."""
+  import numpy as np
+  k = len(labels)
+  matrix = np.zeros((k, k), int)
+  np.add.at(matrix, (np.asarray(true), np.asarray(predicted)), 1)
+  share = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+  plt = pyplot()
+  fig, ax = plt.subplots(figsize=(5, 4.4))
+  ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+  for i, j in zip(*np.nonzero(matrix)):
+    ax.text(
+        j,
+        i,
+        matrix[i, j],
+        ha="center",
+        va="center",
+        fontsize=7,
+        color="w" if share[i, j] > 0.5 else "k")
+  ax.set(
+      xticks=range(k),
+      yticks=range(k),
+      xticklabels=labels,
+      yticklabels=labels,
+      xlabel=f"predicted{what}",
+      ylabel=f"true{what}",
+      title=f"{title} ({100 * np.trace(matrix) / max(matrix.sum(), 1):.1f}% right)")
+  plt.setp(ax.get_xticklabels(), rotation=45)
+  fig.tight_layout()
+  save_figure(fig, workdir, name)
+
+
 def save_text(workdir, name, text):
   """Writes ``workdir/name`` atomically."""
   tmp = os.path.join(workdir, name + ".tmp")
