@@ -11,19 +11,15 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-import rnn_jax as rj
+from experiments.common import make_layer
 from experiments.runner import run_task
 from rnn_jax.data.adding import BASELINE_MSE, adding_batch
 from rnn_jax.models import many_to_one
 
 
 def build_model(config):
-  cell = rj.lstm(chrono=config.chrono) if config.cell == "lstm" else rj.make_cell(config.cell)
-  layer = rj.bidirectional(cell) if config.bidirectional else cell
-  if config.num_layers > 1:
-    layer = rj.stacked([layer] * config.num_layers)
   return many_to_one(
-      layer,
+      make_layer(config),
       2,
       config.hidden_size,
       1,

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.common import backward_for
+from experiments.common import backward_for, cell_for
 from experiments.runner import run_task, save_text
 import rnn_jax as rj
 from rnn_jax.data.text import CharVocab, read_text_file, shakespeare_text, split_text
@@ -38,9 +38,8 @@ EVAL_LENGTH = 100  # held-out windows as the Flax baseline measures them, whatev
 
 
 def build_model(config, vocab_size):
-  cell = rj.lstm(chrono=config.chrono) if config.cell == "lstm" else rj.make_cell(config.cell)
   return language_model(
-      [cell] * config.num_layers,
+      [cell_for(config)] * config.num_layers,
       vocab_size,
       config.hidden_size,
       embed_size=config.embed_size,

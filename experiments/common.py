@@ -5,13 +5,14 @@ import rnn_jax as rj
 from rnn_jax.bptt import has_closed_form
 
 
+def cell_for(config):
+  """The config's cell (an LSTM starts from chrono init when ``config.chrono`` is set)."""
+  return rj.lstm(chrono=config.chrono) if config.cell == "lstm" else rj.make_cell(config.cell)
+
+
 def make_layer(config):
-  """The config's cell (LSTM with chrono init when ``config.chrono``), bidirectional and
-  stacked as asked."""
-  if config.cell == "lstm":
-    cell = rj.lstm(chrono=config.chrono)
-  else:
-    cell = rj.make_cell(config.cell)
+  """The config's cell, bidirectional and stacked as asked."""
+  cell = cell_for(config)
   layer = rj.bidirectional(cell) if config.bidirectional else cell
   if config.num_layers > 1:
     layer = rj.stacked([layer] * config.num_layers)
@@ -20,7 +21,7 @@ def make_layer(config):
 
 def backward_for(config):
   """``config.backward``, or autodiff for a cell without a closed form (exp_rnn)."""
-  return config.backward if has_closed_form(rj.make_cell(config.cell)) else "autodiff"
+  return config.backward if has_closed_form(cell_for(config)) else "autodiff"
 
 
 def classification_metrics(logits, labels):

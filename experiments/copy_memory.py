@@ -13,20 +13,17 @@ import jax
 import jax.numpy as jnp
 
 import rnn_jax as rj
-from experiments.common import backward_for
+from experiments.common import backward_for, make_layer
 from experiments.runner import run_task
 from rnn_jax.data.copy_memory import (INPUT_CLASSES, OUTPUT_CLASSES, baseline_nats, copy_batch)
 from rnn_jax.models import many_to_many
 
 
 def build_model(config):
-  if config.cell == "lstm":  # chrono init leaves the memoryless plateau (BUILD_NOTES.md)
-    cell = rj.lstm(chrono=config.chrono or max(3, int(1.5 * config.length)))
-  else:
-    cell = rj.make_cell(config.cell)
-  layer = cell if config.num_layers == 1 else rj.stacked([cell] * config.num_layers)
+  # an LSTM starts from chrono init: it leaves the memoryless plateau (BUILD_NOTES.md)
+  config = config.replace(chrono=config.chrono or max(3, int(1.5 * config.length)))
   return many_to_many(
-      layer,
+      make_layer(config),
       INPUT_CLASSES,
       config.hidden_size,
       OUTPUT_CLASSES,

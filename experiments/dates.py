@@ -17,22 +17,21 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-import rnn_jax as rj
+from experiments.common import cell_for
 from experiments.runner import dataset_batches, pyplot, run_task, save_figure
 from rnn_jax.data.dates import ISO_CHARS, T_Y, decode_iso, load_dates
 from rnn_jax.models import attention_model
 
 
 def build_model(config, src_vocab):
-  cell = lambda: rj.lstm() if config.cell == "lstm" else rj.make_cell(config.cell)
   return attention_model(
       src_vocab,
       len(ISO_CHARS),
       pre_hidden=max(1, config.hidden_size // 2),
       post_hidden=config.hidden_size,
       energy_hidden=10,
-      pre_cell=cell(),
-      post_cell=cell())
+      pre_cell=cell_for(config),
+      post_cell=cell_for(config))
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):

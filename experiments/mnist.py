@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from experiments.common import backward_for, classification_metrics, make_layer
-from experiments.runner import (batched_apply, dataset_batches, pyplot, run_task, save_figure)
+from experiments.runner import dataset_batches, pyplot, run_task, save_figure
 from rnn_jax.data.mnist import load_mnist_rows
 from rnn_jax.models import many_to_one
 
@@ -52,8 +53,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     report["test_accuracy"] = report["final"]["eval_accuracy"]
   if workdir and not report["interrupted"]:
     predict = jax.jit(lambda x: jnp.argmax(model.apply(params, x), -1))
-    plot_digits(data["x_test"][:40], data["y_test"][:40],
-                batched_apply(predict, data["x_test"][:40]), workdir)
+    plot_digits(data["x_test"][:40], data["y_test"][:40], np.asarray(predict(data["x_test"][:40])),
+                workdir)
   return (report, params) if return_params else report
 
 

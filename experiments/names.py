@@ -20,8 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import rnn_jax as rj
-from experiments.common import backward_for
+from experiments.common import backward_for, cell_for
 from experiments.runner import dataset_batches, pyplot, run_task, save_figure, save_text
 from rnn_jax.data.names import END, first_names, split_names
 from rnn_jax.data.text import CharVocab
@@ -50,9 +49,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   width = min(MAX_NAME, max(len(n) for n in names)) + 2
   x_tr, n_tr = encode_names(train_names, vocab, width)
   x_te, n_te = encode_names(test_names, vocab, width)
-  cell = rj.lstm() if config.cell == "lstm" else rj.make_cell(config.cell)
   model = language_model(
-      [cell] * config.num_layers,
+      [cell_for(config)] * config.num_layers,
       vocab.size,
       config.hidden_size,
       embed_size=config.embed_size,

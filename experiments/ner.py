@@ -63,6 +63,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
 
   test_arrays = tuple(map(jnp.asarray, (test.words, test.shapes, test.tags, test.lengths)))
   predict = jax.jit(lambda p, w, s, n: jnp.argmax(apply(p, w, s, n), -1))
+  test_loss = jax.jit(loss)
 
   def evaluate(params):
     pred = np.asarray(predict(params, test_arrays[0], test_arrays[1], test_arrays[3]))
@@ -71,7 +72,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
         "f1": scores["f1"],
         "precision": scores["precision"],
         "recall": scores["recall"],
-        "nats": float(loss(params, *test_arrays))
+        "nats": float(test_loss(params, *test_arrays))
     }
 
   report, params = run_task(

@@ -207,14 +207,6 @@ def dataset_batches(batch_size, *arrays):
   return lambda key: draw(key, batch_size, *arrays)
 
 
-def batched_apply(fn, *arrays, size=512):
-  """``fn`` over row chunks of the arrays, outputs concatenated (bounded eval memory)."""
-  import numpy as np
-  n = arrays[0].shape[0]
-  outs = [fn(*(a[i:i + size] for a in arrays)) for i in range(0, n, size)]
-  return jax.tree_util.tree_map(lambda *xs: np.concatenate([np.asarray(x) for x in xs]), *outs)
-
-
 def tensorboard_writer(workdir):
   """TensorBoard event files in ``workdir/tensorboard`` (tensorboardX: protobuf and numpy only,
   no TensorFlow or torch), or None without a workdir."""
