@@ -168,57 +168,65 @@ def _simplified_gru_rule(cell: Cell) -> Rule:
 
 # ------------------------------------------------------------------------ LSTM
 def _lstm_rule(cell: Cell) -> Rule:
+  """LSTM, with the peephole forms of ``cells.lstm``.
+
+  With a = Γo ⊙ tanh(c), c = Γu ⊙ c̃ + Γf ⊙ c⟨t−1⟩ and peepholes p = w_pc:
+    δo = ∂J/∂a ⊙ tanh(c) ⊙ σ′;  ∂J/∂c = dc_in + ∂J/∂a ⊙ Γo ⊙ tanh′(c) [+ p_o ⊙ δo ("gers")]
+    δu = ∂J/∂c ⊙ c̃ ⊙ σ′,  δf = ∂J/∂c ⊙ c⟨t−1⟩ ⊙ σ′,  δc̃ = ∂J/∂c ⊙ Γu ⊙ tanh′
+    ∂J/∂c⟨t−1⟩ = ∂J/∂c ⊙ Γf + p_u ⊙ δu + p_f ⊙ δf [+ p_o ⊙ δo ("seeds")]
+  """
   peephole = cell.option("peephole")
 
   def fwd(params, carry, xp):
     c_prev, a_prev = carry
     h = c_prev.shape[-1]
     pre = xp + a_prev @ params["w_aa_t"]
-    if peephole:
+    pre_uf = pre[:, :2 * h]
+    if peephole is not None:
       p = params["w_pc"]
-      pre = pre + jnp.concatenate([
-          _row(p[:h]) * c_prev,
-          _row(p[h:2 * h]) * c_prev,
-          jnp.zeros_like(c_prev),
-          _row(p[2 * h:]) * c_prev
-      ],
-                                  axis=-1)
-    uf = jax.nn.sigmoid(pre[:, :2 * h])
-    c_tilde, o = jnp.tanh(pre[:, 2 * h:3 * h]), jax.nn.sigmoid(pre[:, 3 * h:])
+      pre_uf = pre_uf + jnp.concatenate([_row(p[:h]) * c_prev, _row(p[h:2 * h]) * c_prev], -1)
+    uf = jax.nn.sigmoid(pre_uf)
+    c_tilde = jnp.tanh(pre[:, 2 * h:3 * h])
     c = uf[:, :h] * c_tilde + uf[:, h:] * c_prev
+    pre_o = pre[:, 3 * h:]
+    if peephole is not None:
+      pre_o = pre_o + _row(params["w_pc"][2 * h:]) * (c if peephole == "gers" else c_prev)
+    o = jax.nn.sigmoid(pre_o)
     tanh_c = jnp.tanh(c)
     a = o * tanh_c
-    return (c, a), a, (jnp.concatenate([uf, c_tilde, o], axis=-1), tanh_c)
+    res = (jnp.concatenate([uf, c_tilde, o], axis=-1), tanh_c)
+    return (c, a), a, (res + (c,) if peephole == "gers" else res)
 
   def bwd(params, carry_prev, res, d_carry):
     c_prev, _ = carry_prev
     dc, da = d_carry
-    gates, tanh_c = res
+    gates, tanh_c = res[:2]
     h = c_prev.shape[-1]
     u, f = gates[:, :h], gates[:, h:2 * h]
     c_tilde, o = gates[:, 2 * h:3 * h], gates[:, 3 * h:]
+    d_o = da * tanh_c * _sig_d(o)
     dc = dc + da * o * _tanh_d(tanh_c)
-    d_pre = jnp.concatenate([
-        dc * c_tilde * _sig_d(u), dc * c_prev * _sig_d(f), dc * u * _tanh_d(c_tilde),
-        da * tanh_c * _sig_d(o)
-    ],
-                            axis=-1)
+    if peephole == "gers":  # Γo read the new c⟨t⟩
+      dc = dc + _row(params["w_pc"][2 * h:]) * d_o
+    d_pre = jnp.concatenate(
+        [dc * c_tilde * _sig_d(u), dc * c_prev * _sig_d(f), dc * u * _tanh_d(c_tilde), d_o], axis=-1)
     dc_prev = dc * f
-    if peephole:
+    if peephole is not None:
       p = params["w_pc"]
-      dc_prev = (
-          dc_prev + _row(p[:h]) * d_pre[:, :h] + _row(p[h:2 * h]) * d_pre[:, h:2 * h] +
-          _row(p[2 * h:]) * d_pre[:, 3 * h:])
+      dc_prev = dc_prev + _row(p[:h]) * d_pre[:, :h] + _row(p[h:2 * h]) * d_pre[:, h:2 * h]
+      if peephole == "seeds":
+        dc_prev = dc_prev + _row(p[2 * h:]) * d_o
     return (dc_prev, d_pre @ params["w_aa"]), d_pre, d_pre
 
   def grads(params, carries_prev, res, d_rec):
     c_prevs, a_prevs = carries_prev
     out = {"w_aa": _outer(d_rec, a_prevs)}
-    if peephole:
+    if peephole is not None:
       h = c_prevs.shape[-1]
+      c_o = res[2] if peephole == "gers" else c_prevs
       out["w_pc"] = jnp.concatenate([(d_rec[..., :h] * c_prevs).sum((0, 1)),
                                      (d_rec[..., h:2 * h] * c_prevs).sum((0, 1)),
-                                     (d_rec[..., 3 * h:] * c_prevs).sum((0, 1))])
+                                     (d_rec[..., 3 * h:] * c_o).sum((0, 1))])
     return out
 
   return Rule(fwd, bwd, grads, lambda p: {**p, "w_aa_t": p["w_aa"].T})

@@ -225,7 +225,22 @@ def simplified_gru() -> Cell:
   return _make("simplified_gru", {}, _gate_init(2), _zeros_carry, recur)
 
 
-def lstm(peephole: bool = False, forget_bias: float = 1.0, chrono: int | None = None) -> Cell:
+PEEPHOLES = ("gers", "seeds")
+
+
+def peephole_form(peephole) -> str | None:
+  """Normalises ``lstm(peephole=...)``: None, "gers" (also True) or "seeds"."""
+  if peephole is None or peephole is False:
+    return None
+  if peephole is True:
+    return "gers"
+  check_choice("peephole", peephole, PEEPHOLES)
+  return peephole
+
+
+def lstm(peephole: bool | str | None = False,
+         forget_bias: float = 1.0,
+         chrono: int | None = None) -> Cell:
   """Long short-term memory (Hochreiter & Schmidhuber 1997), as in the seeds.
 
     Γu = σ(w_u [a⟨t−1⟩, x⟨t⟩] + b_u)        (update / input gate)
@@ -238,14 +253,24 @@ def lstm(peephole: bool = False, forget_bias: float = 1.0, chrono: int | None = 
   Params: ``w_ax [4H, D]``, ``w_aa [4H, H]``, ``b_a [4H]``, gate order
   (u, f, c̃, o), the same as PyTorch's and Flax's (i, f, g, o). ``forget_bias``
   is added to ``b_f`` at init only (Gers et al. 2000; Jozefowicz et al. 2015).
-  ``peephole=True`` adds c⟨t−1⟩ to the gate inputs through diagonal weights
-  ``w_pc [3H]`` for (Γu, Γf, Γo), as in the seeds' lecture (Gers & Schmidhuber
-  2000 feed c⟨t⟩ to Γo instead). Carry: ``(c, a)``, each ``[H]``.
+  Peepholes add the cell state to the gate pre-activations through diagonal
+  weights ``w_pc [3H]`` for (Γu, Γf, Γo):
+
+  * ``peephole="gers"`` (or ``True``): the paper's form (Gers & Schmidhuber 2000,
+    "Recurrent nets that time and count"; Graves 2013, "Generating sequences
+    with recurrent neural networks", eqs. 7–11): Γu and Γf read c⟨t−1⟩, Γo reads the NEW c⟨t⟩,
+    so Γo is computed after c⟨t⟩. TensorFlow's ``use_peepholes`` is this form.
+  * ``peephole="seeds"``: the lecture's variant, c⟨t−1⟩ into all three gates.
+  * ``peephole=False`` / ``None``: no peepholes, no ``w_pc``.
+
+  The closed-form rule in ``rnn_jax.bptt`` follows the same choice. Carry:
+  ``(c, a)``, each ``[H]``.
   ``chrono=T_max`` replaces the forget bias by chrono initialisation (Tallec &
   Ollivier 2018): b_f ~ log U(1, T_max − 1) and b_u = −b_f, so the units start
   with memories spread over time scales up to T_max steps.
   """
   forget_bias = float(forget_bias)
+  peephole = peephole_form(peephole)
   if chrono is not None and (isinstance(chrono, bool) or not isinstance(chrono, int) or chrono < 3):
     raise ValueError(f"chrono must be an int T_max >= 3 or None, got {chrono!r}.")
 
@@ -256,7 +281,7 @@ def lstm(peephole: bool = False, forget_bias: float = 1.0, chrono: int | None = 
       b_f = jnp.log(jax.random.uniform(key, (h,), dtype, 1.0, chrono - 1.0))
       b = params["b_a"].at[h:2 * h].set(b_f).at[:h].set(-b_f)
     params = {**params, "b_a": b}
-    if peephole:
+    if peephole is not None:
       params["w_pc"] = jnp.zeros((3 * h,), dtype)
     return params
 
@@ -268,22 +293,21 @@ def lstm(peephole: bool = False, forget_bias: float = 1.0, chrono: int | None = 
     c_prev, a_prev = carry
     h = c_prev.shape[-1]
     pre = xp + _mv(a_prev, params["w_aa"])
-    if peephole:
+    if peephole is not None:
       p = params["w_pc"]
-      pre = pre + jnp.concatenate(
-          [p[:h] * c_prev, p[h:2 * h] * c_prev,
-           jnp.zeros_like(c_prev), p[2 * h:] * c_prev],
-          axis=-1)
-    u = jax.nn.sigmoid(pre[..., :h])
-    f = jax.nn.sigmoid(pre[..., h:2 * h])
-    c_tilde = jnp.tanh(pre[..., 2 * h:3 * h])
-    o = jax.nn.sigmoid(pre[..., 3 * h:])
-    c = u * c_tilde + f * c_prev
-    a = o * jnp.tanh(c)
+      pre_u = pre[..., :h] + p[:h] * c_prev
+      pre_f = pre[..., h:2 * h] + p[h:2 * h] * c_prev
+    else:
+      pre_u, pre_f = pre[..., :h], pre[..., h:2 * h]
+    c = jax.nn.sigmoid(pre_u) * jnp.tanh(pre[..., 2 * h:3 * h]) + jax.nn.sigmoid(pre_f) * c_prev
+    pre_o = pre[..., 3 * h:]
+    if peephole is not None:
+      pre_o = pre_o + p[2 * h:] * (c if peephole == "gers" else c_prev)
+    a = jax.nn.sigmoid(pre_o) * jnp.tanh(c)
     return (c, a), a
 
   return _make("lstm", {
-      "peephole": bool(peephole),
+      "peephole": peephole,
       "chrono": chrono
   }, _gate_init(4, bias_fn=bias), initial_carry, recur)
 

@@ -165,30 +165,38 @@ def _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk
   """Checkpointed chunks of ``xs [B, T, D]`` (batch-major, sliced in place): the
   backward keeps one carry per chunk and recomputes each chunk (projection and
   masks included) when needed, so memory grows like T/chunk + chunk (∝ √T for
-  chunk = √T) instead of T. Nothing of size T is materialised but the outputs."""
+  chunk = √T) instead of T. Nothing of size T is materialised but the outputs.
+
+  When ``chunk`` does not divide T, the last of the ⌈T/chunk⌉ chunks is the slice
+  ending at T, overlapping the one before; its steps already taken are masked as
+  frozen (no padded copy of xs, and every chunk runs in the same scan, so one
+  recompute buffer serves them all)."""
   batch, time, _ = xs.shape
-  n = -(-time // chunk)
-  if n * chunk != time:  # rare: only when chunk does not divide T
-    xs = jnp.pad(xs, ((0, 0), (0, n * chunk - time), (0, 0)))
+  chunk = min(chunk, time)
+  n, rest = -(-time // chunk), time % chunk
   if lengths is None:
     lengths = jnp.full((batch,), time, jnp.int32)
 
   @jax.checkpoint
   def body(c, i):
-    start = i * chunk
+    first = i * chunk  # the first step this chunk owns
+    start = jnp.minimum(first, time - chunk)  # the last chunk ends at T
     x = jax.lax.dynamic_slice_in_dim(xs, start, chunk, axis=1)
     t = start + jnp.arange(chunk)
-    m = t[:, None] < lengths[None, :]  # [chunk, B]
+    m = (t[:, None] >= first) & (t[:, None] < lengths[None, :])  # [chunk, B]
     x = jnp.where(jnp.swapaxes(m, 0, 1)[:, :, None], x, jnp.zeros((), x.dtype))
     k = None
-    if truncate is not None:  # steps past T are frozen by the mask, so never cut
+    if truncate is not None:  # frozen steps never cut (scan_recurrence)
       k = jnp.where((t > 0) & (t % truncate == 0), 0.0, 1.0).astype(x.dtype)
     c, (ys, _) = _recurrence(cell, params, jnp.swapaxes(x, 0, 1), c, m, k, unroll, backward, False,
                              hoist)
     return c, ys
 
-  final, ys = jax.lax.scan(body, carry, jnp.arange(n))
-  return final, ys.reshape((n * chunk,) + ys.shape[2:])[:time]
+  final, ys = jax.lax.scan(body, carry, jnp.arange(n))  # ys [n, chunk, B, H]
+  if not rest:
+    return final, ys.reshape((time,) + ys.shape[2:])
+  head = ys[:-1].reshape(((n - 1) * chunk,) + ys.shape[2:])
+  return final, jnp.concatenate([head, ys[-1, chunk - rest:]], axis=0)
 
 
 def unroll(cell: Cell,
@@ -254,7 +262,7 @@ def unroll(cell: Cell,
 
   if reverse:
     xs = flip_sequences(xs, lengths)
-  chunk = remat_chunk(time, remat)
+  chunk = remat_chunk(time, remat) if time else None  # T = 0: nothing to checkpoint
   if chunk is not None:
     final, ys = _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk, hoist)
     carries = None

@@ -15,6 +15,7 @@ CELL_VARIANTS = {
     "simplified_gru": rj.simplified_gru,
     "lstm": rj.lstm,
     "lstm_peephole": lambda: rj.lstm(peephole=True),
+    "lstm_peephole_seeds": lambda: rj.lstm(peephole="seeds"),
 }
 
 

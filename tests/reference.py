@@ -67,13 +67,17 @@ def run_cell(kind, options, params, xs, carry0=None):
     peep = p.get("w_pc")
     for x in xs:
       pre = {n: g[n][1] @ a + g[n][0] @ x + g[n][2] for n in "ufco"}
-      if peep is not None:
+      if peep is not None:  # Γu, Γf read c⟨t−1⟩; Γo reads c⟨t−1⟩ ("seeds") or c⟨t⟩ ("gers")
         pre["u"] = pre["u"] + peep[:h] * c
         pre["f"] = pre["f"] + peep[h:2 * h] * c
-        pre["o"] = pre["o"] + peep[2 * h:] * c
-      gu, gf, go = sigmoid(pre["u"]), sigmoid(pre["f"]), sigmoid(pre["o"])
+        if opts["peephole"] == "seeds":
+          pre["o"] = pre["o"] + peep[2 * h:] * c
+      gu, gf = sigmoid(pre["u"]), sigmoid(pre["f"])
       ct = np.tanh(pre["c"])
       c = gu * ct + gf * c
+      if peep is not None and opts["peephole"] == "gers":
+        pre["o"] = pre["o"] + peep[2 * h:] * c
+      go = sigmoid(pre["o"])
       a = go * np.tanh(c)
       carries.append((c, a))
       ys.append(a)

@@ -55,6 +55,40 @@ def test_irnn_identity_and_orthogonal_recurrent_init():
     np.testing.assert_allclose(block @ block.T, np.eye(6), atol=1e-5)
 
 
+def test_peephole_lstm_is_the_papers_form_by_default():
+  """Graves (2013), eqs. 7–11, one step in numpy with separate per-gate weights:
+  i = σ(W_xi x + W_hi h + w_ci∘c⟨t−1⟩ + b_i), f likewise with w_cf, c = f∘c⟨t−1⟩ + i∘tanh(·),
+  o = σ(W_xo x + W_ho h + w_co∘c⟨t⟩ + b_o), h = o∘tanh(c)."""
+  d, h = 3, 4
+  rng = np.random.default_rng(0)
+  W = {g: (rng.normal(size=(h, d)), rng.normal(size=(h, h)), rng.normal(size=h)) for g in "ifgo"}
+  w_ci, w_cf, w_co = (rng.normal(size=h) for _ in range(3))
+  x, h_prev, c_prev = rng.normal(size=d), rng.normal(size=h), 3.0 * rng.normal(size=h)
+  sig = lambda z: 1 / (1 + np.exp(-z))
+  pre = {g: W[g][0] @ x + W[g][1] @ h_prev + W[g][2] for g in "ifgo"}
+  i, f = sig(pre["i"] + w_ci * c_prev), sig(pre["f"] + w_cf * c_prev)
+  c = f * c_prev + i * np.tanh(pre["g"])
+  o = sig(pre["o"] + w_co * c)
+  params = {
+      "w_ax": jnp.asarray(np.concatenate([W[g][0] for g in "ifgo"])),
+      "w_aa": jnp.asarray(np.concatenate([W[g][1] for g in "ifgo"])),
+      "b_a": jnp.asarray(np.concatenate([W[g][2] for g in "ifgo"])),
+      "w_pc": jnp.asarray(np.concatenate([w_ci, w_cf, w_co])),
+  }
+  carry = (jnp.asarray(c_prev, jnp.float32), jnp.asarray(h_prev, jnp.float32))
+  for form in (True, "gers"):
+    (c_new, a_new), y = rj.lstm(peephole=form).step(params, carry, jnp.asarray(x, jnp.float32))
+    np.testing.assert_allclose(c_new, c, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(a_new, o * np.tanh(c), rtol=1e-5, atol=1e-5)
+  # the seeds' variant feeds c⟨t−1⟩ to Γo: a different function of the same params
+  (_, a_seeds), _ = rj.lstm(peephole="seeds").step(params, carry, jnp.asarray(x, jnp.float32))
+  np.testing.assert_allclose(a_seeds, sig(pre["o"] + w_co * c_prev) * np.tanh(c), rtol=1e-5,
+                             atol=1e-5)
+  assert float(jnp.max(jnp.abs(a_seeds - a_new))) > 1e-3
+  with pytest.raises(ValueError, match="peephole must be one of"):
+    rj.lstm(peephole="graves")
+
+
 def test_lstm_forget_bias_only_on_forget_rows():
   p = rj.lstm(forget_bias=2.5).init(jax.random.PRNGKey(0), 3, 4)
   np.testing.assert_array_equal(p["b_a"], np.r_[np.zeros(4), 2.5 * np.ones(4), np.zeros(8)])

@@ -76,6 +76,35 @@ def test_newton_needs_fewer_iterations_than_quasi_newton():
   assert np.all(np.asarray(newton) <= np.asarray(quasi))
 
 
+@pytest.mark.parametrize("peephole", [False, True])
+def test_deer_float32_stops_within_two_iterations_of_float64(peephole, x64):
+  """An LSTM whose cell state reaches |c| of tens of units (forget gate near 1, input gate
+  open): float32 rounding of c is ~1e-6 absolute, which an absolute 1e-6 tolerance never
+  passes (it ran all T = 64 iterations). The relative rule stops where float64 does."""
+  cell = rj.lstm(peephole=peephole)
+  h = 16
+  p64 = cell.init(jax.random.PRNGKey(0), 4, h, jnp.float64)
+  p64["b_a"] = p64["b_a"].at[:h].set(2.0).at[h:2 * h].set(4.0)
+  if peephole:
+    p64["w_pc"] = 0.1 * jax.random.normal(jax.random.PRNGKey(9), (3 * h,), jnp.float64)
+  xs64 = jax.random.normal(jax.random.PRNGKey(1), (3, 64, 4), jnp.float64)
+  lengths = jnp.array([64, 50, 9])
+  iters = {}
+  for dtype in (jnp.float32, jnp.float64):
+    p = jax.tree_util.tree_map(lambda v: v.astype(dtype), p64)
+    final, ys, it = pt.deer_unroll(cell, p, xs64.astype(dtype), lengths=lengths)
+    f_seq, y_seq = rj.unroll(cell, p, xs64.astype(dtype), lengths=lengths)
+    assert ys.dtype == dtype
+    scale = 1.0 + float(jnp.max(jnp.abs(f_seq[0])))
+    np.testing.assert_allclose(ys, y_seq, atol=2e-5 if dtype == jnp.float32 else 1e-12)
+    np.testing.assert_allclose(final[0], f_seq[0], atol=(2e-5 if dtype == jnp.float32 else 1e-12) *
+                               scale)
+    iters[dtype] = np.asarray(it)
+  assert float(jnp.max(jnp.abs(f_seq[0]))) > 5.0  # the regime the rule is for
+  assert np.all(iters[jnp.float64] < 40), iters  # far from T
+  assert np.all(np.abs(iters[jnp.float32] - iters[jnp.float64]) <= 2), iters
+
+
 def test_parallel_paths_reject_bad_input():
   with pytest.raises(ValueError, match="cell must be one of"):
     pt.associative_unroll(rj.gru(),

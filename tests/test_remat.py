@@ -1,4 +1,5 @@
 """remat: identical values and gradients; sub-linear training-step memory."""
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -30,6 +31,28 @@ def test_remat_changes_no_value_or_gradient(remat, backward, reverse, x64):
   assert max_rel_err(g1, g0) <= 1e-10
 
 
+@pytest.mark.parametrize("remat", [5, 6, 12])
+def test_remat_last_chunk_overlap_at_every_length(remat, x64):
+  """T = 13 with chunks of 5, 6 or 12: the last chunk overlaps the one before; lengths that end
+  inside the overlap, before it, at T and at 0, with truncation cuts inside the overlap."""
+  cell = rj.gru("after")
+  params = random_params(cell, jax.random.PRNGKey(2), 3, 4, jnp.float64)
+  xs = jax.random.normal(jax.random.PRNGKey(3), (5, 13, 3), jnp.float64)
+  lengths = jnp.array([13, 12, 11, 7, 0])
+
+  def loss(p, remat_, reverse):
+    final, ys = rj.unroll(cell, p, xs, lengths=lengths, remat=remat_, reverse=reverse, truncate=4)
+    return jnp.sum(jnp.sin(ys)) + jnp.sum(final**2), ys
+
+  for reverse in (False, True):
+    (v0, ys0), g0 = jax.value_and_grad(loss, has_aux=True)(params, None, reverse)
+    (v1, ys1), g1 = jax.value_and_grad(loss, has_aux=True)(params, remat, reverse)
+    chex.assert_shape(ys1, (5, 13, 4))
+    np.testing.assert_allclose(v1, v0, rtol=1e-12)
+    np.testing.assert_allclose(ys1, ys0, atol=1e-13)
+    assert max_rel_err(g1, g0) <= 1e-10
+
+
 def _step_temp_bytes(t, remat, backward):
   cell = rj.lstm()
   params = cell.init(jax.random.PRNGKey(0), 8, 32)
@@ -49,6 +72,16 @@ def test_sqrt_remat_memory_grows_like_sqrt_t(backward):
   assert long <= 4 * short, (short, long)
   plain = _step_temp_bytes(16384, None, backward)
   assert long * 20 < plain, (long, plain)  # and far below storing every step
+
+
+@pytest.mark.parametrize("backward", ["autodiff", "closed_form"])
+def test_sqrt_remat_memory_at_lengths_the_chunk_does_not_divide(backward):
+  """⌈√T⌉ divides neither 8000 nor 64000: memory still grows like √T (√8 ≈ 2.8x), and the
+  shorter T = 64000 needs no more than T = 65536 (= 256²)."""
+  m8k, m64k = _step_temp_bytes(8000, "sqrt", backward), _step_temp_bytes(64000, "sqrt", backward)
+  m65k = _step_temp_bytes(65536, "sqrt", backward)
+  assert m64k < 4 * m8k, (m8k, m64k)
+  assert m64k <= m65k, (m64k, m65k)
 
 
 def test_bad_remat():
