@@ -120,7 +120,8 @@ def beam_search(step_fn,
   Keeps ``beam_width`` hypotheses per example; a finished hypothesis (it emitted
   ``end_token``) is extended only by ``end_token`` at no cost. The final choice
   maximises  log p / ((5 + length) / 6) ** length_penalty  (Wu et al. 2016);
-  ``length_penalty=0`` ranks by raw log-probability.
+  ``length_penalty=0`` ranks by raw log-probability. Scores are accumulated in the
+  logits' dtype promoted to at least float32 (float64 params under x64 keep float64).
   Returns ``(tokens [B, max_len], lengths [B], scores [B])``.
   """
   _check(max_len, end_token)
@@ -129,17 +130,20 @@ def beam_search(step_fn,
   tile = lambda x: jnp.repeat(x, k, axis=0)
   state = jax.tree_util.tree_map(tile, state)
   tokens = tile(start_tokens)
-  scores = jnp.tile(jnp.array([0.0] + [-jnp.inf] * (k - 1)), (batch,))  # one live beam at start
+  # Scores accumulate in the logits' dtype, at least float32 (bf16 logits sum in float32).
+  logits_shape = jax.eval_shape(step_fn, params, state, tokens)[1]
+  dtype = jnp.promote_types(logits_shape.dtype, jnp.float32)
+  scores = jnp.tile(jnp.array([0.0] + [-jnp.inf] * (k - 1), dtype), (batch,))  # one live beam
   done = jnp.zeros((batch * k,), bool)
   history = jnp.zeros((batch * k, max_len), start_tokens.dtype)
 
   def body(carry, t):
     state, tokens, scores, done, history = carry
     state, logits = step_fn(params, state, tokens)
-    logp = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+    logp = jax.nn.log_softmax(logits.astype(dtype), axis=-1)
     vocab = logp.shape[-1]
     if end_token is not None:
-      finished = jnp.full((vocab,), -jnp.inf).at[end_token].set(0.0)
+      finished = jnp.full((vocab,), -jnp.inf, dtype).at[end_token].set(0.0)
       logp = jnp.where(done[:, None], finished[None, :], logp)
     cand = (scores[:, None] + logp).reshape(batch, k * vocab)
     top_scores, top_idx = jax.lax.top_k(cand, k)
@@ -153,7 +157,7 @@ def beam_search(step_fn,
   (_, _, scores, done, history), _ = jax.lax.scan(body, (state, tokens, scores, done, history),
                                                   jnp.arange(max_len))
   lengths = sequence_lengths(history, end_token)
-  norm = ((5.0 + lengths) / 6.0)**length_penalty
+  norm = ((5.0 + lengths.astype(dtype)) / 6.0)**length_penalty
   ranked = (scores / norm).reshape(batch, k)
   best = jnp.argmax(ranked, axis=1) + jnp.arange(batch) * k
   return history[best], lengths[best], scores[best]

@@ -91,11 +91,19 @@ def _as_layer(layer) -> Layer:
 def stacked(layers: Sequence, *, residual: bool = False, dropout_rate: float = 0.0) -> Layer:
   """Deep RNN: ``layers`` (cells or layers) applied one after the other.
 
-  ``hidden_size`` at init is one int or one per layer. ``residual=True`` adds
-  each layer's input to its output where the sizes agree (checked at init).
-  ``dropout_rate`` drops the inputs of layers 2..L with variational dropout
-  (Gal & Ghahramani 2016): one mask per sequence and feature, reused at every
-  step. Dropout is on only when ``apply`` gets a ``key``; no key = evaluation.
+  ``hidden_size`` at init is one int or one per layer.
+
+  ``residual=True``: for layers l = 2..L, output_l = layer_l(h_{l−1}) + h_{l−1}.
+  Layer 1 never gets a skip connection, even when D equals its output size (its
+  input is the raw x⟨t⟩); layers 2..L must keep their input size, else init raises.
+
+  ``dropout_rate``: variational dropout (one mask per sequence and feature,
+  reused at every step) on the inputs of layers 2..L only, i.e. between layers.
+  Unlike Gal & Ghahramani (2016), layer 1's input x⟨t⟩ and the recurrent
+  connections a⟨t−1⟩ → a⟨t⟩ are NOT dropped (drop x⟨t⟩ yourself with
+  ``variational_dropout`` before ``apply`` if you want it). Dropout is on only
+  when ``apply`` gets a ``key``; no key = evaluation.
+
   Params and carries are lists, one entry per layer.
   """
   layers = [_as_layer(l) for l in layers]

@@ -85,6 +85,26 @@ def test_beam_ends_and_length_penalty():
       assert row[n - 1] == 2 and np.all(row[n:] == 2) and np.all(row[:n - 1] != 2)
 
 
+def test_beam_scores_follow_the_params_dtype_under_x64(x64):
+  """float64 params: scores stay float64 and equal a float64 sum of log-probabilities of the
+  chosen sequence to 1e-12 (float32 accumulation would be off by ~1e-7)."""
+  lm = language_model([rj.gru()], V, 8, embed_size=4)
+  params = lm.init(jax.random.PRNGKey(4), jnp.float64)
+  state = lm.initial_state(params, 2, jnp.float64)
+  start = jnp.zeros(2, jnp.int32)
+  toks, _, score = decoding.beam_search(
+      lm.step_fn, params, state, start, beam_width=3, max_len=9)
+  assert score.dtype == jnp.float64
+  ref = _seq_logprob(lm.step_fn, params, state, start, toks)
+  assert ref.dtype == jnp.float64
+  np.testing.assert_allclose(score, ref, rtol=1e-12)
+  # float32 params keep float32 scores (no silent promotion under x64)
+  p32 = lm.init(jax.random.PRNGKey(4))
+  s32 = decoding.beam_search(
+      lm.step_fn, p32, lm.initial_state(p32, 2), start, beam_width=3, max_len=9)[2]
+  assert s32.dtype == jnp.float32
+
+
 def test_sampling_is_reproducible_and_key_dependent():
   lm, params = _lm()
   state = lm.initial_state(params, 4)

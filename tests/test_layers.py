@@ -62,6 +62,19 @@ def test_stacked_equals_manual_composition_with_residual():
   assert len(finals) == 3 and layer.output_size(H) == H
 
 
+def test_stacked_residual_with_d_equal_h_never_skips_layer_one():
+  """D = H: layer 1 could take a skip, but the docstring says it never does."""
+  cells = [rj.gru(), rj.gru()]
+  layer = rj.stacked(cells, residual=True)
+  xs = jax.random.normal(jax.random.PRNGKey(3), (3, 7, H))
+  params = layer.init(jax.random.PRNGKey(0), H, H)
+  _, ys = layer.apply(params, xs, lengths=LENGTHS)
+  _, h1 = reference.run_batch(cells[0], params[0], xs, LENGTHS)  # no + xs
+  _, h2 = reference.run_batch(cells[1], params[1], h1, LENGTHS)
+  np.testing.assert_allclose(ys, h2 + h1, rtol=1e-4, atol=1e-5)
+  assert not np.allclose(ys, h2 + h1 + np.asarray(xs), atol=1e-2)
+
+
 def test_stacked_residual_size_mismatch_raises():
   layer = rj.stacked([rj.lstm(), rj.bidirectional(rj.lstm())], residual=True)
   with pytest.raises(ValueError, match="residual"):
@@ -98,6 +111,12 @@ def test_stacked_dropout_only_with_key_and_uses_variational_masks():
   assert not np.allclose(train_ys, eval_ys)
   _, again = layer.apply(params, _xs(), lengths=LENGTHS, key=jax.random.PRNGKey(6))
   assert not np.allclose(train_ys, again)
+  # layer 1's input is not dropped: with one layer a key changes nothing
+  one = rj.stacked([rj.lstm()], dropout_rate=0.5)
+  p1 = one.init(jax.random.PRNGKey(0), D, H)
+  np.testing.assert_array_equal(
+      one.apply(p1, _xs(), lengths=LENGTHS, key=key)[1],
+      one.apply(p1, _xs(), lengths=LENGTHS)[1])
 
 
 def test_unknown_merge_and_bad_layers_raise():
