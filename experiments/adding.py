@@ -1,10 +1,11 @@
 """Adding problem: ``python -m experiments.main --task=adding``.
 
-Default (LSTM-64, T=100, batch 64, adam 1e-2, clip 1.0, 1,500 steps, closed-form
-backward, batch split over the CPU cores): test MSE 0.0014 in 20 s on a 2-core CPU;
-predicting the mean scores 0.167. ``--length=200``: 0.0007 in 37 s. ``--cell=irnn --length=200
---hidden_size=128 --learning_rate=1e-3 --steps=8000``: 0.0032 in 128 s. ``--cell=simple_rnn``
-(tanh) at T=200 stays at 0.158: vanishing gradients (BUILD_NOTES.md, "Results").
+Default (LSTM-64, T=100, batch 64, adam 1e-2, clip 1.0, 1,500 steps, closed-form backward, batch
+split over the CPU cores): test MSE 0.0014 in 20 s on a 2-core CPU; predicting the mean scores
+0.167. ``--config.length=200``: 0.0007 in 37 s. ``--config.cell=irnn --config.length=200
+--config.hidden_size=128 --config.learning_rate=1e-3 --config.steps=8000``: 0.0032 in 128 s.
+``--config.cell=simple_rnn`` (tanh) at T=200 stays at 0.158: vanishing gradients (BUILD_NOTES.md,
+"Results").
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from experiments.common import make_layer
-from experiments.runner import run_task
+from experiments.runner import Task, run_task
 from rnn_jax.data.adding import BASELINE_MSE, adding_batch
 from rnn_jax.models import many_to_one
 
@@ -46,15 +47,16 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   report, params = run_task(
       config,
       workdir,
-      task="adding",
-      model=model,
-      loss_fn=loss_fn,
-      make_batch=lambda k: adding_batch(k, config.batch_size, config.length),
-      evaluate=lambda p: {"mse": mse(p)},
-      summary=lambda r: (f"step {r['step']:5d}  train mse {r['loss']:.4f}  test mse "
-                         f"{r['eval_mse']:.4f}  (baseline {BASELINE_MSE:.3f})"),
-      log=log,
-      extra_report={"baseline_mse": BASELINE_MSE})
+      Task(
+          name="adding",
+          model=model,
+          loss_fn=loss_fn,
+          make_batch=lambda k: adding_batch(k, config.batch_size, config.length),
+          evaluate=lambda p: {"mse": mse(p)},
+          summary=lambda r: (f"step {r['step']:5d}  train mse {r['loss']:.4f}  test mse "
+                             f"{r['eval_mse']:.4f}  (baseline {BASELINE_MSE:.3f})"),
+          extra_report={"baseline_mse": BASELINE_MSE}),
+      log=log)
   report["test_mse"] = report["final"]["eval_mse"] if report["final"] else None
   return (report, params) if return_params else report
 

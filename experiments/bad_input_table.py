@@ -100,7 +100,7 @@ def cases():
       ("bptt", "truncate=0", lambda: rj.bptt_grads(
           cell, {
               "cell": p,
-              "readout": rj.dense()[0](key, 4, 2)
+              "readout": rj.dense().init(key, 4, 2)
           },
           xs,
           jnp.zeros((2, 5, 2)),

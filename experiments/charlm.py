@@ -1,19 +1,20 @@
 """Character-level language model on Shakespeare: ``python -m experiments.main --task=charlm``.
 
-Embedding(V, 64) → LSTM-256 → softmax over the V characters; J = Σ_t −log ŷ⟨t⟩[y⟨t⟩] over
-training windows of T = 100 characters at random offsets of the first 90% of the corpus (zero
-initial state). Held out: the last 10%. Metrics in bits per character: every ``eval_every``
-steps on 512 fixed held-out windows of 100 characters (zero state, as the Flax baseline
-measures, whatever the training window), and at the end
-on the whole held-out part with the state carried across windows. Sampled text (temperature
-0.8, primed with a speaker's name) is printed and saved as ``samples.txt``.
+Embedding(V, 64) → LSTM-256 → softmax over the V characters; J = Σ_t −log ŷ⟨t⟩[y⟨t⟩] over training
+windows of T = 100 characters at random offsets of the first 90% of every work (zero initial state).
+Held out: the last 10% of every work (``split_works``), so that every play and edition format is
+represented; with ``--config.text_file`` the last 10% of the file. Metrics in bits per character:
+every ``eval_every`` steps on 512 fixed held-out windows of 100 characters (zero state, as the Flax
+baseline measures, whatever the training window), and at the end on the whole held-out part with the
+state carried across windows. Sampled text (temperature 0.8, primed with a speaker's name) is
+printed and saved as ``samples.txt``.
 
-``--stateful``: the training text is read as B contiguous streams and the state is carried from
-one window to the next (truncated BPTT across batches; ``rnn_jax.train`` keeps the carry in the
-checkpointed TrainState, so resuming stays exact).
+``--config.stateful=True``: the training text is read as B contiguous streams and the state is
+carried from one window to the next (truncated BPTT across batches; ``rnn_jax.train`` keeps the
+carry in the checkpointed TrainState, so resuming stays exact).
 
 Corpus: all 42 works when the ``shakespeare`` 0.6 package is installed, else the eight plays
-shipped in the package (rnn_jax/data/files/shakespeare). Any UTF-8 file: ``--text_file=...``.
+shipped in the package (rnn_jax/data/files/shakespeare). Any UTF-8 file: ``--config.text_file=...``.
 Default: LSTM-256, batch 32, adam 4e-3 with cosine decay, clip 1.0, 11,000 steps. Result on a
 2-core CPU with the 42 works: 2.159 bits/char on held-out windows, 2.106 with the state carried,
 in 531 s (the Flax baseline: 2.20 / 2.15 in 10 minutes; the goal of 2.0 is not reached).
@@ -27,14 +28,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.common import backward_for, cell_for
-from experiments.runner import run_task, save_text
+from experiments.runner import Task, run_task, save_text
 import rnn_jax as rj
-from rnn_jax.data.text import CharVocab, read_text_file, shakespeare_text, split_text
+from rnn_jax.data.text import CharVocab, read_text_file, shakespeare_works, split_works
 from rnn_jax.decoding import prime, sample
 from rnn_jax.models import language_model
 
 EVAL_WINDOWS = 512
-EVAL_LENGTH = 100  # held-out windows as the Flax baseline measures them, whatever --length is
+EVAL_LENGTH = 100  # held-out windows as the Flax baseline measures them, whatever the window
 
 
 def build_model(config, vocab_size):
@@ -48,22 +49,26 @@ def build_model(config, vocab_size):
       truncate=config.truncate)
 
 
-def load_text(config):
-  return (read_text_file(config.text_file),
-          config.text_file) if config.text_file else (shakespeare_text(), "shakespeare")
+def load_works(config):
+  """``(works, source)``: the user's one file, or the Shakespeare corpus one string per work."""
+  if config.text_file:
+    return [read_text_file(config.text_file)], config.text_file
+  return shakespeare_works(), "shakespeare"
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):
   if config.bidirectional:
-    raise ValueError("--bidirectional cannot be a language model (it would see the next "
-                     "character).")
-  text, source = load_text(config)
+    raise ValueError(
+        "--config.bidirectional=True cannot be a language model (it would see the next "
+        "character).")
+  works, source = load_works(config)
+  text = "".join(works)
   vocab = CharVocab.of(text)
-  train_ids, held_ids = split_text(vocab.encode(text), 0.1)
+  train_ids, held_ids = split_works([vocab.encode(w) for w in works], 0.1)
   window = config.length + 1  # T inputs and T targets
   if len(train_ids) <= window or len(held_ids) <= window:
     raise ValueError(f"{source}: {len(text)} characters are too few for windows of "
-                     f"{config.length} (--length); need > {10 * (window + 1)}.")
+                     f"{config.length} (--config.length); need > {10 * (window + 1)}.")
   model = build_model(config, vocab.size)
   rng = np.random.default_rng(1234)
   eval_window = min(EVAL_LENGTH + 1, len(held_ids) - 1)
@@ -85,22 +90,23 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   report, params = run_task(
       config,
       workdir,
-      task="charlm",
-      model=model,
-      loss_fn=loss_fn,
-      make_batch=make_batch,
-      jit_batch=False,
-      initial_carry=carry,
-      batch_from_step=config.stateful,
-      evaluate=lambda p: evaluate(p, held_windows),
-      summary=lambda r: (f"step {r['step']:5d}  train {r['loss'] / math.log(2):.3f} bpc  "
-                         f"held-out {r['eval_bpc']:.3f} bpc"),
-      log=log,
-      extra_report={
-          "data": source,
-          "chars": len(text),
-          "vocab_size": vocab.size
-      })
+      Task(
+          name="charlm",
+          model=model,
+          loss_fn=loss_fn,
+          make_batch=make_batch,
+          jit_batch=False,
+          initial_carry=carry,
+          batch_from_step=config.stateful,
+          evaluate=lambda p: evaluate(p, held_windows),
+          summary=lambda r: (f"step {r['step']:5d}  train {r['loss'] / math.log(2):.3f} bpc  "
+                             f"held-out {r['eval_bpc']:.3f} bpc"),
+          extra_report={
+              "data": source,
+              "chars": len(text),
+              "vocab_size": vocab.size
+          }),
+      log=log)
   if report["final"]:
     report["heldout_bpc"] = report["final"]["eval_bpc"]
   if not report["interrupted"]:
@@ -123,8 +129,9 @@ def stateful_training(model, train_ids, config):
   per_stream = len(train_ids) // streams
   windows = (per_stream - 1) // length
   if windows < 1:
-    raise ValueError(f"--stateful: {len(train_ids)} training characters give each of "
-                     f"{streams} streams fewer than {length + 1} (--batch_size, --length).")
+    raise ValueError(
+        f"--config.stateful: {len(train_ids)} training characters give each of "
+        f"{streams} streams fewer than {length + 1} (--config.batch_size, --config.length).")
   data = jnp.asarray(train_ids[:streams * per_stream].reshape(streams, per_stream))
 
   @jax.jit

@@ -2,10 +2,10 @@
 
 Many-to-many: one-hot inputs, a softmax over blank + 8 symbols at every step, mean cross-entropy
 over all T + 20 steps. The memoryless baseline is 10·ln 8/(T+20) nats (0.173 at T=100). Default:
-expRNN-190 (``rj.exp_rnn``: orthogonal w_aa = expm(A − Aᵀ), modReLU), T = 100, batch 128,
-rmsprop 3e-4, clip 1.0, 1,000 steps: 0.0002 nats and every symbol right in 86 s on a 2-core CPU
-(0.0026 after 250 steps). An LSTM stays near the baseline for thousands of steps:
-``--cell=lstm`` starts from chrono initialisation (``--chrono``, default T_max = 1.5·T).
+expRNN-190 (``rj.exp_rnn``: orthogonal w_aa = expm(A − Aᵀ), modReLU), T = 100, batch 128, rmsprop
+3e-4, clip 1.0, 1,000 steps: 0.0002 nats and every symbol right in 86 s on a 2-core CPU (0.0026
+after 250 steps). An LSTM stays near the baseline for thousands of steps: ``--config.cell=lstm``
+starts from chrono initialisation (``--config.chrono``, default T_max = 1.5·T).
 """
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ import jax.numpy as jnp
 
 import rnn_jax as rj
 from experiments.common import backward_for, make_layer
-from experiments.runner import run_task
+from experiments import configs
+from experiments.runner import Task, run_task
 from rnn_jax.data.copy_memory import (INPUT_CLASSES, OUTPUT_CLASSES, baseline_nats, copy_batch)
 from rnn_jax.models import many_to_many
 
 
 def build_model(config):
   # an LSTM starts from chrono init: it leaves the memoryless plateau (BUILD_NOTES.md)
-  config = config.replace(chrono=config.chrono or max(3, int(1.5 * config.length)))
+  config = configs.replace(config, chrono=config.chrono or max(3, int(1.5 * config.length)))
   return many_to_many(
       make_layer(config),
       INPUT_CLASSES,
@@ -33,7 +34,7 @@ def build_model(config):
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):
   if config.bidirectional:
-    raise ValueError("--bidirectional makes copy memory trivial (the answer is visible "
+    raise ValueError("--config.bidirectional makes copy memory trivial (the answer is visible "
                      "from the future); use a unidirectional model.")
   model = build_model(config)
   baseline = baseline_nats(config.length)
@@ -59,16 +60,17 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   report, params = run_task(
       config,
       workdir,
-      task="copy_memory",
-      model=model,
-      loss_fn=loss_fn,
-      make_batch=lambda k: copy_batch(k, config.batch_size, config.length),
-      evaluate=jax.jit(evaluate),
-      summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f} nats  test "
-                         f"{r['eval_nats']:.4f} (baseline {baseline:.3f})  symbols "
-                         f"{100 * r['eval_symbols_right']:.1f}%"),
-      log=log,
-      extra_report={"baseline_nats": baseline})
+      Task(
+          name="copy_memory",
+          model=model,
+          loss_fn=loss_fn,
+          make_batch=lambda k: copy_batch(k, config.batch_size, config.length),
+          evaluate=jax.jit(evaluate),
+          summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f} nats  test "
+                             f"{r['eval_nats']:.4f} (baseline {baseline:.3f})  symbols "
+                             f"{100 * r['eval_symbols_right']:.1f}%"),
+          extra_report={"baseline_nats": baseline}),
+      log=log)
   return (report, params) if return_params else report
 
 

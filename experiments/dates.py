@@ -1,7 +1,7 @@
 """Date translation with attention: ``python -m experiments.main --task=dates``.
 
 Human-readable dates ("sonntag, 4. märz 2001", "3/4/01", "4 de marzo de 2001") → ISO
-"2001-03-04", in six locales (``--locales``) and ten Babel formats. The model of the seeds:
+"2001-03-04", in six locales (``--config.locales``) and ten Babel formats. The model of the seeds:
 pre-attention Bi-LSTM (n_a = H/2 each way) over the characters, the attention of
 ``rnn_jax.models.attention`` (softmax over the valid input steps), a post-attention LSTM
 (n_s = H) and a softmax over 11 characters at each of the T_y = 10 output steps. 10,000
@@ -18,7 +18,7 @@ import numpy as np
 import optax
 
 from experiments.common import cell_for
-from experiments.runner import dataset_batches, pyplot, run_task, save_figure
+from experiments.runner import dataset_batches, pyplot, Task, run_task, save_figure
 from rnn_jax.data.dates import ISO_CHARS, T_Y, decode_iso, load_dates
 from rnn_jax.models import attention_model
 
@@ -58,26 +58,29 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   report, params = run_task(
       config,
       workdir,
-      task="dates",
-      model=model,
-      loss_fn=loss_fn,
-      make_batch=dataset_batches(config.batch_size, train.src, train.src_lengths, train.tgt),
-      jit_batch=False,
-      evaluate=lambda p: evaluate(p, *test_arrays),
-      summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f} nats  held-out exact "
-                         f"match {100 * r['eval_exact_match']:.2f}%"),
-      log=log,
-      extra_report={
-          "locales":
-              list(locales),
-          "train_size":
-              len(train.pairs),
-          "test_size":
-              len(test.pairs),
-          "params":
-              int(
-                  sum(x.size for x in jax.tree_util.tree_leaves(model.init(jax.random.PRNGKey(0)))))
-      })
+      Task(
+          name="dates",
+          model=model,
+          loss_fn=loss_fn,
+          make_batch=dataset_batches(config.batch_size, train.src, train.src_lengths, train.tgt),
+          jit_batch=False,
+          evaluate=lambda p: evaluate(p, *test_arrays),
+          summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f} nats  held-out exact "
+                             f"match {100 * r['eval_exact_match']:.2f}%"),
+          extra_report={
+              "locales":
+                  list(locales),
+              "train_size":
+                  len(train.pairs),
+              "test_size":
+                  len(test.pairs),
+              "params":
+                  int(
+                      sum(
+                          x.size
+                          for x in jax.tree_util.tree_leaves(model.init(jax.random.PRNGKey(0)))))
+          }),
+      log=log)
   if report["final"]:
     report["exact_match"] = report["final"]["eval_exact_match"]
   if not report["interrupted"]:

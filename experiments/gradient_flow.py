@@ -53,7 +53,7 @@ def main(argv):
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   from experiments import adding
-  from experiments.config import Config
+  from experiments import configs
   from rnn_jax import diagnostics
   from rnn_jax.data.adding import adding_batch
   import rnn_jax as rj
@@ -66,7 +66,8 @@ def main(argv):
   # (a) per cell, at init and after training on the adding problem (T=100)
   for name, cell in _cells().items():
     kind = {"tanh RNN": "simple_rnn", "IRNN": "irnn", "GRU": "gru", "LSTM": "lstm"}[name]
-    cfg = Config(
+    cfg = configs.get(
+        "adding",
         cell=kind,
         steps=max(_TRAIN.value, 1),
         length=100,

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.common import backward_for, classification_metrics, make_layer
-from experiments.runner import dataset_batches, pyplot, run_task, save_figure
+from experiments.runner import dataset_batches, pyplot, Task, run_task, save_figure
 from rnn_jax.data.mnist import load_mnist_rows
 from rnn_jax.models import many_to_one
 
@@ -36,19 +36,20 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   report, params = run_task(
       config,
       workdir,
-      task="mnist",
-      model=model,
-      loss_fn=loss_fn,
-      make_batch=dataset_batches(config.batch_size, data["x_train"], data["y_train"]),
-      jit_batch=False,
-      evaluate=lambda p: evaluate(p, x_test, y_test),
-      summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f} nats  held-out accuracy "
-                         f"{100 * r['eval_accuracy']:.1f}%"),
-      log=log,
-      extra_report={
-          "train_size": len(data["y_train"]),
-          "test_size": len(data["y_test"])
-      })
+      Task(
+          name="mnist",
+          model=model,
+          loss_fn=loss_fn,
+          make_batch=dataset_batches(config.batch_size, data["x_train"], data["y_train"]),
+          jit_batch=False,
+          evaluate=lambda p: evaluate(p, x_test, y_test),
+          summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f} nats  held-out accuracy "
+                             f"{100 * r['eval_accuracy']:.1f}%"),
+          extra_report={
+              "train_size": len(data["y_train"]),
+              "test_size": len(data["y_test"])
+          }),
+      log=log)
   if report["final"]:
     report["test_accuracy"] = report["final"]["eval_accuracy"]
   if workdir and not report["interrupted"]:

@@ -1,16 +1,16 @@
 """Name generation: ``python -m experiments.main --task=names``.
 
-A character-level language model (one-to-many at sampling time) on the first names of Faker's
-person providers for ``--locales``: each name is the sequence "\\n" + name + "\\n" ("\\n" starts
-and ends a name), padded, with ``lengths`` masking the padding out of the loss. 10% of the names
-are held out; the metric is held-out bits per character. Training uses variational dropout
-(``--dropout``, default 0.3) on the LSTM input and output (without it the held-out error rises
-after ~750 steps: 2.96 → 3.08 bits/char at 1,500 steps, against 2.87 with it). New names are
-sampled (temperature ``--temperature``) until the model emits "\\n"; the report counts how many
-are novel (not training names) and how many are real held-out names the model never saw.
+A character-level language model (one-to-many at sampling time) on the first names of Faker's person
+providers for ``--config.locales``: each name is the sequence "\\n" + name + "\\n" ("\\n" starts and
+ends a name), padded, with ``lengths`` masking the padding out of the loss. 10% of the names are
+held out; the metric is held-out bits per character. Training uses variational dropout
+(``--config.dropout``, default 0.3) on the LSTM input and output (without it the held-out error
+rises after ~750 steps: 2.96 → 3.08 bits/char at 1,500 steps, against 2.87 with it). New names are
+sampled (temperature ``--config.temperature``) until the model emits "\\n"; the report counts how
+many are novel (not training names) and how many are real held-out names the model never saw.
 Samples: ``samples.txt``; picture: ``names.png`` (length distribution, samples vs training).
-Default: LSTM-128, embedding 32, batch 64, adam 5e-3, 1,500 steps, dropout 0.3: 2.865 bits/char
-held out in 16 s on a 2-core CPU; 84.5% of 200 samples are new names, 1% real held-out names.
+Default: LSTM-128, embedding 32, batch 64, adam 5e-3, 1,500 steps, dropout 0.3: 2.865 bits/char held
+out in 16 s on a 2-core CPU; 84.5% of 200 samples are new names, 1% real held-out names.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.common import backward_for, cell_for
-from experiments.runner import dataset_batches, pyplot, run_task, save_figure, save_text
+from experiments.runner import dataset_batches, pyplot, Task, run_task, save_figure, save_text
 from rnn_jax.data.names import END, first_names, split_names
 from rnn_jax.data.text import CharVocab
 from rnn_jax.decoding import sample
@@ -62,20 +62,21 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   report, params = run_task(
       config,
       workdir,
-      task="names",
-      model=model,
-      loss_fn=lambda p, b, k: (model.loss(p, *b, key=k), {}),  # the key turns dropout on
-      make_batch=dataset_batches(config.batch_size, x_tr, n_tr),
-      jit_batch=False,
-      evaluate=lambda p: evaluate(p, *test_arrays),
-      summary=lambda r: (f"step {r['step']:5d}  train {r['loss'] / math.log(2):.3f} bpc  "
-                         f"held-out {r['eval_bpc']:.3f} bpc"),
-      log=log,
-      extra_report={
-          "locales": list(locales),
-          "train_size": len(train_names),
-          "test_size": len(test_names)
-      })
+      Task(
+          name="names",
+          model=model,
+          loss_fn=lambda p, b, k: (model.loss(p, *b, key=k), {}),  # the key turns dropout on
+          make_batch=dataset_batches(config.batch_size, x_tr, n_tr),
+          jit_batch=False,
+          evaluate=lambda p: evaluate(p, *test_arrays),
+          summary=lambda r: (f"step {r['step']:5d}  train {r['loss'] / math.log(2):.3f} bpc  "
+                             f"held-out {r['eval_bpc']:.3f} bpc"),
+          extra_report={
+              "locales": list(locales),
+              "train_size": len(train_names),
+              "test_size": len(test_names)
+          }),
+      log=log)
   if report["final"]:
     report["heldout_bpc"] = report["final"]["eval_bpc"]
   if not report["interrupted"]:

@@ -19,7 +19,7 @@ import numpy as np
 
 import rnn_jax as rj
 from experiments.common import backward_for, make_layer
-from experiments.runner import dataset_batches, run_task, save_confusion
+from experiments.runner import dataset_batches, Task, run_task, save_confusion
 from rnn_jax.data.ner import TAGS, entity_f1, load_ner
 from rnn_jax.models import many_to_many
 from rnn_jax.models.common import init_embedding
@@ -78,21 +78,22 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   report, params = run_task(
       config,
       workdir,
-      task="ner",
-      model=model,
-      loss_fn=lambda p, b, k: (loss(p, *word_dropout(k, *b)), {}),
-      make_batch=dataset_batches(config.batch_size, train.words, train.shapes, train.tags,
-                                 train.lengths),
-      jit_batch=False,
-      evaluate=evaluate,
-      summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f} nats  held-out entity F1 "
-                         f"{100 * r['eval_f1']:.2f}%"),
-      log=log,
-      extra_report={
-          "train_size": len(train.sentences),
-          "test_size": len(test.sentences),
-          "unknown_word_rate_test": float((test.words[test.words > 0] == 1).mean())
-      })
+      Task(
+          name="ner",
+          model=model,
+          loss_fn=lambda p, b, k: (loss(p, *word_dropout(k, *b)), {}),
+          make_batch=dataset_batches(config.batch_size, train.words, train.shapes, train.tags,
+                                     train.lengths),
+          jit_batch=False,
+          evaluate=evaluate,
+          summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f} nats  held-out entity F1 "
+                             f"{100 * r['eval_f1']:.2f}%"),
+          extra_report={
+              "train_size": len(train.sentences),
+              "test_size": len(test.sentences),
+              "unknown_word_rate_test": float((test.words[test.words > 0] == 1).mean())
+          }),
+      log=log)
   if report["final"]:
     report["entity_f1"] = report["final"]["eval_f1"]
   if not report["interrupted"]:

@@ -18,7 +18,7 @@ import time
 
 from absl import app, flags
 
-from experiments.config import default_config
+from experiments import configs
 
 _OUT = flags.DEFINE_string("outdir", "experiments/results", "Where results.json/.md go.")
 _ONLY = flags.DEFINE_list("only", [], "Row names to run (default: all).")
@@ -60,7 +60,7 @@ ROWS = [
 
 
 def command(task, changes):
-  flags_ = " ".join(f"--{k}={v}" for k, v in changes.items())
+  flags_ = " ".join(f"--config.{k}={v}" for k, v in changes.items())
   return f"python -m experiments.main --task={task} {flags_}".strip()
 
 
@@ -73,7 +73,7 @@ def describe(config):
 
 
 def run_row(name, task, changes, key, fmt, reference):
-  config = default_config(task, **changes)
+  config = configs.get(task, **changes)
   module = importlib.import_module(f"experiments.{task}")
   start = time.time()
   report = module.train_and_evaluate(config, None, log=lambda line: None)
@@ -119,10 +119,10 @@ def main(argv):
   os.makedirs(_OUT.value, exist_ok=True)
   path = os.path.join(_OUT.value, "results.json")
   if _RENDER.value:
-    from experiments.config import Config
+    from ml_collections import config_dict
     data = json.load(open(path))
     for r in data["rows"]:
-      r["config"] = describe(Config(**r["report"]["config"]))
+      r["config"] = describe(config_dict.ConfigDict(r["report"]["config"]))
     with open(os.path.join(_OUT.value, "results.md"), "w") as f:
       f.write(to_markdown(data["rows"]))
     print(to_markdown(data["rows"]))

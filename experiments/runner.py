@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Any, Callable, NamedTuple
 
 import jax
 
@@ -23,46 +24,50 @@ def initial_state(config, model, carry=None):
       OptimConfig(
           config.optimizer,
           config.learning_rate,
-          config.clip_norm,
+          config.clip_norm or None,
           skip_nonfinite=10,
           schedule=config.schedule,
           decay_steps=config.steps))
   return init_state(model.init(k_init), tx, k_train, carry), tx
 
 
-def run_task(config,
-             workdir,
-             *,
-             task: str,
-             model,
-             loss_fn,
-             make_batch,
-             evaluate,
-             summary,
-             log=print,
-             extra_report=None,
-             jit_batch=True,
-             initial_carry=None,
-             batch_from_step=False):
-  """Trains ``model`` on ``make_batch(key)`` batches and returns ``(report, params)``.
+class Task(NamedTuple):
+  """What a task supplies; ``run_task`` does the rest the same way for all of them.
 
-  ``loss_fn(params, batch, key) -> (loss, aux)``; ``evaluate(params) -> {name: value}``;
-  ``summary(row) -> str`` formats a log line. ``jit_batch=False`` when ``make_batch`` is
-  already jitted with its data as arguments (a data set closed over by ``jax.jit`` would be
-  baked into the program as a constant). ``initial_carry``: stateful training (see
-  ``rnn_jax.train``), ``loss_fn(params, batch, key, carry) -> (loss, (aux, carry))``.
-  ``batch_from_step``: ``make_batch(step)`` gets the step number instead of a key (streams
-  read in order).
+  ``loss_fn(params, batch, key) -> (loss, aux)``; ``make_batch(key) -> batch``;
+  ``evaluate(params) -> {name: value}``; ``summary(row) -> str`` formats a log line.
+  ``jit_batch=False`` when ``make_batch`` is already jitted with its data as arguments (a
+  data set closed over by ``jax.jit`` would be baked into the program as a constant).
+  ``initial_carry``: stateful training (see ``rnn_jax.train``), then ``loss_fn(params, batch,
+  key, carry) -> (loss, (aux, carry))``. ``batch_from_step``: ``make_batch(step)`` gets the
+  step number instead of a key (streams read in order). ``extra_report``: merged into the
+  report (data set, sizes).
   """
+  name: str
+  model: Any
+  loss_fn: Callable
+  make_batch: Callable
+  evaluate: Callable
+  summary: Callable
+  extra_report: dict | None = None
+  jit_batch: bool = True
+  initial_carry: Any = None
+  batch_from_step: bool = False
+
+
+def run_task(config, workdir, task: Task, log=print):
+  """Trains ``task.model`` as ``config`` says and returns ``(report, params)``."""
+  model, loss_fn, make_batch = task.model, task.loss_fn, task.make_batch
+  evaluate, summary, initial_carry = task.evaluate, task.summary, task.initial_carry
   state, tx = initial_state(config, model, initial_carry)
   k_data = jax.random.split(jax.random.PRNGKey(config.seed), 3)[2]
   devices = jax.local_devices()[:config.devices] if config.devices else None
   mesh = parallel.local_mesh(config.batch_size, devices)  # batch split over the devices
   state = parallel.replicate(state, mesh)
   train_step = make_train_step(
-      loss_fn, tx, config.clip_norm, mesh=mesh, stateful=initial_carry is not None)
-  make_batch = jax.jit(make_batch) if jit_batch else make_batch
-  source = (lambda step: step) if batch_from_step else (
+      loss_fn, tx, config.clip_norm or None, mesh=mesh, stateful=initial_carry is not None)
+  make_batch = jax.jit(make_batch) if task.jit_batch else make_batch
+  source = (lambda step: step) if task.batch_from_step else (
       lambda step: jax.random.fold_in(k_data, step))
   batch_fn = lambda step: parallel.shard_batch(make_batch(source(step)), mesh)
   start = time.time()
@@ -97,22 +102,22 @@ def run_task(config,
       writer.close()
   history = info["history"]
   report = {
-      "task": task,
-      "config": config.__dict__,
+      "task": task.name,
+      "config": config.to_dict(),
       "devices": int(mesh.devices.size),
       "final": history[-1] if history else None,
       "interrupted": info["interrupted"],
       "resumed_from": info["resumed_from"],
       "seconds": time.time() - start,
       "history": history,
-      **(extra_report or {})
+      **(task.extra_report or {})
   }
   if workdir and not info["interrupted"]:
     tmp = os.path.join(workdir, "report.json.tmp")
     with open(tmp, "w") as f:
       json.dump(report, f, indent=1)
     os.replace(tmp, os.path.join(workdir, "report.json"))  # never a half-written report
-    write_plots(history, workdir, task)
+    write_plots(history, workdir, task.name)
   return report, state.params
 
 

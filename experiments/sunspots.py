@@ -6,8 +6,8 @@ values before it (one step ahead) and must beat persistence (next year = this ye
 standardized with training statistics. Default: GRU-32, batch 32, adam 3e-3, 1,000 steps.
 Result: held-out RMSE 13.71 against persistence 29.89 (1969–2008) in 3 s on a 2-core CPU.
 
-Any numeric CSV column: ``--csv=FILE --column=NAME`` (rows in time order; the last 15% held
-out). Picture: ``forecast.png``, forecast vs truth on the held-out tail.
+Any numeric CSV column: ``--config.csv=FILE --config.column=NAME`` (rows in time order; the last 15%
+held out). Picture: ``forecast.png``, forecast vs truth on the held-out tail.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.common import backward_for, make_layer
-from experiments.runner import dataset_batches, pyplot, run_task, save_figure
+from experiments.runner import dataset_batches, pyplot, Task, run_task, save_figure
 from rnn_jax.data.series import (forecast_windows, load_sunspots, read_csv_column, split_series)
 from rnn_jax.models import many_to_one
 
@@ -61,21 +61,22 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   report, params = run_task(
       config,
       workdir,
-      task="sunspots",
-      model=model,
-      loss_fn=loss_fn,
-      make_batch=dataset_batches(config.batch_size, x_tr, y_tr),
-      jit_batch=False,
-      evaluate=jax.jit(evaluate),
-      summary=lambda r: (f"step {r['step']:5d}  train mse {r['loss']:.4f}  held-out RMSE "
-                         f"{r['eval_rmse']:.2f} (persistence {persistence_rmse:.2f})"),
-      log=log,
-      extra_report={
-          "data": name,
-          "persistence_rmse": persistence_rmse,
-          "train_windows": len(y_tr),
-          "test_size": test_size
-      })
+      Task(
+          name="sunspots",
+          model=model,
+          loss_fn=loss_fn,
+          make_batch=dataset_batches(config.batch_size, x_tr, y_tr),
+          jit_batch=False,
+          evaluate=jax.jit(evaluate),
+          summary=lambda r: (f"step {r['step']:5d}  train mse {r['loss']:.4f}  held-out RMSE "
+                             f"{r['eval_rmse']:.2f} (persistence {persistence_rmse:.2f})"),
+          extra_report={
+              "data": name,
+              "persistence_rmse": persistence_rmse,
+              "train_windows": len(y_tr),
+              "test_size": test_size
+          }),
+      log=log)
   if report["final"]:
     report["test_rmse"] = report["final"]["eval_rmse"]
   if workdir and not report["interrupted"]:

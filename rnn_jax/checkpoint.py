@@ -19,14 +19,21 @@ def _ocp():
   return ocp
 
 
-def manager(workdir: str, keep: int = 3):
-  """A synchronous ``CheckpointManager`` under ``workdir/checkpoints`` (absolute path)."""
+def manager(workdir: str, keep: int = 3, every: int = 1):
+  """A synchronous ``CheckpointManager`` under ``workdir/checkpoints`` (absolute path) that
+  keeps the last ``keep`` steps; ``should_save(step)`` is true every ``every`` steps."""
   ocp = _ocp()
   if keep < 1:
     raise ValueError(f"keep must be >= 1, got {keep!r}.")
+  if every < 1:
+    raise ValueError(f"checkpoint interval must be >= 1, got {every!r}.")
   path = os.path.join(os.path.abspath(workdir), "checkpoints")
   options = ocp.CheckpointManagerOptions(
-      max_to_keep=keep, create=True, cleanup_tmp_directories=True, enable_async_checkpointing=False)
+      max_to_keep=keep,
+      save_decision_policy=ocp.checkpoint_managers.FixedIntervalPolicy(every),
+      create=True,
+      cleanup_tmp_directories=True,
+      enable_async_checkpointing=False)
   return ocp.CheckpointManager(path, options=options)
 
 

@@ -1,8 +1,10 @@
 """Decoding: greedy, sampling (temperature, top-k, priming, stop token), beam search.
 
 Every decoder works on a ``step_fn(params, state, tokens [B]) -> (state, logits [B, V])``
-where ``state`` is any pytree with a leading batch axis (the models in
-``rnn_jax.models`` expose one). All loops are ``lax.scan`` over ``max_len`` with
+(:class:`rnn_jax.types.DecoderStep`) where ``state`` is any pytree with a leading batch
+axis: every model of ``rnn_jax.models`` that produces tokens is a
+:class:`rnn_jax.types.Decoder` and passes its ``step_fn``. All loops are ``lax.scan`` over
+``max_len`` with
 fixed shapes, so each function is jit-compilable with ``max_len``, ``beam_width``,
 ``top_k`` and the token ids static.
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from rnn_jax.types import check_positive_int
+from rnn_jax.types import DecoderStep, check_positive_int
 
 
 def _check(max_len, end_token=None):
@@ -52,14 +54,20 @@ def sequence_lengths(tokens, end_token=None):
   return jnp.where(is_end.any(axis=1), first + 1, max_len).astype(jnp.int32)
 
 
-def greedy(step_fn, params, state, start_tokens, *, max_len: int, end_token: int | None = None):
+def greedy(step_fn: DecoderStep,
+           params,
+           state,
+           start_tokens,
+           *,
+           max_len: int,
+           end_token: int | None = None):
   """ŷ⟨t⟩ = argmax of the logits, fed back as the next input."""
   _check(max_len, end_token)
   return _decode(step_fn, params, state, start_tokens, max_len, end_token,
                  lambda logits, t: jnp.argmax(logits, axis=-1).astype(start_tokens.dtype))
 
 
-def sample(step_fn,
+def sample(step_fn: DecoderStep,
            params,
            state,
            start_tokens,
@@ -92,7 +100,7 @@ def sample(step_fn,
   return _decode(step_fn, params, state, start_tokens, max_len, end_token, choose)
 
 
-def prime(step_fn, params, state, prefix):
+def prime(step_fn: DecoderStep, params, state, prefix):
   """Feeds ``prefix [B, P]`` (P ≥ 1) through the model; returns ``(state, prefix[:, -1])``,
   ready for ``greedy``/``sample`` to continue after the prefix."""
   if prefix.ndim != 2 or prefix.shape[1] < 1:
@@ -106,7 +114,7 @@ def prime(step_fn, params, state, prefix):
   return state, prefix[:, -1]
 
 
-def beam_search(step_fn,
+def beam_search(step_fn: DecoderStep,
                 params,
                 state,
                 start_tokens,

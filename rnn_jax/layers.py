@@ -1,9 +1,11 @@
 """Combinators that build sequence layers from cells, like ``optax.chain``.
 
 A :class:`Layer` maps a whole batch of sequences ``xs [B, T, D]`` to
-``(final_carry, ys [B, T, F])``; every layer runs its cells through
-``rnn_jax.unroll.unroll``, so lengths, reverse, truncation and the backward
-choice mean the same everywhere.
+``(final_carry, ys [B, T, F])`` (``apply``, for training: every layer runs its
+cells through ``rnn_jax.unrolling.unroll``, so lengths, reverse, truncation and
+the backward choice mean the same everywhere), and, when it is causal, advances
+one step ``x⟨t⟩ [B, D] -> y⟨t⟩ [B, F]`` (``step``, for decoding). ``stacked`` is
+the one deep-RNN abstraction: the models' decoders are stacked layers too.
 
   recurrent(cell)                 one direction
   bidirectional(fwd, bwd, merge)  →a⟨t⟩ over x⟨1..T⟩, ←a⟨t⟩ over x⟨T..1⟩ (within lengths), merged
@@ -17,6 +19,7 @@ from typing import Callable, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 
+from rnn_jax.recurrence import broadcast_carry
 from rnn_jax.types import Cell, check_choice, check_positive_int
 from rnn_jax.unrolling import unroll
 
@@ -31,11 +34,16 @@ MERGES = {
 class Layer(NamedTuple):
   """``init(key, input_size, hidden_size, dtype) -> params``;
   ``apply(params, xs, carry=None, *, lengths=None, key=None, **unroll_options)
-  -> (final_carry, ys)``; ``output_size(hidden_size) -> F``."""
+  -> (final_carry, ys)``; ``output_size(hidden_size) -> F``;
+  ``initial_carry(params, batch, dtype) -> carry`` (zeros, batch-major);
+  ``step(params, carry, x [B, D]) -> (carry, y [B, F])``: one time step, for decoding
+  (raises for a layer that needs the whole sequence, such as a bidirectional one)."""
 
   init: Callable
   apply: Callable
   output_size: Callable[[int], int]
+  initial_carry: Callable
+  step: Callable
 
 
 def recurrent(cell: Cell, reverse: bool = False) -> Layer:
@@ -45,7 +53,15 @@ def recurrent(cell: Cell, reverse: bool = False) -> Layer:
     del key
     return unroll(cell, params, xs, carry, lengths=lengths, reverse=reverse, **options)
 
-  return Layer(cell.init, apply, lambda h: h)
+  def initial_carry(params, batch, dtype=jnp.float32):
+    return broadcast_carry(cell, params, batch, dtype)
+
+  def step(params, carry, x):
+    if reverse:
+      raise ValueError("a reversed layer reads the sequence from its end: it has no step.")
+    return jax.vmap(cell.step, (None, 0, 0))(params, carry, x)
+
+  return Layer(cell.init, apply, lambda h: h, initial_carry, step)
 
 
 def bidirectional(fwd_cell: Cell, bwd_cell: Cell | None = None, merge: str = "concat") -> Layer:
@@ -71,7 +87,16 @@ def bidirectional(fwd_cell: Cell, bwd_cell: Cell | None = None, merge: str = "co
     fb, yb = unroll(bwd_cell, params["bwd"], xs, cb, lengths=lengths, reverse=True, **options)
     return (ff, fb), MERGES[merge](yf, yb)
 
-  return Layer(init, apply, (lambda h: 2 * h) if merge == "concat" else (lambda h: h))
+  def initial_carry(params, batch, dtype=jnp.float32):
+    return (broadcast_carry(fwd_cell, params["fwd"], batch,
+                            dtype), broadcast_carry(bwd_cell, params["bwd"], batch, dtype))
+
+  def step(params, carry, x):
+    raise ValueError("a bidirectional layer reads the whole sequence (←a⟨t⟩ needs x⟨t..T⟩): "
+                     "it cannot decode step by step.")
+
+  return Layer(init, apply, (lambda h: 2 * h) if merge == "concat" else (lambda h: h),
+               initial_carry, step)
 
 
 def variational_dropout(key, xs, rate: float):
@@ -130,9 +155,12 @@ def stacked(layers: Sequence, *, residual: bool = False, dropout_rate: float = 0
       d = out
     return params
 
-  def apply(params, xs, carry=None, *, lengths=None, key=None, **options):
+  def check(params):
     if len(params) != len(layers):
       raise ValueError(f"params must be a list of {len(layers)} layer params, got {len(params)}.")
+
+  def apply(params, xs, carry=None, *, lengths=None, key=None, **options):
+    check(params)
     carry = [None] * len(layers) if carry is None else carry
     finals, h = [], xs
     for i, (layer, p, c) in enumerate(zip(layers, params, carry)):
@@ -143,7 +171,21 @@ def stacked(layers: Sequence, *, residual: bool = False, dropout_rate: float = 0
       finals.append(final)
     return finals, h
 
+  def initial_carry(params, batch, dtype=jnp.float32):
+    check(params)
+    return [layer.initial_carry(p, batch, dtype) for layer, p in zip(layers, params)]
+
+  def step(params, carry, x):
+    """One step through every layer (no dropout: decoding is evaluation)."""
+    check(params)
+    new, h = [], x
+    for i, (layer, p, c) in enumerate(zip(layers, params, carry)):
+      c, out = layer.step(p, c, h)
+      h = out + h if residual and i > 0 else out
+      new.append(c)
+    return new, h
+
   def output_size(hidden_size):
     return layers[-1].output_size(sizes(hidden_size)[-1])
 
-  return Layer(init, apply, output_size)
+  return Layer(init, apply, output_size, initial_carry, step)

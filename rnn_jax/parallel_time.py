@@ -1,12 +1,8 @@
 """Parallel-in-time recurrences: work O(T) spread over O(log T) depth.
 
-1. minGRU and minLSTM (Feng et al. 2024, "Were RNNs All We Needed?"): gates that
-   read x⟨t⟩ only, so a⟨t⟩ = α⟨t⟩ ⊙ a⟨t−1⟩ + β⟨t⟩ is linear in a⟨t−1⟩ and the whole
-   sequence is one ``lax.associative_scan``, here in log space for stability:
-     minGRU:  Γu = σ(w_u x⟨t⟩ + b_u),  ã = g(w_h x⟨t⟩ + b_h),  a⟨t⟩ = (1−Γu) a⟨t−1⟩ + Γu ã
-     minLSTM: Γf, Γi as Γu; f′ = Γf/(Γf+Γi), i′ = Γi/(Γf+Γi);  a⟨t⟩ = f′ a⟨t−1⟩ + i′ ã
-   with g(z) = z + ½ for z ≥ 0 and σ(z) otherwise (positive, so log ã exists).
-   The cells are ordinary :class:`Cell` s (sequential ``step``) as well.
+1. minGRU and minLSTM (``rnn_jax.cells.minimal``): a⟨t⟩ = α⟨t⟩ ⊙ a⟨t−1⟩ + β⟨t⟩ is linear
+   in a⟨t−1⟩, so the whole sequence is one ``lax.associative_scan``, here in log space
+   for stability (``associative_unroll``).
 
 2. DEER (Lim et al. 2024) for any cell: Newton's method on the whole trajectory.
    Linearising s⟨t⟩ = f(s⟨t−1⟩, x⟨t⟩) around the current guess gives the linear
@@ -27,74 +23,11 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from rnn_jax.cells import _gate_init, _mv  # shared init and product helpers
+from rnn_jax.cells.minimal import MIN_CELLS, log_coefficients
+from rnn_jax.recurrence import broadcast_carry, mask_inputs
 from rnn_jax.types import Cell, check_choice, check_lengths, check_positive_int, check_rank
 
 _FLOOR = -1e30  # log of "nothing": exp() underflows to 0 with finite gradients
-
-
-def _g(z):
-  return jnp.where(z >= 0, z + 0.5, jax.nn.sigmoid(z))
-
-
-def _log_g(z):
-  return jnp.where(z >= 0, jnp.log(jax.nn.relu(z) + 0.5), -jax.nn.softplus(-z))
-
-
-def _min_coeffs(kind, xp, h):
-  """log α⟨t⟩, log β⟨t⟩ of a⟨t⟩ = α a⟨t−1⟩ + β from the projections xp [..., G]."""
-  if kind == "min_gru":
-    k, z = xp[..., :h], xp[..., h:]
-    return -jax.nn.softplus(k), -jax.nn.softplus(-k) + _log_g(z)
-  kf, ki, z = xp[..., :h], xp[..., h:2 * h], xp[..., 2 * h:]
-  lf, li = -jax.nn.softplus(-kf), -jax.nn.softplus(-ki)
-  norm = jnp.logaddexp(lf, li)
-  return lf - norm, li - norm + _log_g(z)
-
-
-def _min_cell(kind: str, gates: int) -> Cell:
-
-  def recur(params, a_prev, xp):
-    h = a_prev.shape[-1]
-    if kind == "min_gru":
-      u, a_tilde = jax.nn.sigmoid(xp[..., :h]), _g(xp[..., h:])
-      a = (1.0 - u) * a_prev + u * a_tilde
-    else:
-      f, i = jax.nn.sigmoid(xp[..., :h]), jax.nn.sigmoid(xp[..., h:2 * h])
-      a = (f * a_prev + i * _g(xp[..., 2 * h:])) / (f + i)
-    return a, a
-
-  def init(key, input_size, hidden_size, dtype=jnp.float32):
-    p = _gate_init(gates)(key, input_size, hidden_size, dtype)
-    return {"w_ax": p["w_ax"], "b_a": p["b_a"]}
-
-  def project(params, x):
-    return _mv(x, params["w_ax"]) + params["b_a"]
-
-  def step(params, carry, x):
-    return recur(params, carry, project(params, x))
-
-  def initial_carry(hidden_size, dtype=jnp.float32):
-    return jnp.zeros((check_positive_int("hidden_size", hidden_size),), dtype)
-
-  return Cell(
-      init,
-      initial_carry,
-      step,
-      project,
-      recur,
-      kind, (),
-      hidden_size=lambda params: params["b_a"].shape[0] // gates)
-
-
-def min_gru() -> Cell:
-  """minGRU: params ``w_ax [2H, D]``, ``b_a [2H]`` in order (u, ã); no w_aa."""
-  return _min_cell("min_gru", 2)
-
-
-def min_lstm() -> Cell:
-  """minLSTM: params ``w_ax [3H, D]``, ``b_a [3H]`` in order (f, i, ã); no w_aa."""
-  return _min_cell("min_lstm", 3)
 
 
 def _prepare(cell, params, xs, carry, lengths):
@@ -103,12 +36,8 @@ def _prepare(cell, params, xs, carry, lengths):
   lengths = check_lengths(lengths, batch, time)
   h = cell.hidden_of_params(params)
   if carry is None:
-    carry = jax.tree_util.tree_map(lambda c: jnp.broadcast_to(c, (batch,) + c.shape),
-                                   cell.initial_carry(h, xs.dtype))
-  mask = None
-  if lengths is not None:
-    mask = jnp.arange(time)[None, :] < lengths[:, None]
-    xs = jnp.where(mask[:, :, None], xs, jnp.zeros((), xs.dtype))
+    carry = broadcast_carry(cell, params, batch, xs.dtype)
+  xs, mask = mask_inputs(xs, lengths)
   return xs, carry, mask, h
 
 
@@ -118,10 +47,10 @@ def associative_unroll(cell: Cell, params, xs, carry=None, *, lengths=None):
   Same results as the sequential ``unroll`` (padding semantics included):
   a⟨t⟩ = (Π_{k≤t} α⟨k⟩) a⟨0⟩ + exp(logcumsumexp-style scan of log β).
   """
-  check_choice("cell", cell.kind, ("min_gru", "min_lstm"))
+  check_choice("cell", cell.kind, MIN_CELLS)
   xs, carry, mask, h = _prepare(cell, params, xs, carry, lengths)
   xp = jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs)
-  log_a, log_b = _min_coeffs(cell.kind, xp, h)
+  log_a, log_b = log_coefficients(cell.kind, xp, h)
   if mask is not None:  # padded steps: α = 1, β = 0, so the carry is frozen
     m = mask[:, :, None]
     log_a = jnp.where(m, log_a, 0.0)

@@ -11,13 +11,33 @@ exactly as the uninterrupted one.
 """
 from __future__ import annotations
 
+import contextlib
+import json
+import math
+import os
+import signal
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from absl import logging
 
+from rnn_jax import checkpoint as ckpt
+from rnn_jax import parallel
 from rnn_jax.optim import gradient_metrics
+
+
+def skip_counts(opt_state) -> dict:
+  """The counters of ``optax.apply_if_finite`` (``OptimConfig(skip_nonfinite=...)``) in an
+  optimizer state: consecutive and total skipped steps, on device; {} without it."""
+  count = optax.tree_utils.tree_get(opt_state, "notfinite_count", None)
+  if count is None:
+    return {}
+  return {
+      "bad_steps_in_a_row": count,
+      "skipped_total": optax.tree_utils.tree_get(opt_state, "total_notfinite")
+  }
 
 
 class TrainState(NamedTuple):
@@ -65,6 +85,7 @@ def make_train_step(loss_fn: Callable,
         "loss": loss,
         **gm, "param_norm": optax.tree.norm(params),
         "nonfinite": (~finite).astype(jnp.float32),
+        **skip_counts(opt_state),
         **aux
     }
     return TrainState(state.step + 1, params, opt_state, state.key, carry), metrics
@@ -73,7 +94,6 @@ def make_train_step(loss_fn: Callable,
     return step
   if mesh is None or mesh.devices.size == 1:
     return jax.jit(step, donate_argnums=0)
-  from rnn_jax import parallel
   rep, data = parallel.replicated(mesh), parallel.data_sharding(mesh)
   jitted = jax.jit(step, donate_argnums=0, in_shardings=(rep, data), out_shardings=(rep, rep))
   if mesh.devices.flat[0].platform != "cpu":
@@ -104,7 +124,7 @@ def fit(state: TrainState,
         checkpoint_every: int = 100,
         keep: int = 3,
         max_bad_steps: int | None = 10,
-        log=print,
+        log=None,
         on_step=None):
   """The training loop: resume, step, evaluate, log, checkpoint, stop cleanly.
 
@@ -112,81 +132,110 @@ def fit(state: TrainState,
   ``fold_in(data_key, step)``), so a resumed run sees exactly the batches the
   uninterrupted run would have. With a ``workdir`` the loop resumes from its
   newest readable checkpoint, appends metrics to ``metrics.jsonl`` (dropping lines
-  past the resumed step), saves every ``checkpoint_every`` steps and at the end,
-  and on SIGINT/SIGTERM saves and returns early (``interrupted`` in the result).
-  A step whose loss or gradient norm is not finite is counted; after
-  ``max_bad_steps`` in a row, ``StopTraining`` is raised and the newest checkpoint
-  is left as it was (pair with ``OptimConfig(skip_nonfinite=...)`` so such a step
-  changes no parameters). ``on_step(step)``, if given, is called after every step
-  (a progress bar). Returns ``(state, {"history", "interrupted", "resumed_from"})``.
+  past the resumed step), saves every ``checkpoint_every`` steps (orbax's
+  ``FixedIntervalPolicy``) and at the end, and on SIGINT/SIGTERM saves and returns
+  early (``interrupted`` in the result). Non-finite steps are counted by
+  ``optax.apply_if_finite`` when the optimizer has it (``OptimConfig(skip_nonfinite=
+  ...)``: such a step changes no parameter), else from the step's ``nonfinite``
+  metric; after ``max_bad_steps`` in a row ``StopTraining`` is raised and the
+  newest checkpoint is left as it was. ``log(row)`` gets each metrics row (default:
+  absl logging); ``on_step(step)``, if given, is called after every step (a
+  progress bar). Returns ``(state, {"history", "interrupted", "resumed_from"})``.
   """
-  import json
-  import math
-  import os
-  import signal
-
-  from rnn_jax import checkpoint as ckpt
-
-  mngr = ckpt.manager(workdir, keep) if workdir else None
-  resumed = None
+  log = log or (lambda row: logging.info("%s", row))
+  mngr = ckpt.manager(workdir, keep, checkpoint_every) if workdir else None
+  resumed, history = None, []
   if mngr is not None:
     resumed, state = ckpt.restore_latest(mngr, state)
-  history = _read_history(workdir, resumed) if workdir else []
-  stop = {"signal": None}
-
-  def handler(signum, frame):
-    stop["signal"] = signum
-
-  previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)} \
-      if mngr is not None else {}
-  bad, skipped = 0, (history[-1].get("skipped_total", 0) if history else 0)
-  try:
+    history = read_history(workdir, resumed)
+  counts = _Counts(*((history[-1].get("bad_steps_in_a_row", 0),
+                      history[-1].get("skipped_total", 0)) if history else (0, 0)))
+  with _stop_signals(enabled=mngr is not None) as stop:
     step = int(state.step)
-    while step < steps and stop["signal"] is None:
+    while step < steps and not stop:
       state, metrics = train_step(state, batch_fn(step))
       step += 1
       if on_step is not None:
         on_step(step)
-      loss, gnorm = float(metrics["loss"]), float(metrics["grad_norm"])
-      finite = math.isfinite(loss) and math.isfinite(gnorm)
-      bad, skipped = (0, skipped) if finite else (bad + 1, skipped + 1)
-      if max_bad_steps is not None and bad >= max_bad_steps:
-        raise StopTraining(f"{bad} consecutive steps with non-finite loss or gradients (last at "
-                           f"step {step}); the last good checkpoint is kept" +
+      counts = count_bad_steps(counts, metrics)
+      if max_bad_steps is not None and counts.in_a_row >= max_bad_steps:
+        raise StopTraining(f"{counts.in_a_row} consecutive steps with non-finite loss or "
+                           f"gradients (last at step {step}); the last good checkpoint is kept" +
                            (f" in {mngr.directory}." if mngr else "."))
       if step % eval_every == 0 or step == steps:
-        row = {
-            "step": step,
-            **{
-                k: float(v) for k, v in metrics.items()
-            }, "bad_steps_in_a_row": bad,
-            "skipped_total": skipped
-        }
-        if eval_fn is not None:
-          row.update({f"eval_{k}": float(v) for k, v in eval_fn(state).items()})
+        row = evaluate_row(step, metrics, counts, eval_fn, state)
         history.append(row)
-        if workdir:
-          with open(os.path.join(workdir, "metrics.jsonl"), "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_row(workdir, row)
         log(row)
-      if mngr is not None and (step % checkpoint_every == 0 or step == steps) and bad == 0:
+      if mngr is not None and counts.in_a_row == 0 and (step == steps or mngr.should_save(step)):
         ckpt.save(mngr, step, state)
-    if stop["signal"] is not None and mngr is not None and bad == 0:
+    if stop and mngr is not None and counts.in_a_row == 0:
       ckpt.save(mngr, int(state.step), state)
+  return state, {"history": history, "interrupted": bool(stop), "resumed_from": resumed}
+
+
+class _Counts(NamedTuple):
+  in_a_row: int
+  total: int
+
+
+def count_bad_steps(counts: _Counts, metrics) -> _Counts:
+  """The non-finite counters after a step: optax's (on device) when present, else counted
+  here from the step's ``nonfinite`` flag."""
+  if "bad_steps_in_a_row" in metrics:
+    return _Counts(int(metrics["bad_steps_in_a_row"]), int(metrics["skipped_total"]))
+  bad = float(metrics["nonfinite"]) > 0 or not math.isfinite(float(metrics["loss"]))
+  return _Counts(counts.in_a_row + 1, counts.total + 1) if bad else _Counts(0, counts.total)
+
+
+def evaluate_row(step: int, metrics, counts: _Counts, eval_fn, state) -> dict:
+  """One metrics.jsonl row: the step's metrics, the counters, and ``eval_*`` of ``eval_fn``."""
+  row = {"step": step, **{k: float(v) for k, v in metrics.items()}}
+  row.update(bad_steps_in_a_row=counts.in_a_row, skipped_total=counts.total)
+  if eval_fn is not None:
+    row.update({f"eval_{k}": float(v) for k, v in eval_fn(state).items()})
+  return row
+
+
+def append_row(workdir: str | None, row: dict) -> None:
+  """Appends one JSON line to ``workdir/metrics.jsonl`` (nothing without a workdir)."""
+  if workdir:
+    with open(os.path.join(workdir, "metrics.jsonl"), "a") as f:
+      f.write(json.dumps(row) + "\n")
+
+
+class _Stop:
+  """Truthy once SIGINT or SIGTERM arrived."""
+
+  def __init__(self):
+    self.signal = None
+
+  def __bool__(self):
+    return self.signal is not None
+
+
+@contextlib.contextmanager
+def _stop_signals(enabled: bool):
+  """Turns SIGINT/SIGTERM into a flag for the loop (restored on exit)."""
+  stop = _Stop()
+  if not enabled:
+    yield stop
+    return
+
+  def handler(signum, frame):
+    stop.signal = signum
+
+  previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+  try:
+    yield stop
   finally:
     for s, h in previous.items():
       signal.signal(s, h)
-  return state, {
-      "history": history,
-      "interrupted": stop["signal"] is not None,
-      "resumed_from": resumed
-  }
 
 
-def _read_history(workdir, resumed_step):
-  """metrics.jsonl rows up to the resumed step (later rows belong to lost work)."""
-  import json
-  import os
+def read_history(workdir, resumed_step):
+  """metrics.jsonl rows up to the resumed step (later rows belong to lost work); the file is
+  rewritten atomically to hold exactly those rows."""
   path = os.path.join(workdir, "metrics.jsonl")
   rows = []
   if os.path.exists(path):

@@ -11,7 +11,8 @@ Cells see ONE example: ``x⟨t⟩`` is ``[D]``, ``a⟨t⟩`` is ``[H]``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+import enum
+from typing import Any, Callable, NamedTuple, Protocol, runtime_checkable
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +20,44 @@ import numpy as np
 
 PyTree = Any
 Array = jax.Array
+Carry = Any  # one array (a⟨t⟩ or c⟨t⟩) or a tuple of arrays ((c⟨t⟩, a⟨t⟩) for the LSTM)
+
+
+# ---------------------------------------------------------------- cell signatures
+class Init(Protocol):
+
+  def __call__(self, key: Array, input_size: int, hidden_size: int, dtype=...) -> PyTree:
+    ...
+
+
+class InitialCarry(Protocol):
+
+  def __call__(self, hidden_size: int, dtype=...) -> Carry:
+    ...
+
+
+class Step(Protocol):
+
+  def __call__(self, params: PyTree, carry: Carry, x: Array) -> tuple[Carry, Array]:
+    ...
+
+
+class Project(Protocol):
+
+  def __call__(self, params: PyTree, x: Array) -> Array:
+    ...
+
+
+class Recur(Protocol):
+
+  def __call__(self, params: PyTree, carry: Carry, xp: Array) -> tuple[Carry, Array]:
+    ...
+
+
+class Gates(Protocol):
+
+  def __call__(self, params: PyTree, carry: Carry, xp: Array) -> tuple[Carry, Array, Any]:
+    ...
 
 
 class Cell(NamedTuple):
@@ -30,25 +69,30 @@ class Cell(NamedTuple):
     step: ``(params, carry, x) -> (carry, y)``; x is ``[D]``, y is ``a⟨t⟩`` ``[H]``.
     project: ``(params, x) -> xp``: the part of the step that depends on x⟨t⟩
       only (w_ax x⟨t⟩ + b). ``unroll`` hoists it out of the time loop as one
-      large matrix product over all B·T rows.
+      large matrix product over all B·T rows when that is faster.
     recur: ``(params, carry, xp) -> (carry, y)``: the rest of the step, so
       ``step(p, c, x) == recur(p, c, project(p, x))``.
     kind: name of the cell family (``simple_rnn``, ``gru``, ...); keys the
       closed-form backward in ``rnn_jax.bptt``.
     options: hashable tuple of the cell's static options.
+    hidden_size: ``params -> H``; None: ``w_aa.shape[1]``.
+    prepare: ``params -> params`` that project/recur read, applied once per unroll (not
+      per step), e.g. a parametrised w_aa = expm(A − Aᵀ). ``step`` applies it itself.
+    gates: ``(params, carry, xp) -> (carry, y, residuals)``: the gate code, written once
+      for one example or a batch of rows; ``recur`` is its first two outputs and the
+      closed-form rules read the residuals (each cell documents them).
   """
 
-  init: Callable[..., PyTree]
-  initial_carry: Callable[..., PyTree]
-  step: Callable[..., tuple[PyTree, Array]]
-  project: Callable[..., Array]
-  recur: Callable[..., tuple[PyTree, Array]]
+  init: Init
+  initial_carry: InitialCarry
+  step: Step
+  project: Project
+  recur: Recur
   kind: str
   options: tuple = ()
-  hidden_size: Callable[..., int] | None = None  # params -> H; default w_aa.shape[1]
-  # params -> params that project/recur read, applied once per unroll (not per step), e.g. a
-  # parametrised w_aa = expm(A − Aᵀ). ``step`` applies it itself. None: params as they are.
-  prepare: Callable[..., PyTree] | None = None
+  hidden_size: Callable[[PyTree], int] | None = None
+  prepare: Callable[[PyTree], PyTree] | None = None
+  gates: Gates | None = None
 
   def option(self, name: str, default=None):
     return dict(self.options).get(name, default)
@@ -56,6 +100,39 @@ class Cell(NamedTuple):
   def hidden_of_params(self, params) -> int:
     """H of this cell's params."""
     return self.hidden_size(params) if self.hidden_size else params["w_aa"].shape[1]
+
+
+# ----------------------------------------------------------------- decoding
+class DecoderStep(Protocol):
+
+  def __call__(self, params: PyTree, state: PyTree, tokens: Array) -> tuple[PyTree, Array]:
+    ...
+
+
+@runtime_checkable
+class Decoder(Protocol):
+  """What ``rnn_jax.decoding`` needs of a model: ``step_fn(params, state, tokens [B]) ->
+  (state, logits [B, V])``, the state being the model's own (a list of carries, or a
+  NamedTuple such as ``AttentionState``). Every token-producing model implements it
+  (language_model, one_to_many, seq2seq, attention_model)."""
+  step_fn: DecoderStep
+
+
+# ------------------------------------------------------------- strategy choices
+class Backward(str, enum.Enum):
+  """How ``unroll`` differentiates: autodiff through the scan, or the closed-form rules."""
+  AUTODIFF = "autodiff"
+  CLOSED_FORM = "closed_form"
+
+
+def strategy(enum_cls, name: str, value):
+  """``value`` (a member or its string) as a member of ``enum_cls``; ValueError naming the
+  argument and the choices otherwise."""
+  try:
+    return enum_cls(value)
+  except ValueError:
+    raise ValueError(f"{name} must be one of {sorted(m.value for m in enum_cls)!r}, "
+                     f"got {value!r}.") from None
 
 
 def check_choice(name: str, value, choices) -> None:
@@ -83,6 +160,10 @@ def check_lengths(lengths, batch: int, time: int):
   """
   if lengths is None:
     return None
+  if isinstance(lengths, (list, tuple)):
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in lengths):
+      raise ValueError(f"lengths must be ints (one per sequence), got {list(lengths)!r}.")
+    lengths = np.asarray(lengths, np.int32).reshape(len(lengths))
   shape = tuple(np.shape(lengths))
   if shape != (batch,):
     raise ValueError(f"lengths must have shape [B]=({batch},), got {shape}.")

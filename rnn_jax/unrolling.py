@@ -1,8 +1,9 @@
 """The one unroll primitive: a cell lifted over time with ``jax.lax.scan``.
 
-``unroll`` hoists the input projection w_ax x⟨t⟩ + b out of the loop (one matrix
-product over all B·T rows), then scans the recurrent part of the step, batched
-with ``jax.vmap`` of the per-example function.
+``unroll`` projects the inputs (w_ax x⟨t⟩ + b, before the loop or inside it:
+``recurrence.auto_hoist``), then scans the recurrent part of the step, batched
+with ``jax.vmap`` of the per-example function; optionally with the closed-form
+backward (``rnn_jax.bptt``) and checkpointed chunks (``remat``).
 
 Padding semantics (``lengths`` given): for t ≥ lengths[b] the carry is frozen
 and y⟨t⟩ is exactly 0; the final carry is the carry after the last valid step
@@ -15,116 +16,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from rnn_jax.types import (Cell, check_choice, check_finite, check_lengths, check_positive_int,
-                           check_rank)
-
-BACKWARDS = ("autodiff", "closed_form")
-
-
-def time_mask(lengths, time: int):
-  """``[B, T]`` bool: True where t < lengths[b]."""
-  return jnp.arange(time)[None, :] < lengths[:, None]
-
-
-def flip_sequences(xs, lengths=None):
-  """Reverses each sequence of ``xs [B, T, ...]`` within its own length.
-
-  Padding stays at the end: ``x[b, :L]`` becomes ``x[b, L-1::-1]`` and
-  ``x[b, L:]`` is unchanged. Its own inverse. ``lengths=None`` flips all of T.
-  """
-  if lengths is None:
-    return jnp.flip(xs, axis=1)
-  time = xs.shape[1]
-  t = jnp.arange(time)[None, :]
-  idx = jnp.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
-  idx = idx.reshape(idx.shape + (1,) * (xs.ndim - 2))
-  return jnp.take_along_axis(xs, idx, axis=1)
-
-
-def broadcast_carry(cell: Cell, params, batch: int, dtype):
-  hidden = cell.hidden_of_params(params)
-  carry = cell.initial_carry(hidden, dtype)
-  return jax.tree_util.tree_map(lambda c: jnp.broadcast_to(c, (batch,) + c.shape), carry)
-
-
-def _check_carry(carry, expected):
-  got = jax.tree_util.tree_map(jnp.shape, carry)
-  want = jax.tree_util.tree_map(jnp.shape, expected)
-  if jax.tree_util.tree_structure(carry) != jax.tree_util.tree_structure(expected) or got != want:
-    raise ValueError(f"carry must have shapes {want} (batch-major), got {got}.")
-
-
-def recurrent_params(params):
-  """The leaves the recurrent part of a step reads (all but w_ax and b_a)."""
-  return {k: v for k, v in params.items() if k not in ("w_ax", "b_a")}
-
-
-def truncation_keep(time: int, truncate):
-  """``[T]`` floats: 0 where the carry entering step t is cut (t = k, 2k, ...)."""
-  t = jnp.arange(time)
-  return jnp.where((t > 0) & (t % truncate == 0), 0.0, 1.0)
-
-
-def _rows(m, like):
-  """A [B] (or scalar) condition shaped to broadcast against ``like`` [B, ...]."""
-  return m.reshape(m.shape + (1,) * (like.ndim - m.ndim))
-
-
-def masked_recur(cell: Cell):
-  """Per-example recur with an optional scalar mask m (carry frozen, y = 0)."""
-
-  def f(params, carry, xp, m=None):
-    new, y = cell.recur(params, carry, xp)
-    if m is None:
-      return new, y
-    new = jax.tree_util.tree_map(lambda n, o: jnp.where(m, n, o), new, carry)
-    return new, jnp.where(m, y, jnp.zeros_like(y))
-
-  return f
-
-
-def scan_recurrence(cell: Cell,
-                    params,
-                    inputs,
-                    carry,
-                    mask=None,
-                    keep=None,
-                    *,
-                    unroll: int = 1,
-                    return_carries: bool = False,
-                    in_loop: bool = False):
-  """Scans the recurrent part over time-major inputs.
-
-  ``inputs`` are the projections ``xp [T, B, G]``, or with ``in_loop=True`` the
-  raw ``xs [T, B, D]`` projected inside the loop. ``mask [T, B]`` bool freezes
-  padded steps; ``keep [T]`` (truncation) passes the carry entering step t
-  through ``stop_gradient`` where it is 0 and the step is valid (a frozen step
-  never cuts: padding must not change gradients). Returns ``(final_carry,
-  ys [T, B, H])`` or, with ``return_carries``, also the carry after every step.
-  """
-  recur = jax.vmap(masked_recur(cell), in_axes=(None, 0, 0, 0 if mask is not None else None))
-  project = jax.vmap(cell.project, (None, 0))
-
-  def body(c, inp):
-    x_t, m_t, k_t = inp
-    if k_t is not None:  # cut only where the step is valid: padding changes nothing
-      cut = (k_t == 0) if m_t is None else ((k_t == 0) & m_t)
-      c = jax.tree_util.tree_map(lambda v: jnp.where(_rows(cut, v), jax.lax.stop_gradient(v), v), c)
-    c, y = recur(params, c, project(params, x_t) if in_loop else x_t, m_t)
-    return c, ((y, c) if return_carries else y)
-
-  return jax.lax.scan(body, carry, (inputs, mask, keep), unroll=unroll)
-
-
-def auto_hoist(batch: int) -> bool:
-  """Whether to hoist w_ax x⟨t⟩ + b out of the loop by default.
-
-  Measured on a 2-core CPU (BUILD_NOTES.md): at B=32, H=256 one big projection
-  before the loop made the LSTM forward ~1.5x SLOWER than projecting inside it;
-  at B=1, T=1000 hoisting was ~1.4x FASTER (each step's work is tiny, so the loop
-  should carry as little as possible). Accelerators always hoist.
-  """
-  return jax.default_backend() != "cpu" or batch <= 8
+from rnn_jax.bptt import closed_form_recurrence
+from rnn_jax.recurrence import (auto_hoist, broadcast_carry, check_carry, flip_sequences,
+                                mask_inputs, scan_recurrence, truncation_keep)
+from rnn_jax.types import (Backward, Cell, check_finite, check_lengths, check_positive_int,
+                           check_rank, strategy)
 
 
 def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return_carries, hoist):
@@ -132,9 +28,8 @@ def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return
   hoist = auto_hoist(xs_tm.shape[1]) if hoist is None else hoist
   inputs = (
       jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs_tm) if hoist else xs_tm)
-  if backward == "closed_form":
-    from rnn_jax import bptt  # lazy: bptt imports this module
-    final, ys = bptt.closed_form_recurrence(
+  if backward == Backward.CLOSED_FORM:
+    final, ys = closed_form_recurrence(
         cell, params, inputs, carry, mask, keep, unroll=unroll, in_loop=not hoist)
     return final, (ys, None)
   final, out = scan_recurrence(
@@ -187,7 +82,7 @@ def _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk
     x = jnp.where(jnp.swapaxes(m, 0, 1)[:, :, None], x, jnp.zeros((), x.dtype))
     k = None
     if truncate is not None:  # frozen steps never cut (scan_recurrence)
-      k = jnp.where((t > 0) & (t % truncate == 0), 0.0, 1.0).astype(x.dtype)
+      k = truncation_keep(chunk, truncate, start).astype(x.dtype)
     c, (ys, _) = _recurrence(cell, params, jnp.swapaxes(x, 0, 1), c, m, k, unroll, backward, False,
                              hoist)
     return c, ys
@@ -209,7 +104,7 @@ def unroll(cell: Cell,
            unroll: int = 1,
            return_carries: bool = False,
            truncate: int | None = None,
-           backward: str = "autodiff",
+           backward: Backward | str = Backward.AUTODIFF,
            remat=None,
            hoist: bool | None = None):
   """Runs ``cell`` over ``xs [B, T, D]``; returns ``(final_carry, ys [B, T, H])``.
@@ -238,11 +133,11 @@ def unroll(cell: Cell,
       Same values and gradients either way.
   """
   check_rank("xs", xs, 3, "[B, T, D]")
-  check_choice("backward", backward, BACKWARDS)
+  backward = strategy(Backward, "backward", backward)
   unroll = check_positive_int("unroll", unroll)
   if truncate is not None:
     truncate = check_positive_int("truncate", truncate)
-  if return_carries and (backward == "closed_form" or remat is not None):
+  if return_carries and (backward == Backward.CLOSED_FORM or remat is not None):
     raise ValueError("return_carries=True needs backward='autodiff' and remat=None.")
   batch, time, features = xs.shape
   if cell.prepare is not None:  # e.g. w_aa = expm(A − Aᵀ): once per sequence, not per step
@@ -258,7 +153,7 @@ def unroll(cell: Cell,
   if carry is None:
     carry = expected
   else:
-    _check_carry(carry, expected)
+    check_carry(carry, expected)
 
   if reverse:
     xs = flip_sequences(xs, lengths)
@@ -267,11 +162,8 @@ def unroll(cell: Cell,
     final, ys = _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk, hoist)
     carries = None
   else:
-    mask = None
-    if lengths is not None:
-      mask_bt = time_mask(lengths, time)
-      xs = jnp.where(mask_bt[:, :, None], xs, jnp.zeros((), xs.dtype))
-      mask = mask_bt.T
+    xs, mask_bt = mask_inputs(xs, lengths)
+    mask = None if mask_bt is None else mask_bt.T
     keep = truncation_keep(time, truncate) if truncate is not None else None
     final, (ys, carries) = _recurrence(cell, params, jnp.swapaxes(xs, 0, 1), carry, mask, keep,
                                        unroll, backward, return_carries, hoist)

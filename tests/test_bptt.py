@@ -19,7 +19,7 @@ def _problem(name, loss="squared", dtype=jnp.float64, seed=0):
   key = jax.random.PRNGKey(seed)
   params = {
       "cell": random_params(cell, key, D, H, dtype, scale=0.5),
-      "readout": rj.dense()[0](jax.random.fold_in(key, 1), H, V, dtype)
+      "readout": rj.dense().init(jax.random.fold_in(key, 1), H, V, dtype)
   }
   xs = jax.random.normal(jax.random.fold_in(key, 2), (B, T, D), dtype)
   if loss == "softmax_cross_entropy":
@@ -197,3 +197,19 @@ def test_bad_input(call, match):
   cell, params, xs, targets, _ = _problem("tanh_rnn", dtype=jnp.float32)
   with pytest.raises(ValueError, match=match):
     call(cell, params, xs, targets)
+
+
+def test_bptt_grads_names_the_params_layout_it_expects():
+  cell = rj.gru()
+  cell_params = cell.init(jax.random.PRNGKey(0), 2, 3)
+  xs = jnp.zeros((1, 4, 2))
+  targets = jnp.zeros((1, 4, 1))
+  with pytest.raises(ValueError, match=r"params must be \{'cell': cell params, 'readout'"):
+    rj.bptt_grads(cell, cell_params, xs, targets)  # the cell's params alone
+  readout = rj.dense().init(jax.random.PRNGKey(1), 3, 1)
+  j, grads = rj.bptt_grads(
+      cell, {
+          "cell": cell_params,
+          "readout": readout
+      }, xs, targets, lengths=[4])
+  assert set(grads) == {"cell", "readout"} and np.isfinite(float(j))

@@ -82,8 +82,8 @@ def test_peephole_lstm_is_the_papers_form_by_default():
     np.testing.assert_allclose(a_new, o * np.tanh(c), rtol=1e-5, atol=1e-5)
   # the seeds' variant feeds c⟨t−1⟩ to Γo: a different function of the same params
   (_, a_seeds), _ = rj.lstm(peephole="seeds").step(params, carry, jnp.asarray(x, jnp.float32))
-  np.testing.assert_allclose(a_seeds, sig(pre["o"] + w_co * c_prev) * np.tanh(c), rtol=1e-5,
-                             atol=1e-5)
+  np.testing.assert_allclose(
+      a_seeds, sig(pre["o"] + w_co * c_prev) * np.tanh(c), rtol=1e-5, atol=1e-5)
   assert float(jnp.max(jnp.abs(a_seeds - a_new))) > 1e-3
   with pytest.raises(ValueError, match="peephole must be one of"):
     rj.lstm(peephole="graves")
@@ -103,7 +103,7 @@ def test_gru_reset_after_has_candidate_recurrent_bias():
                          [("identity", lambda z: z), ("sigmoid", lambda z: 1 / (1 + np.exp(-z))),
                           ("softmax", lambda z: np.exp(z) / np.exp(z).sum(-1, keepdims=True))])
 def test_dense_readout(output, fn):
-  init, apply = rj.dense(output)
+  init, apply, _ = rj.dense(output)
   p = init(jax.random.PRNGKey(0), 4, 3)
   a = np.random.default_rng(0).normal(size=(2, 5, 4)).astype(np.float32)
   z = a @ np.asarray(p["w_ya"]).T + np.asarray(p["b_y"])

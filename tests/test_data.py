@@ -171,6 +171,28 @@ def test_char_vocab_round_trip_and_split():
     vocab.encode("z")
 
 
+def test_split_works_holds_out_the_tail_of_every_work():
+  # three works of odd sizes, ids that say which work and position they came from
+  works = [np.arange(1000, 1000 + n) + 10_000 * i for i, n in enumerate((37, 120, 9))]
+  train, held = text.split_works(works, 0.1)
+  for i, w in enumerate(works):
+    n_train = int(round(len(w) * 0.9))
+    mine_t, mine_h = train[train // 10_000 == i], held[held // 10_000 == i]
+    np.testing.assert_array_equal(mine_t, w[:n_train])
+    np.testing.assert_array_equal(mine_h, w[n_train:])
+    assert len(mine_h) >= 1  # every work is represented
+  assert not set(train.tolist()) & set(held.tolist())
+  assert len(train) + len(held) == sum(map(len, works))
+
+
+def test_shipped_corpus_held_out_part_comes_from_every_play():
+  works = text.shakespeare_works(full=False)
+  _, held = text.split_works([np.frombuffer(w.encode("utf-32-le"), np.uint32) for w in works])
+  held_text = held.astype(np.uint32).tobytes().decode("utf-32-le")
+  for w in works:  # each play's last line is in the held-out text
+    assert w.rstrip().splitlines()[-1] in held_text
+
+
 def test_shipped_shakespeare_corpus():
   files = text.shakespeare_files(full=False)
   assert len(files) == 8

@@ -92,8 +92,7 @@ def test_beam_scores_follow_the_params_dtype_under_x64(x64):
   params = lm.init(jax.random.PRNGKey(4), jnp.float64)
   state = lm.initial_state(params, 2, jnp.float64)
   start = jnp.zeros(2, jnp.int32)
-  toks, _, score = decoding.beam_search(
-      lm.step_fn, params, state, start, beam_width=3, max_len=9)
+  toks, _, score = decoding.beam_search(lm.step_fn, params, state, start, beam_width=3, max_len=9)
   assert score.dtype == jnp.float64
   ref = _seq_logprob(lm.step_fn, params, state, start, toks)
   assert ref.dtype == jnp.float64

@@ -28,7 +28,7 @@ def test_flow_norms_match_autodiff_from_each_step(make, x64):
   # Independent: differentiate L⟨T⟩ w.r.t. the state s⟨t⟩ by re-running the tail from s⟨t⟩.
   cell = make()
   p = random_params(cell, jax.random.PRNGKey(0), D, H, jnp.float64)
-  readout = rj.dense()[0](jax.random.PRNGKey(2), H, 2, jnp.float64)
+  readout = rj.dense().init(jax.random.PRNGKey(2), H, 2, jnp.float64)
   xs = jax.random.normal(jax.random.PRNGKey(1), (T, D), jnp.float64)
   target = jnp.array([0.3, -0.2])
   flow = dg.gradient_flow(cell, p, xs, readout=readout, target=target)

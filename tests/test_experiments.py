@@ -29,29 +29,29 @@ def _ts_pair(tmp_path):
       lines.append(":".join(",".join(f"{v:.4f}" for v in d) for d in dims) + f":{'ab'[i % 2]}")
     paths.append(tmp_path / name)
     paths[-1].write_text("\n".join(lines) + "\n")
-  return [f"--train_ts={paths[0]}", f"--test_ts={paths[1]}"]
+  return [f"--config.train_ts={paths[0]}", f"--config.test_ts={paths[1]}"]
 
 
 def _csv(tmp_path):
   path = tmp_path / "series.csv"
   t = np.arange(120)
   path.write_text("t,value\n" + "".join(f"{i},{np.sin(i / 4):.5f}\n" for i in t))
-  return [f"--csv={path}", "--column=value", "--length=6"]
+  return [f"--config.csv={path}", "--config.column=value", "--config.length=6"]
 
 
 def _text(tmp_path):
   path = tmp_path / "corpus.txt"
   path.write_text("the quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
-  return [f"--text_file={path}", "--length=16", "--embed_size=8"]
+  return [f"--config.text_file={path}", "--config.length=16", "--config.embed_size=8"]
 
 
 LAUNCHES = [
-    ("adding", lambda tmp: ["--cell=gru"], None),
-    ("copy_memory", lambda tmp: ["--length=8"], None),  # the default: exp_rnn, autodiff
+    ("adding", lambda tmp: ["--config.cell=gru"], None),
+    ("copy_memory", lambda tmp: ["--config.length=8"], None),  # the default: exp_rnn, autodiff
     ("japanese_vowels", _ts_pair, "confusion.png"),
     ("sunspots", _csv, "forecast.png"),
     ("charlm", _text, "samples.txt"),
-    ("dates", lambda tmp: ["--locales=en_US,de_DE"], "attention.png"),
+    ("dates", lambda tmp: ["--config.locales=en_US,de_DE"], "attention.png"),
 ]
 
 
@@ -59,9 +59,9 @@ LAUNCHES = [
 def test_launcher_writes_metrics_checkpoint_plot_and_report(task, extra, picture, tmp_path):
   workdir = str(tmp_path / task)
   out = subprocess.run([
-      sys.executable, "-m", "experiments.main", f"--task={task}", "--steps=12", "--eval_every=4",
-      "--checkpoint_every=6", "--hidden_size=8", "--batch_size=8", f"--workdir={workdir}",
-      *extra(tmp_path)
+      sys.executable, "-m", "experiments.main", f"--task={task}", "--config.steps=12",
+      "--config.eval_every=4", "--config.checkpoint_every=6", "--config.hidden_size=8",
+      "--config.batch_size=8", f"--workdir={workdir}", *extra(tmp_path)
   ],
                        cwd=ROOT,
                        env=ENV,
@@ -92,10 +92,11 @@ def test_launcher_writes_metrics_checkpoint_plot_and_report(task, extra, picture
                                               ("names", "names.png", "heldout_bpc")])
 def test_tasks_in_process_with_tiny_configs(task, picture, key, tmp_path):
   import importlib
-  from experiments.config import default_config
+  from experiments import configs
   module = importlib.import_module(f"experiments.{task}")
-  config = default_config(
-      task, steps=6, eval_every=3, checkpoint_every=6, hidden_size=8, batch_size=8, embed_size=8)
+  config = configs.get(task, steps=6, eval_every=3, checkpoint_every=6, hidden_size=8, batch_size=8)
+  if "embed_size" in config:
+    config = configs.replace(config, embed_size=8)
   report = module.train_and_evaluate(config, str(tmp_path), log=lambda line: None)
   assert math.isfinite(report[key]) and [r["step"] for r in report["history"]] == [3, 6]
   assert os.path.exists(tmp_path / picture) and os.path.exists(tmp_path / "report.json")
@@ -103,13 +104,16 @@ def test_tasks_in_process_with_tiny_configs(task, picture, key, tmp_path):
 
 
 @pytest.mark.parametrize("flags,message", [
-    (["--task=sunspots", "--csv=/no/such.csv", "--column=x"], "--csv must name an existing file"),
-    (["--task=sunspots", "--csv=setup.cfg"], "--csv and --column go together"),
-    (["--task=dates", "--text_file=README.md"], "--text_file needs --task=charlm"),
-    (["--task=japanese_vowels", "--train_ts=README.md"], "--train_ts and --test_ts go together"),
+    (["--task=sunspots", "--config.csv=/no/such.csv", "--config.column=x"
+     ], "--config.csv must name an existing file"),
+    (["--task=sunspots", "--config.csv=setup.cfg"], "--config.csv and --config.column go together"),
+    (["--task=dates", "--config.text_file=README.md"
+     ], "--config.text_file is not a field of the 'dates' config"),
+    (["--task=japanese_vowels", "--config.train_ts=README.md"
+     ], "--config.train_ts and --config.test_ts go together"),
     (["--task=nope"], "--task"),
-    (["--cell=transformer"], "--cell"),
-    (["--hidden_size=-3"], "--hidden_size"),
+    (["--config.cell=transformer"], "--config.cell must be one of"),
+    (["--config.hidden_size=-3"], "--config.hidden_size must be a positive int"),
 ])
 def test_bad_data_flags_fail_before_training(flags, message):
   out = subprocess.run([sys.executable, "-m", "experiments.main", *flags],
@@ -124,8 +128,8 @@ def test_bad_data_files_get_errors_naming_file_and_problem(tmp_path):
   bad = tmp_path / "prices.csv"
   bad.write_text("day,price\n1,3.5\n2,n/a\n")
   out = subprocess.run([
-      sys.executable, "-m", "experiments.main", "--task=sunspots", f"--csv={bad}", "--column=price",
-      "--steps=2"
+      sys.executable, "-m", "experiments.main", "--task=sunspots", f"--config.csv={bad}",
+      "--config.column=price", "--config.steps=2"
   ],
                        cwd=ROOT,
                        env=ENV,
@@ -136,19 +140,24 @@ def test_bad_data_files_get_errors_naming_file_and_problem(tmp_path):
 
 
 def test_default_configs():
-  from experiments.config import TASKS, default_config
-  for task in TASKS:
-    config = default_config(task)
+  from experiments import configs
+  for task in configs.TASKS:
+    config = configs.get(task)
     assert config.task == task and config.steps > 0
-  assert default_config("copy_memory").cell == "exp_rnn"
-  assert default_config("dates", steps=3).steps == 3
+    configs.validate(config)  # every shipped default passes its own checks
+  assert configs.get("copy_memory").cell == "exp_rnn"
+  assert configs.get("dates", steps=3).steps == 3
   with pytest.raises(ValueError, match="task must be one of"):
-    default_config("nope")
+    configs.get("nope")
+  with pytest.raises(AttributeError, match="'text_file' does not exist for task 'adding'"):
+    configs.get("adding", text_file="x.txt")  # task-only fields live in their task's file
+  assert configs.get("charlm", text_file="x.txt").text_file == "x.txt"
 
 
 def test_bidirectional_copy_memory_is_refused(tmp_path):
   out = subprocess.run([
-      sys.executable, "-m", "experiments.main", "--task=copy_memory", "--bidirectional", "--steps=2"
+      sys.executable, "-m", "experiments.main", "--task=copy_memory", "--config.bidirectional=True",
+      "--config.steps=2"
   ],
                        cwd=ROOT,
                        env=ENV,

@@ -127,12 +127,17 @@ def _without(sd, key):
     (_without(_torch_sd("lstm"), "bias_ih_l0"), "lstm", r"not 'bias_ih_l0'"),
     (_without(_torch_sd("lstm", 2), "weight_ih_l1"), "lstm", r"needs 'weight_ih_l1'"),
     (_without(_torch_sd("gru", 2), "weight_hh_l1"), "gru", r"needs 'weight_hh_l1'"),
-    (_without(_torch_sd("lstm", 1, True), "weight_ih_l0_reverse"), "lstm",
-     r"needs 'weight_ih_l0_reverse'"),
-    ({**_torch_sd("lstm"), "weight_hr_l0": np.zeros((3, 3))}, "lstm", r"proj_size"),
-    ({**_torch_sd("lstm"), "cell.weight": np.zeros(3)}, "lstm", r"'cell.weight' is not one"),
-    ({**_torch_sd("rnn_tanh", 2), "weight_ih_l1": np.zeros((3, 4), np.float32)}, "rnn_tanh",
-     r"weight_ih_l1 reads 4 features but the layer below gives 3"),
+    (_without(_torch_sd("lstm", 1, True),
+              "weight_ih_l0_reverse"), "lstm", r"needs 'weight_ih_l0_reverse'"),
+    ({
+        **_torch_sd("lstm"), "weight_hr_l0": np.zeros((3, 3))
+    }, "lstm", r"proj_size"),
+    ({
+        **_torch_sd("lstm"), "cell.weight": np.zeros(3)
+    }, "lstm", r"'cell.weight' is not one"),
+    ({
+        **_torch_sd("rnn_tanh", 2), "weight_ih_l1": np.zeros((3, 4), np.float32)
+    }, "rnn_tanh", r"weight_ih_l1 reads 4 features but the layer below gives 3"),
 ])
 def test_from_torch_refuses_dicts_of_another_kind_or_incomplete(sd, kind, match):
   with pytest.raises(ValueError, match=match):

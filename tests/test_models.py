@@ -191,12 +191,11 @@ def test_attention_context_is_weighted_sum_of_annotations():
   src = jax.random.randint(jax.random.PRNGKey(1), (2, 5), 0, 6)
   state = m.encode(p, src, jnp.array([5, 2]))
   alpha, context = m.attend(p, state)
-  np.testing.assert_allclose(
-      context, np.einsum("bt,bth->bh", alpha, state["annotations"]), rtol=1e-5)
+  np.testing.assert_allclose(context, np.einsum("bt,bth->bh", alpha, state.annotations), rtol=1e-5)
   # energies by hand from [s; a] through the small dense network
   en = p["energy"]
-  s = np.asarray(state["carry"][1])
-  a = np.asarray(state["annotations"])
+  s = np.asarray(state.carry[1])
+  a = np.asarray(state.annotations)
   e = np.tanh(a @ np.asarray(en["w_a"]).T + (s @ np.asarray(en["w_s"]).T)[:, None, :] +
               np.asarray(en["b"])) @ np.asarray(en["w_e"]) + float(en["b_e"])
   e[1, 2:] = -np.inf

@@ -29,7 +29,7 @@ def _data(name, batch, time, seed):
   params = random_params(cell, jax.random.PRNGKey(seed), D, H)
   xs = jax.random.normal(jax.random.PRNGKey(seed + 1), (batch, time, D))
   ys = jax.random.normal(jax.random.PRNGKey(seed + 2), (batch, time, 2))
-  readout = rj.dense()[0](jax.random.PRNGKey(seed + 3), H, 2)
+  readout = rj.dense().init(jax.random.PRNGKey(seed + 3), H, 2)
   return cell, params, xs, ys, readout
 
 

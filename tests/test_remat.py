@@ -31,9 +31,9 @@ def test_remat_changes_no_value_or_gradient(remat, backward, reverse, x64):
   assert max_rel_err(g1, g0) <= 1e-10
 
 
-@pytest.mark.parametrize("remat", [5, 6, 12])
+@pytest.mark.parametrize("remat", [5, 12])
 def test_remat_last_chunk_overlap_at_every_length(remat, x64):
-  """T = 13 with chunks of 5, 6 or 12: the last chunk overlaps the one before; lengths that end
+  """T = 13 with chunks of 5 or 12: the last chunk overlaps the one before; lengths that end
   inside the overlap, before it, at T and at 0, with truncation cuts inside the overlap."""
   cell = rj.gru("after")
   params = random_params(cell, jax.random.PRNGKey(2), 3, 4, jnp.float64)

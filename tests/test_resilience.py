@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from experiments import adding
-from experiments.config import Config
+from experiments import configs
 from experiments.runner import initial_state
 from rnn_jax import checkpoint as ckpt
 from rnn_jax.data.adding import adding_batch
@@ -23,13 +23,16 @@ from rnn_jax.data.adding import adding_batch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**{k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}, "PYTHONPATH": ROOT}
 ARGS = [
-    "--steps=40", "--eval_every=4", "--checkpoint_every=1", "--hidden_size=8", "--length=10",
-    "--batch_size=8"
+    "--config.steps=40", "--config.eval_every=4", "--config.checkpoint_every=1",
+    "--config.hidden_size=8", "--config.length=10", "--config.batch_size=8"
 ]
 
 
 def _cmd(workdir, seed=0):
-  return [sys.executable, "-m", "experiments.main", *ARGS, f"--seed={seed}", f"--workdir={workdir}"]
+  return [
+      sys.executable, "-m", "experiments.main", *ARGS, f"--config.seed={seed}",
+      f"--workdir={workdir}"
+  ]
 
 
 def _run(workdir, seed=0):
@@ -40,7 +43,7 @@ def _run(workdir, seed=0):
 
 
 def _like():
-  cfg = Config(hidden_size=8, length=10, batch_size=8)
+  cfg = configs.get("adding", hidden_size=8, length=10, batch_size=8)
   return initial_state(cfg, adding.build_model(cfg))[0]
 
 
@@ -88,15 +91,15 @@ def test_same_seed_same_bits_in_two_processes_and_seeds_differ(tmp_path):
 
 
 @pytest.mark.parametrize("flag,expected", [
-    ("--hidden_size=0", "hidden_size"),
+    ("--config.hidden_size=0", "hidden_size"),
     ("--task=copy_memory_xl", "task"),
-    ("--cell=transformer", "cell"),
-    ("--learning_rate=-1", "learning_rate"),
-    ("--steps=0", "steps"),
-    ("--batch_size=-4", "batch_size"),
-    ("--length=1", "length"),
-    ("--truncate=0", "truncate"),
-    ("--optimizer=lbfgs", "optimizer"),
+    ("--config.cell=transformer", "cell"),
+    ("--config.learning_rate=-1", "learning_rate"),
+    ("--config.steps=0", "steps"),
+    ("--config.batch_size=-4", "batch_size"),
+    ("--config.length=1", "length"),
+    ("--config.truncate=0", "truncate"),
+    ("--config.optimizer=lbfgs", "optimizer"),
 ])
 def test_bad_flags_get_clear_errors(flag, expected):
   out = subprocess.run([sys.executable, "-m", "experiments.main", flag],
@@ -106,7 +109,8 @@ def test_bad_flags_get_clear_errors(flag, expected):
                        timeout=120)
   assert out.returncode != 0
   err = out.stderr.decode()
-  assert f"--{expected}" in err or f"flag --{expected}" in err, err[-1500:]
+  assert f"--config.{expected}" in err or f"flag --{expected}" in err, err[-1500:]
+  assert len(err.strip().splitlines()) <= 2, err  # one line (and a help hint), no usage dump
 
 
 @pytest.mark.parametrize("kwargs,match", [

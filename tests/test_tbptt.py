@@ -33,7 +33,7 @@ def test_tbptt_equals_hand_written_procedure(k1, k2, x64):
   key = jax.random.PRNGKey(0)
   params = {
       "cell": cell.init(key, d, h, jnp.float64),
-      "readout": rj.dense()[0](jax.random.fold_in(key, 1), h, v, jnp.float64)
+      "readout": rj.dense().init(jax.random.fold_in(key, 1), h, v, jnp.float64)
   }
   xs = jax.random.normal(jax.random.fold_in(key, 2), (b, n, d), jnp.float64)
   ys = jax.random.randint(jax.random.fold_in(key, 3), (b, n), 0, v)
@@ -73,7 +73,7 @@ def test_tbptt_learns_a_delayed_copy_stream():
   tokens = jax.random.randint(key, (b, n), 0, v)
   xs = jax.nn.one_hot(tokens, v)
   ys = jnp.concatenate([jnp.zeros((b, 2), jnp.int32), tokens[:, :-2]], axis=1)
-  params = {"cell": cell.init(key, v, h), "readout": rj.dense()[0](key, h, v)}
+  params = {"cell": cell.init(key, v, h), "readout": rj.dense().init(key, h, v)}
   tx = optax.adam(1e-2)
   update = make_window_update(rnn_window_fn(cell, k1=10), tx)
   state, carry = tx.init(params), jnp.zeros((b, h))

@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 
 from experiments import adding
-from experiments.config import Config
+from experiments import configs
 from experiments.runner import initial_state
 from rnn_jax import checkpoint as ckpt
 from rnn_jax.optim import OptimConfig, make_optimizer
 from rnn_jax.train import StopTraining, fit, init_state, make_train_step
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = Config(
+TINY = configs.get(
+    "adding",
     hidden_size=8,
     steps=24,
     batch_size=8,
@@ -40,7 +41,8 @@ def _final_params(workdir):
 def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
   full = adding.train_and_evaluate(TINY, str(tmp_path / "a"), log=lambda *_: None)
   # interrupted after 10 steps (last checkpoint at 8), then resumed to the end
-  adding.train_and_evaluate(TINY.replace(steps=10), str(tmp_path / "b"), log=lambda *_: None)
+  adding.train_and_evaluate(
+      configs.replace(TINY, steps=10), str(tmp_path / "b"), log=lambda *_: None)
   resumed = adding.train_and_evaluate(TINY, str(tmp_path / "b"), log=lambda *_: None)
   assert resumed["resumed_from"] == 10
   # the short run also logged its own last step (10); every shared row is identical
@@ -55,10 +57,10 @@ def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
 
 def test_stateful_charlm_carries_state_and_resumes_bit_for_bit(tmp_path):
   from experiments import charlm
-  from experiments.config import default_config
+  from experiments import configs
   text = tmp_path / "t.txt"
   text.write_text("to be or not to be, that is the question. " * 40)
-  config = default_config(
+  config = configs.get(
       "charlm",
       text_file=str(text),
       stateful=True,
@@ -72,7 +74,7 @@ def test_stateful_charlm_carries_state_and_resumes_bit_for_bit(tmp_path):
       schedule="constant")  # a cosine schedule depends on --steps, which the short run changes
   quiet = lambda *_: None
   full = charlm.train_and_evaluate(config, str(tmp_path / "a"), log=quiet)
-  charlm.train_and_evaluate(config.replace(steps=6), str(tmp_path / "b"), log=quiet)
+  charlm.train_and_evaluate(configs.replace(config, steps=6), str(tmp_path / "b"), log=quiet)
   resumed = charlm.train_and_evaluate(config, str(tmp_path / "b"), log=quiet)
   assert resumed["resumed_from"] == 6
   assert [r for r in resumed["history"] if r["step"] != 6] == full["history"]
@@ -178,9 +180,9 @@ def test_sigterm_saves_and_exits_cleanly_then_resumes(tmp_path):
   workdir = str(tmp_path / "run")
   env = {**os.environ, "PYTHONPATH": ROOT}
   cmd = [
-      sys.executable, "-m", "experiments.main", "--steps=100000", "--eval_every=5",
-      "--checkpoint_every=1000", "--hidden_size=8", "--length=10", "--batch_size=8",
-      f"--workdir={workdir}"
+      sys.executable, "-m", "experiments.main", "--config.steps=100000", "--config.eval_every=5",
+      "--config.checkpoint_every=1000", "--config.hidden_size=8", "--config.length=10",
+      "--config.batch_size=8", f"--workdir={workdir}"
   ]
   proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
   deadline = time.time() + 120
@@ -197,5 +199,5 @@ def test_sigterm_saves_and_exits_cleanly_then_resumes(tmp_path):
 
 
 def adding_state_like():
-  cfg = Config(hidden_size=8, length=10, batch_size=8)
+  cfg = configs.get("adding", hidden_size=8, length=10, batch_size=8)
   return initial_state(cfg, adding.build_model(cfg))[0]

@@ -42,7 +42,7 @@ def test_lengths_match_reference(name, reverse):
 @pytest.mark.parametrize("backward", ["autodiff", "closed_form"])
 def test_garbage_after_lengths_changes_nothing(name, backward):
   cell, params, xs = _setup(name)
-  readout = rj.dense()[0](jax.random.PRNGKey(2), H, 2)
+  readout = rj.dense().init(jax.random.PRNGKey(2), H, 2)
   targets = jax.random.normal(jax.random.PRNGKey(4), (B, T, 2))
 
   def loss(p, xs, targets):
@@ -178,3 +178,17 @@ def test_non_finite_inputs_at_valid_steps_are_rejected():
   with pytest.raises(ValueError, match=r"xs contains non-finite values .* index \(1, 1, 0\)"):
     rj.unroll(cell, params, bad, lengths=LENGTHS)
   rj.unroll(cell, params, xs.at[1, 5, 0].set(np.inf), lengths=LENGTHS)  # padding: allowed
+
+
+def test_lengths_may_be_a_list_and_bad_lists_are_named():
+  cell = rj.gru()
+  params = cell.init(jax.random.PRNGKey(0), 2, 3)
+  xs = jax.random.normal(jax.random.PRNGKey(1), (2, 6, 2))
+  f_list, y_list = rj.unroll(cell, params, xs, lengths=[5, 3])
+  f_arr, y_arr = rj.unroll(cell, params, xs, lengths=jnp.array([5, 3]))
+  np.testing.assert_array_equal(y_list, y_arr)
+  np.testing.assert_array_equal(f_list, f_arr)
+  with pytest.raises(ValueError, match=r"lengths must be ints"):
+    rj.unroll(cell, params, xs, lengths=[5.0, 3])
+  with pytest.raises(ValueError, match=r"lengths must have shape \[B\]=\(2,\)"):
+    rj.unroll(cell, params, xs, lengths=[5, 3, 1])

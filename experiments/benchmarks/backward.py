@@ -30,7 +30,7 @@ def make_step(cell, backward, shape):
   import rnn_jax as rj
   b, t, d, h = shape
   key = jax.random.PRNGKey(0)
-  params = {"cell": cell.init(key, d, h), "readout": rj.dense()[0](key, h, 1)}
+  params = {"cell": cell.init(key, d, h), "readout": rj.dense().init(key, h, 1)}
   xs = jax.random.normal(jax.random.fold_in(key, 1), (b, t, d))
   ys = jax.random.normal(jax.random.fold_in(key, 2), (b, t, 1))
 

@@ -42,7 +42,7 @@ def main(argv):
   results = {"device": jax.devices()[0].platform, "min_gru": {}, "gru_deer": {}}
   b, h = _B.value, _H.value
   for t in map(int, _LENGTHS.value):
-    cell = pt.min_gru()
+    cell = rj.min_gru()
     p = cell.init(jax.random.PRNGKey(0), h, h)
     xs = jax.random.normal(jax.random.PRNGKey(1), (b, t, h))
     seq = jax.jit(jax.value_and_grad(lambda p: jnp.mean(rj.unroll(cell, p, xs)[1]**2)))

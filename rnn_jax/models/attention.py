@@ -18,18 +18,29 @@ import jax
 import jax.numpy as jnp
 
 from rnn_jax.cells import dense, hidden_of, lstm, readout_logits
-from rnn_jax.layers import bidirectional
+from rnn_jax.cells.base import glorot_uniform
+from rnn_jax.layers import bidirectional, recurrent
 from rnn_jax.models.common import check_tokens, embed, embed_size_of, init_embedding
 from rnn_jax.losses import sequence_loss
-from rnn_jax.types import Cell, check_positive_int, check_rank
-from rnn_jax.unrolling import time_mask
+from rnn_jax.recurrence import time_mask
+from rnn_jax.types import Array, Carry, Cell, check_positive_int, check_rank
+
+
+class AttentionState(NamedTuple):
+  """The decoder state: the post-attention carry s⟨t−1⟩ (batched) and, fixed for the whole
+  output sequence, the annotations a⟨t'⟩ ``[B, T_x, 2H_a]``, their projections W_a a⟨t'⟩ + b
+  ``[B, T_x, E]`` and the source mask ``[B, T_x]``."""
+  carry: Carry
+  annotations: Array
+  projected: Array
+  mask: Array
 
 
 class AttentionModel(NamedTuple):
   """``apply(params, src, src_lengths, tgt=None, num_steps=None) -> (logits [B, T_y, V],
   alphas [B, T_y, T_x])``; ``loss(params, src, src_lengths, tgt, tgt_lengths)``;
-  ``encode(params, src, src_lengths) -> state``; ``step_fn(params, state, tokens)``;
-  ``attend(params, state) -> (alpha, context)``."""
+  ``encode(params, src, src_lengths) -> AttentionState``; ``step_fn(params, state, tokens)
+  -> (state, logits)``; ``attend(params, state) -> (alpha, context)``."""
 
   init: Callable
   apply: Callable
@@ -37,6 +48,34 @@ class AttentionModel(NamedTuple):
   encode: Callable
   step_fn: Callable
   attend: Callable
+
+
+def init_energy(keys, post_hidden: int, annotation_size: int, energy_hidden: int, dtype):
+  """The small dense network that scores s⟨t−1⟩ against a⟨t'⟩: W_s, W_a, w_e Glorot-uniform
+  (one key each), b and b_e zeros."""
+  k_s, k_a, k_e = keys
+  return {
+      "w_s": glorot_uniform(k_s, (energy_hidden, post_hidden), dtype),
+      "w_a": glorot_uniform(k_a, (energy_hidden, annotation_size), dtype),
+      "b": jnp.zeros((energy_hidden,), dtype),
+      "w_e": glorot_uniform(k_e, (1, energy_hidden), dtype)[0],
+      "b_e": jnp.zeros((), dtype)
+  }
+
+
+def attend(energy, state: AttentionState):
+  """α⟨t,·⟩ ``[B, T_x]`` and the context c⟨t⟩ ``[B, 2H_a]`` for the current s⟨t−1⟩.
+
+  e⟨t,t'⟩ = w_e · tanh(W_s s⟨t−1⟩ + W_a a⟨t'⟩ + b) + b_e; padded t' get α = 0 exactly, and a
+  source of length 0 gets α = 0 everywhere (so c⟨t⟩ = 0).
+  """
+  s_prev = hidden_of(state.carry)
+  hidden = jnp.tanh(state.projected + (s_prev @ energy["w_s"].T)[:, None, :])
+  energies = hidden @ energy["w_e"] + energy["b_e"]
+  energies = jnp.where(state.mask, energies, -jnp.inf)
+  alpha = jax.nn.softmax(energies, axis=-1)
+  alpha = jnp.where(state.mask.any(axis=1, keepdims=True), alpha, 0.0)
+  return alpha, jnp.einsum("bt,bth->bh", alpha, state.annotations)
 
 
 def attention_model(src_vocab: int,
@@ -50,68 +89,67 @@ def attention_model(src_vocab: int,
                     pre_cell: Cell | None = None,
                     post_cell: Cell | None = None,
                     bos_token: int = 0) -> AttentionModel:
-  sv = check_positive_int("src_vocab", src_vocab)
-  tv = check_positive_int("tgt_vocab", tgt_vocab)
-  ha = check_positive_int("pre_hidden", pre_hidden)
-  hs = check_positive_int("post_hidden", post_hidden)
-  he = check_positive_int("energy_hidden", energy_hidden)
+  """The seeds' attention model (module docstring) over token ids.
+
+  Args:
+    src_vocab, tgt_vocab: vocabulary sizes of x and y.
+    pre_hidden: H_a of each direction of the pre-attention Bi-LSTM (annotations are 2H_a).
+    post_hidden: H_s of the post-attention cell.
+    energy_hidden: E, the width of the scoring network.
+    embed_size: learned embeddings of this size, or None for one-hot inputs.
+    feed_previous: the post-attention cell also reads embed(y⟨t−1⟩) (teacher forcing).
+    pre_cell, post_cell: the cells (default LSTMs).
+    bos_token: y⟨0⟩, the token before the first output.
+  """
+  src_vocab = check_positive_int("src_vocab", src_vocab)
+  tgt_vocab = check_positive_int("tgt_vocab", tgt_vocab)
+  pre_hidden = check_positive_int("pre_hidden", pre_hidden)
+  post_hidden = check_positive_int("post_hidden", post_hidden)
+  energy_hidden = check_positive_int("energy_hidden", energy_hidden)
   pre = bidirectional(pre_cell or lstm())
-  post = post_cell or lstm()
-  es, et = embed_size_of(embed_size, sv), embed_size_of(embed_size, tv)
-  post_in = 2 * ha + (et if feed_previous else 0)
+  post = recurrent(post_cell or lstm())
+  src_embed = embed_size_of(embed_size, src_vocab)
+  post_input = 2 * pre_hidden + (embed_size_of(embed_size, tgt_vocab) if feed_previous else 0)
 
   def init(key, dtype=jnp.float32):
     ks = jax.random.split(key, 7)
+    tgt_table = init_embedding(ks[1], tgt_vocab, embed_size, dtype) if feed_previous else None
     return {
-        "src_embedding": init_embedding(ks[0], sv, embed_size, dtype),
-        "tgt_embedding": init_embedding(ks[1], tv, embed_size, dtype) if feed_previous else None,
-        "pre": pre.init(ks[2], es, ha, dtype),
-        "energy": {
-            "w_s": dense()[0](ks[3], hs, he, dtype)["w_ya"],
-            "w_a": dense()[0](ks[4], 2 * ha, he, dtype)["w_ya"],
-            "b": jnp.zeros((he,), dtype),
-            "w_e": dense()[0](ks[5], he, 1, dtype)["w_ya"][0],
-            "b_e": jnp.zeros((), dtype)
-        },
-        "post": post.init(ks[6], post_in, hs, dtype),
-        "readout": dense("softmax")[0](jax.random.fold_in(key, 9), hs, tv, dtype)
+        "src_embedding": init_embedding(ks[0], src_vocab, embed_size, dtype),
+        "tgt_embedding": tgt_table,
+        "pre": pre.init(ks[2], src_embed, pre_hidden, dtype),
+        "energy": init_energy(ks[3:6], post_hidden, 2 * pre_hidden, energy_hidden, dtype),
+        "post": post.init(ks[6], post_input, post_hidden, dtype),
+        "readout": dense("softmax").init(jax.random.fold_in(key, 9), post_hidden, tgt_vocab, dtype)
     }
 
-  def encode(params, src, src_lengths=None):
+  def encode(params, src, src_lengths=None) -> AttentionState:
+    """Annotations of the source and their projections, computed once per sequence."""
     check_rank("src", src, 2, "[B, T_x]")
-    check_tokens("src", src, sv)
-    batch, tx = src.shape
+    check_tokens("src", src, src_vocab)
+    batch, src_time = src.shape
     dtype = params["readout"]["w_ya"].dtype
-    xs = embed(params["src_embedding"], src, sv, dtype)
-    _, ann = pre.apply(params["pre"], xs, lengths=src_lengths)
-    lengths = jnp.full((batch,), tx, jnp.int32) if src_lengths is None else src_lengths
-    proj = jnp.einsum("bth,eh->bte", ann, params["energy"]["w_a"]) + params["energy"]["b"][None,
-                                                                                           None, :]
-    carry = jax.tree_util.tree_map(lambda c: jnp.broadcast_to(c, (batch,) + c.shape),
-                                   post.initial_carry(hs, dtype))
-    return {"carry": carry, "annotations": ann, "proj": proj, "mask": time_mask(lengths, tx)}
+    xs = embed(params["src_embedding"], src, src_vocab, dtype)
+    _, annotations = pre.apply(params["pre"], xs, lengths=src_lengths)
+    lengths = jnp.full((batch,), src_time, jnp.int32) if src_lengths is None else src_lengths
+    energy = params["energy"]
+    projected = jnp.einsum("bth,eh->bte", annotations, energy["w_a"]) + energy["b"][None, None, :]
+    return AttentionState(
+        post.initial_carry(params["post"], batch, dtype), annotations, projected,
+        time_mask(lengths, src_time))
 
-  def attend(params, state):
-    s = hidden_of(state["carry"])
-    en = params["energy"]
-    hidden = jnp.tanh(state["proj"] + (s @ en["w_s"].T)[:, None, :])
-    e = hidden @ en["w_e"] + en["b_e"]
-    e = jnp.where(state["mask"], e, -jnp.inf)
-    alpha = jax.nn.softmax(e, axis=-1)
-    alpha = jnp.where(state["mask"].any(axis=1, keepdims=True), alpha, 0.0)
-    context = jnp.einsum("bt,bth->bh", alpha, state["annotations"])
-    return alpha, context
-
-  def _step(params, state, tokens):
-    alpha, context = attend(params, state)
+  def decode_step(params, state: AttentionState, tokens):
+    """One output step: attend, advance the post-attention cell, logits; also returns α."""
+    alpha, context = attend(params["energy"], state)
     x = context
     if feed_previous:
-      x = jnp.concatenate([context, embed(params["tgt_embedding"], tokens, tv, context.dtype)], -1)
-    carry, s = jax.vmap(post.step, (None, 0, 0))(params["post"], state["carry"], x)
-    return {**state, "carry": carry}, readout_logits(params["readout"], s), alpha
+      previous = embed(params["tgt_embedding"], tokens, tgt_vocab, context.dtype)
+      x = jnp.concatenate([context, previous], -1)
+    carry, s = post.step(params["post"], state.carry, x)
+    return state._replace(carry=carry), readout_logits(params["readout"], s), alpha
 
   def step_fn(params, state, tokens):
-    state, logits, _ = _step(params, state, tokens)
+    state, logits, _ = decode_step(params, state, tokens)
     return state, logits
 
   def apply(params, src, src_lengths=None, tgt=None, num_steps=None):
@@ -122,17 +160,17 @@ def attention_model(src_vocab: int,
                          "rnn_jax.decoding and step_fn instead.")
       if num_steps is None:
         raise ValueError("apply needs tgt or num_steps (T_y).")
-      prev = jnp.zeros((src.shape[0], check_positive_int("num_steps", num_steps)), jnp.int32)
+      previous = jnp.zeros((src.shape[0], check_positive_int("num_steps", num_steps)), jnp.int32)
     else:
       check_rank("tgt", tgt, 2, "[B, T_y]")
-      check_tokens("tgt", tgt, tv)
-      prev = jnp.concatenate([jnp.full_like(tgt[:, :1], bos_token), tgt[:, :-1]], axis=1)
+      check_tokens("tgt", tgt, tgt_vocab)
+      previous = jnp.concatenate([jnp.full_like(tgt[:, :1], bos_token), tgt[:, :-1]], axis=1)
 
     def body(st, tok):
-      st, logits, alpha = _step(params, st, tok)
+      st, logits, alpha = decode_step(params, st, tok)
       return st, (logits, alpha)
 
-    _, (logits, alphas) = jax.lax.scan(body, state, prev.T)
+    _, (logits, alphas) = jax.lax.scan(body, state, previous.T)
     return jnp.swapaxes(logits, 0, 1), jnp.swapaxes(alphas, 0, 1)
 
   def loss(params, src, src_lengths, tgt, tgt_lengths=None):
@@ -140,4 +178,5 @@ def attention_model(src_vocab: int,
     return sequence_loss(
         logits, tgt, loss="softmax_cross_entropy", lengths=tgt_lengths, reduction="token_mean")
 
-  return AttentionModel(init, apply, loss, encode, step_fn, attend)
+  return AttentionModel(init, apply, loss, encode, step_fn,
+                        lambda params, state: attend(params["energy"], state))

@@ -1,16 +1,13 @@
-"""Pieces the topologies share: token embeddings and a step-wise decoder stack."""
+"""Pieces the topologies share: token embeddings, the encoder+readout body, one token step."""
 from __future__ import annotations
-
-from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from rnn_jax.cells import dense, readout_logits
-from rnn_jax.layers import recurrent
+from rnn_jax.layers import Layer, recurrent
 from rnn_jax.types import Cell, Model, check_positive_int, check_rank
-from rnn_jax.unrolling import unroll
 
 
 def check_tokens(name: str, tokens, vocab_size: int) -> None:
@@ -45,46 +42,6 @@ def embed_size_of(embed_size, vocab_size):
   return vocab_size if embed_size is None else embed_size
 
 
-class DecoderStack:
-  """Uni-directional stacked cells run either over a whole sequence (teacher
-  forcing, through ``unroll``) or one step at a time (decoding).
-
-  Params and carries are lists, one per layer. A class only to group three
-  functions over the same tuple of cells; it holds no state.
-  """
-
-  def __init__(self, cells: Sequence[Cell]):
-    if not cells:
-      raise ValueError("a decoder needs at least one cell.")
-    self.cells = tuple(cells)
-
-  def init(self, key, input_size, hidden_size, dtype=jnp.float32):
-    keys = jax.random.split(key, len(self.cells))
-    sizes = [input_size] + [hidden_size] * (len(self.cells) - 1)
-    return [c.init(k, d, hidden_size, dtype) for c, k, d in zip(self.cells, keys, sizes)]
-
-  def initial_carry(self, params, batch, dtype=jnp.float32):
-    out = []
-    for c, p in zip(self.cells, params):
-      carry = c.initial_carry(c.hidden_of_params(p), dtype)
-      out.append(jax.tree_util.tree_map(lambda v: jnp.broadcast_to(v, (batch,) + v.shape), carry))
-    return out
-
-  def run(self, params, xs, carries, lengths=None, **unroll_options):
-    finals, h = [], xs
-    for c, p, carry in zip(self.cells, params, carries):
-      final, h = unroll(c, p, h, carry, lengths=lengths, **unroll_options)
-      finals.append(final)
-    return finals, h
-
-  def step(self, params, carries, x):
-    new, h = [], x
-    for c, p, carry in zip(self.cells, params, carries):
-      carry, h = jax.vmap(c.step, (None, 0, 0))(p, carry, h)
-      new.append(carry)
-    return new, h
-
-
 def encoder_readout(encoder, input_size: int, hidden_size, output_size: int, output: str, post,
                     unroll_options) -> Model:
   """An encoder layer, then ``post(ys, lengths)``, then the readout w_ya · + b_y.
@@ -94,7 +51,7 @@ def encoder_readout(encoder, input_size: int, hidden_size, output_size: int, out
   layer = recurrent(encoder) if isinstance(encoder, Cell) else encoder
   d = check_positive_int("input_size", input_size)
   v = check_positive_int("output_size", output_size)
-  readout_init, _ = dense(output)
+  readout_init = dense(output).init
 
   def init(key, dtype=jnp.float32):
     ke, kr = jax.random.split(key)
@@ -111,7 +68,7 @@ def encoder_readout(encoder, input_size: int, hidden_size, output_size: int, out
   return Model(init, apply)
 
 
-def token_step(stack: DecoderStack, embedding, decoder_params, readout, tokens, vocab_size):
+def token_step(stack: Layer, embedding, decoder_params, readout, tokens, vocab_size):
   """One decoding step: embed y⟨t−1⟩, advance the stacked cells, logits of ŷ⟨t⟩."""
 
   def run(carries):

@@ -12,10 +12,9 @@ import jax
 import jax.numpy as jnp
 
 from rnn_jax.cells import dense, readout_logits
-from rnn_jax.layers import variational_dropout
+from rnn_jax.layers import stacked, variational_dropout
 from rnn_jax.losses import sequence_loss
-from rnn_jax.models.common import (DecoderStack, check_tokens, embed, embed_size_of, init_embedding,
-                                   token_step)
+from rnn_jax.models.common import (check_tokens, embed, embed_size_of, init_embedding, token_step)
 from rnn_jax.types import Cell, check_positive_int, check_rank
 
 
@@ -39,7 +38,7 @@ def language_model(cells: Cell | Sequence[Cell],
                    dropout_rate: float = 0.0,
                    **unroll_options) -> LanguageModel:
   cells = [cells] if isinstance(cells, Cell) else list(cells)
-  stack = DecoderStack(cells)
+  stack = stacked(cells)
   v = check_positive_int("vocab_size", vocab_size)
   h = check_positive_int("hidden_size", hidden_size)
   e = embed_size_of(embed_size, v)
@@ -51,7 +50,7 @@ def language_model(cells: Cell | Sequence[Cell],
     return {
         "embedding": init_embedding(k1, v, embed_size, dtype),
         "decoder": stack.init(k2, e, h, dtype),
-        "readout": dense("softmax")[0](k3, h, v, dtype)
+        "readout": dense("softmax").init(k3, h, v, dtype)
     }
 
   def initial_state(params, batch, dtype=jnp.float32):
@@ -65,7 +64,7 @@ def language_model(cells: Cell | Sequence[Cell],
     if key is not None and dropout_rate > 0:
       xs = variational_dropout(key, xs, dropout_rate)
     carry = initial_state(params, tokens.shape[0], dtype) if carry is None else carry
-    finals, ys = stack.run(params["decoder"], xs, carry, lengths, **unroll_options)
+    finals, ys = stack.apply(params["decoder"], xs, carry, lengths=lengths, **unroll_options)
     if key is not None and dropout_rate > 0:
       ys = variational_dropout(jax.random.fold_in(key, 1), ys, dropout_rate)
     return readout_logits(params["readout"], ys), finals

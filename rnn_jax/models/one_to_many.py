@@ -13,11 +13,18 @@ import jax
 import jax.numpy as jnp
 
 from rnn_jax.cells import dense, readout_logits
+from rnn_jax.layers import stacked
 from rnn_jax.losses import sequence_loss
-from rnn_jax.models.common import DecoderStack, check_tokens, embed, embed_size_of, init_embedding
-from rnn_jax.types import Cell, check_choice, check_positive_int, check_rank
+from rnn_jax.models.common import check_tokens, embed, embed_size_of, init_embedding
+from rnn_jax.types import Array, Cell, check_choice, check_positive_int, check_rank
 
 FEEDS = ("carry", "input", "both")
+
+
+class OneToManyState(NamedTuple):
+  """The decoder state: one carry per layer and the conditioning vector v ``[B, F]``."""
+  carries: list
+  v: Array
 
 
 class OneToMany(NamedTuple):
@@ -42,7 +49,7 @@ def one_to_many(cells: Cell | Sequence[Cell],
                 bos_token: int = 0,
                 **unroll_options) -> OneToMany:
   cells = [cells] if isinstance(cells, Cell) else list(cells)
-  stack = DecoderStack(cells)
+  stack = stacked(cells)
   check_choice("feed", feed, FEEDS)
   f = check_positive_int("vector_size", vector_size)
   v = check_positive_int("vocab_size", vocab_size)
@@ -55,10 +62,10 @@ def one_to_many(cells: Cell | Sequence[Cell],
     params = {
         "embedding": init_embedding(k1, v, embed_size, dtype),
         "decoder": stack.init(k2, d, h, dtype),
-        "readout": dense("softmax")[0](k3, h, v, dtype)
+        "readout": dense("softmax").init(k3, h, v, dtype)
     }
     if feed in ("carry", "both"):
-      params["bridge"] = dense()[0](k4, f, h, dtype)  # w_ya/b_y names reused as w_v/b_v
+      params["bridge"] = dense().init(k4, f, h, dtype)  # a dense layer: w_ya/b_y play w_v/b_v
     return params
 
   def _check_v(vec):
@@ -76,7 +83,7 @@ def one_to_many(cells: Cell | Sequence[Cell],
           jax.tree_util.tree_map(lambda leaf: a0, c) if not isinstance(c, tuple) else c[:-1] + (a0,)
           for c in carries
       ]
-    return {"carries": carries, "v": vec}
+    return OneToManyState(carries, vec)
 
   def _inputs(params, tokens, vec):
     x = embed(params["embedding"], tokens, v, params["readout"]["w_ya"].dtype)
@@ -91,8 +98,12 @@ def one_to_many(cells: Cell | Sequence[Cell],
     check_tokens("targets", targets, v)
     state = initial_state(params, vec)
     prev = jnp.concatenate([jnp.full_like(targets[:, :1], bos_token), targets[:, :-1]], axis=1)
-    _, ys = stack.run(params["decoder"], _inputs(params, prev, vec), state["carries"], lengths,
-                      **unroll_options)
+    _, ys = stack.apply(
+        params["decoder"],
+        _inputs(params, prev, vec),
+        state.carries,
+        lengths=lengths,
+        **unroll_options)
     return readout_logits(params["readout"], ys)
 
   def loss(params, vec, targets, lengths=None):
@@ -104,8 +115,7 @@ def one_to_many(cells: Cell | Sequence[Cell],
         reduction="token_mean")
 
   def step_fn(params, state, tokens):
-    carries, a = stack.step(params["decoder"], state["carries"],
-                            _inputs(params, tokens, state["v"]))
-    return {"carries": carries, "v": state["v"]}, readout_logits(params["readout"], a)
+    carries, a = stack.step(params["decoder"], state.carries, _inputs(params, tokens, state.v))
+    return state._replace(carries=carries), readout_logits(params["readout"], a)
 
   return OneToMany(init, apply, loss, initial_state, step_fn)

@@ -1,0 +1,89 @@
+"""One config file per task (``experiments/configs/<task>.py`` with ``get_config()``), read by
+``ml_collections.config_flags``:
+
+  python -m experiments.main --config=experiments/configs/charlm.py --config.hidden_size=512
+  python -m experiments.main --task=charlm --config.hidden_size=512      # the same (alias)
+
+In Python (a notebook): ``configs.get("charlm", hidden_size=512)``. Configs are locked
+``ConfigDict`` s: a misspelt field is an error, not a new field. ``validate`` checks choices
+against the library's own registries and file fields before any training starts.
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+import os
+
+from ml_collections import config_dict
+
+TASKS = ("adding", "copy_memory", "mnist", "japanese_vowels", "sunspots", "charlm", "dates", "ner",
+         "names")
+FOLDER = os.path.dirname(os.path.abspath(__file__))
+
+
+def path(task: str) -> str:
+  """The config file of ``task``."""
+  if task not in TASKS:
+    raise ValueError(f"task must be one of {list(TASKS)}, got {task!r}.")
+  return os.path.join(FOLDER, f"{task}.py")
+
+
+def get(task: str = "adding", **changes) -> config_dict.ConfigDict:
+  """The task's default config (its ``get_config()``), locked, with ``changes`` applied."""
+  path(task)  # validates the name
+  config = importlib.import_module(f"experiments.configs.{task}").get_config()
+  config.lock()
+  return replace(config, **changes)
+
+
+def replace(config: config_dict.ConfigDict, **changes) -> config_dict.ConfigDict:
+  """A copy of ``config`` with fields changed (unknown fields raise, as on the command line)."""
+  out = copy.deepcopy(config)
+  for name, value in changes.items():
+    if name not in out:
+      raise AttributeError(f"config field {name!r} does not exist for task {out.task!r}; "
+                           f"fields: {sorted(out.keys())}.")
+    setattr(out, name, value)
+  return out
+
+
+def _files(config):
+  return [k for k in ("text_file", "csv", "train_ts", "test_ts") if config.get(k) is not None]
+
+
+def validate(config: config_dict.ConfigDict) -> None:
+  """Raises ValueError naming ``--config.<field>`` and what was expected, before training."""
+  from rnn_jax.cells import CELLS
+  from rnn_jax.optim import OPTIMIZERS, SCHEDULES
+  from rnn_jax.types import Backward
+  choices = {
+      "task": TASKS,
+      "cell": tuple(CELLS),
+      "optimizer": tuple(OPTIMIZERS),
+      "schedule": SCHEDULES,
+      "backward": tuple(b.value for b in Backward)
+  }
+  for name, allowed in choices.items():
+    if config[name] not in allowed:
+      raise ValueError(f"--config.{name} must be one of {sorted(allowed)}, got {config[name]!r}.")
+  for name in ("hidden_size", "num_layers", "steps", "batch_size", "eval_every", "checkpoint_every",
+               "length", "embed_size", "truncate", "chrono", "devices"):
+    value = config.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+      raise ValueError(f"--config.{name} must be a positive int, got {value!r}.")
+  if config.get("length") is not None and config.length < 2:
+    raise ValueError(f"--config.length must be >= 2 (a sequence or window of two steps at least), "
+                     f"got {config.length!r}.")
+  if not config.learning_rate > 0:
+    raise ValueError(f"--config.learning_rate must be > 0, got {config.learning_rate!r}.")
+  if config.clip_norm is not None and not config.clip_norm >= 0:
+    raise ValueError(f"--config.clip_norm must be >= 0 (0 or None: off), got {config.clip_norm!r}.")
+  if config.get("dropout") is not None and not 0.0 <= config.dropout <= 0.95:
+    raise ValueError(f"--config.dropout must lie in [0, 0.95], got {config.dropout!r}.")
+  for name in _files(config):
+    if not os.path.isfile(config[name]):
+      raise ValueError(f"--config.{name} must name an existing file, got {config[name]!r}.")
+  for a, b, what in (("csv", "column", "the file and the column to forecast"),
+                     ("train_ts", "test_ts", "a training and a test .ts file")):
+    if a in config and (config[a] is None) != (config[b] is None):
+      raise ValueError(f"--config.{a} and --config.{b} go together: {what}.")

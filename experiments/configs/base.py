@@ -1,0 +1,31 @@
+"""Fields every task reads (the adding problem's values); each task's file starts from these.
+
+Choices are checked against the library's own registries (``experiments.configs.validate``):
+``cell`` in ``rnn_jax.cells.CELLS``, ``optimizer`` in ``rnn_jax.optim.OPTIMIZERS``,
+``schedule`` in ``rnn_jax.optim.SCHEDULES``, ``backward`` in ``rnn_jax.types.Backward``.
+"""
+from ml_collections import config_dict
+
+
+def get_config() -> config_dict.ConfigDict:
+  c = config_dict.ConfigDict()
+  c.task = "adding"
+  c.cell = "lstm"
+  c.hidden_size = 64
+  c.num_layers = 1
+  c.bidirectional = False
+  c.steps = 1500
+  c.batch_size = 64
+  c.learning_rate = 1e-2
+  c.optimizer = "adam"
+  c.schedule = "constant"  # or "cosine": decays to 0 over the run's steps
+  c.clip_norm = config_dict.placeholder(float)  # clip by global norm; None: off
+  c.clip_norm = 1.0
+  c.truncate = config_dict.placeholder(int)  # truncated BPTT length k
+  c.chrono = config_dict.placeholder(int)  # LSTM chrono initialisation T_max
+  c.backward = "closed_form"  # cells without a closed form fall back to autodiff
+  c.seed = 0
+  c.eval_every = 250
+  c.checkpoint_every = 500
+  c.devices = config_dict.placeholder(int)  # split the batch over N local devices; None: all
+  return c
