@@ -22,6 +22,7 @@ from typing import Callable, NamedTuple
 
 import jax.numpy as jnp
 
+from rnn_jax.cells.base import with_transposed
 from rnn_jax.types import Cell
 
 sig_d = lambda s: s * (1.0 - s)  # σ′ from σ
@@ -32,6 +33,9 @@ class Rule(NamedTuple):
   bwd: Callable
   grads: Callable
   saved: Callable = lambda res: res
+  # params -> params with loop-invariant blocks (transposes, slices) built once per sequence;
+  # the forward (cell.gates, through cells.base.rec) and bwd read them
+  prepare: Callable = lambda params: with_transposed(params, {"all": slice(None)})
 
 
 def outer(d, x):
@@ -61,25 +65,30 @@ def _simple_rnn_rule(cell: Cell) -> Rule:
 def _gru_rule(cell: Cell) -> Rule:
   before = cell.option("reset") == "before"
 
+  def prepare(params):
+    if not before:
+      return with_transposed(params, {"all": slice(None)})
+    w, h = params["w_aa"], params["w_aa"].shape[1]
+    out = with_transposed(params, {"ur": slice(0, 2 * h), "c": slice(2 * h, 3 * h)})
+    return {**out, "w_ur": w[:2 * h], "w_c": w[2 * h:]}
+
   def bwd(params, c_prev, res, dc):
     u, r, c_tilde, hc = res
-    h = c_prev.shape[-1]
-    w = params["w_aa"]
     d_pre_c = dc * u * tanh_d(c_tilde)
     d_u = dc * (c_tilde - c_prev) * sig_d(u)
     dc_prev = dc * (1.0 - u)
     if before:
-      d_hc = d_pre_c @ w[2 * h:]  # ∂/∂(Γr ⊙ c⟨t−1⟩)
+      d_hc = d_pre_c @ params["w_c"]  # ∂/∂(Γr ⊙ c⟨t−1⟩)
       d_r = d_hc * c_prev * sig_d(r)
       d_ur = jnp.concatenate([d_u, d_r], axis=-1)
-      dc_prev = dc_prev + d_hc * r + d_ur @ w[:2 * h]
+      dc_prev = dc_prev + d_hc * r + d_ur @ params["w_ur"]
       d_xp = jnp.concatenate([d_ur, d_pre_c], axis=-1)
       return dc_prev, d_xp, d_xp
     d_rec_c = d_pre_c * r  # ∂/∂(w_cc c⟨t−1⟩ + b_cc)
     d_r = d_pre_c * hc * sig_d(r)
     d_ur = jnp.concatenate([d_u, d_r], axis=-1)
     d_rec = jnp.concatenate([d_ur, d_rec_c], axis=-1)
-    dc_prev = dc_prev + d_rec @ w
+    dc_prev = dc_prev + d_rec @ params["w_aa"]
     return dc_prev, jnp.concatenate([d_ur, d_pre_c], axis=-1), d_rec
 
   def grads(params, c_prevs, res, d_rec):
@@ -93,7 +102,7 @@ def _gru_rule(cell: Cell) -> Rule:
       }
     return {"w_aa": outer(d_rec, c_prevs), "b_cc": d_rec[..., 2 * h:].sum((0, 1))}
 
-  return Rule(bwd, grads)
+  return Rule(bwd, grads, prepare=prepare)
 
 
 def _simplified_gru_rule(cell: Cell) -> Rule:

@@ -32,11 +32,13 @@ def forward_with_residuals(cell: Cell,
   """Forward scan of ``cell.gates`` that keeps what the backward needs. Time-major inputs:
   the projections ``xp``, or with ``in_loop`` the raw ``xs`` (projected per step)."""
 
+  prepared = rule.prepare(params)
+
   def body(c, inp):
     x, m = inp
     if in_loop:
       x = project(params, x)
-    new, y, res = cell.gates(params, c, x)
+    new, y, res = cell.gates(prepared, c, x)
     if m is not None:
       new = jax.tree_util.tree_map(lambda n, o: where_rows(m, n, o), new, c)
       y = where_rows(m, y, jnp.zeros_like(y))
@@ -52,13 +54,14 @@ def backward_scan(rule: Rule, params, saved, d_final, d_ys, mask=None, keep=None
   Returns ``(d_rec_params, d_xp [T, B, G], d_carry0)``.
   """
   carries_prev, res = saved
+  prepared = rule.prepare(params)
 
   def body(d_c, inp):
     c_prev, r, dy, m, k = inp
     d_new = _add_to_hidden(d_c, dy)
     if m is not None:
       d_new = jax.tree_util.tree_map(lambda d: where_rows(m, d, jnp.zeros_like(d)), d_new)
-    d_prev, d_xp, d_rec = rule.bwd(params, c_prev, r, d_new)
+    d_prev, d_xp, d_rec = rule.bwd(prepared, c_prev, r, d_new)
     if m is not None:  # a frozen step passes the carry cotangent straight through
       d_prev = jax.tree_util.tree_map(lambda a, d: a + where_rows(m, jnp.zeros_like(d), d), d_prev,
                                       d_c)

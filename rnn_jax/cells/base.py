@@ -66,6 +66,22 @@ def mv(v, w):
   return w @ v if v.ndim == 1 else v @ w.T
 
 
+def rec(params, v, block: str, rows: slice):
+  """The recurrent product of the gate rows ``rows`` of w_aa: ``w_aa[rows] @ v`` for one
+  example, ``v · w_aa[rows]ᵀ`` for a batch. A loop over many steps may transpose each block
+  once beforehand (``with_transposed``, as the closed-form scans do); then the batch product
+  reads ``params["w_aa_t/" + block]`` and no slice or transpose is left inside the loop."""
+  key = "w_aa_t/" + block
+  if v.ndim > 1 and key in params:
+    return v @ params[key]
+  return mv(v, params["w_aa"][rows])
+
+
+def with_transposed(params, blocks: dict):
+  """``params`` plus ``w_aa_t/<name>`` = w_aa[rows]ᵀ for every ``{name: rows}`` block."""
+  return {**params, **{"w_aa_t/" + n: params["w_aa"][rows].T for n, rows in blocks.items()}}
+
+
 def lead(v, like):
   """A parameter vector ``v [K]`` with leading singleton axes to broadcast against ``like``
   ``[..., K]`` (explicitly: the test suite runs with rank promotion "raise")."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from rnn_jax.cells.base import gate_init, lead, make_cell, mv, zeros_carry
+from rnn_jax.cells.base import gate_init, lead, make_cell, mv, rec, zeros_carry
 from rnn_jax.types import Cell, check_choice, check_positive_int
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu}
@@ -31,7 +31,7 @@ def simple_rnn(activation: str = "tanh",
   g = ACTIVATIONS[activation]
 
   def gates(params, a_prev, xp):
-    a = g(xp + mv(a_prev, params["w_aa"]))
+    a = g(xp + rec(params, a_prev, "all", slice(None)))
     return a, a, a
 
   return make_cell("simple_rnn", {"activation": activation},

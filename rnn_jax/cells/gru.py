@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from rnn_jax.cells.base import gate_init, lead, make_cell, mv, zeros_carry
+from rnn_jax.cells.base import gate_init, lead, make_cell, rec, zeros_carry
 from rnn_jax.types import Cell, check_choice
 
 RESETS = ("before", "after")
@@ -34,17 +34,16 @@ def gru(reset: str = "before") -> Cell:
 
   def gates(params, c_prev, xp):
     h = c_prev.shape[-1]
-    w = params["w_aa"]
     if before:
-      ur = jax.nn.sigmoid(xp[..., :2 * h] + mv(c_prev, w[:2 * h]))
+      ur = jax.nn.sigmoid(xp[..., :2 * h] + rec(params, c_prev, "ur", slice(0, 2 * h)))
       u, r = ur[..., :h], ur[..., h:]
       hc = r * c_prev
-      c_tilde = jnp.tanh(xp[..., 2 * h:] + mv(hc, w[2 * h:]))
+      c_tilde = jnp.tanh(xp[..., 2 * h:] + rec(params, hc, "c", slice(2 * h, 3 * h)))
     else:  # one product for all three blocks
-      rec = mv(c_prev, w)
-      ur = jax.nn.sigmoid(xp[..., :2 * h] + rec[..., :2 * h])
+      z = rec(params, c_prev, "all", slice(None))
+      ur = jax.nn.sigmoid(xp[..., :2 * h] + z[..., :2 * h])
       u, r = ur[..., :h], ur[..., h:]
-      hc = rec[..., 2 * h:] + lead(params["b_cc"], c_prev)
+      hc = z[..., 2 * h:] + lead(params["b_cc"], c_prev)
       c_tilde = jnp.tanh(xp[..., 2 * h:] + r * hc)
     c = u * c_tilde + (1.0 - u) * c_prev
     return c, c, (u, r, c_tilde, hc)
@@ -66,7 +65,7 @@ def simplified_gru() -> Cell:
 
   def gates(params, c_prev, xp):
     h = c_prev.shape[-1]
-    pre = xp + mv(c_prev, params["w_aa"])
+    pre = xp + rec(params, c_prev, "all", slice(None))
     u, c_tilde = jax.nn.sigmoid(pre[..., :h]), jnp.tanh(pre[..., h:])
     c = u * c_tilde + (1.0 - u) * c_prev
     return c, c, (u, c_tilde)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from rnn_jax.cells.base import gate_init, lead, make_cell, mv, zeros_carry
+from rnn_jax.cells.base import gate_init, lead, make_cell, rec, zeros_carry
 from rnn_jax.types import Cell, check_choice
 
 PEEPHOLES = ("gers", "seeds")
@@ -76,7 +76,7 @@ def lstm(peephole: bool | str | None = False,
   def gates(params, carry, xp):
     c_prev, a_prev = carry
     h = c_prev.shape[-1]
-    pre = xp + mv(a_prev, params["w_aa"])
+    pre = xp + rec(params, a_prev, "all", slice(None))
     pre_uf = pre[..., :2 * h]
     if peephole is not None:
       p = lead(params["w_pc"], c_prev)
