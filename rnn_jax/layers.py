@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 
 from rnn_jax.recurrence import broadcast_carry
-from rnn_jax.types import Cell, check_choice, check_positive_int
+from rnn_jax.types import (Cell, Init, LayerApply, LayerCarry, LayerStep, check_choice,
+                           check_positive_int)
 from rnn_jax.unrolling import unroll
 
 MERGES = {
@@ -39,11 +40,11 @@ class Layer(NamedTuple):
   ``step(params, carry, x [B, D]) -> (carry, y [B, F])``: one time step, for decoding
   (raises for a layer that needs the whole sequence, such as a bidirectional one)."""
 
-  init: Callable
-  apply: Callable
+  init: Init
+  apply: LayerApply
   output_size: Callable[[int], int]
-  initial_carry: Callable
-  step: Callable
+  initial_carry: LayerCarry
+  step: LayerStep
 
 
 def recurrent(cell: Cell, reverse: bool = False) -> Layer:

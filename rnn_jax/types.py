@@ -102,6 +102,32 @@ class Cell(NamedTuple):
     return self.hidden_size(params) if self.hidden_size else params["w_aa"].shape[1]
 
 
+# --------------------------------------------------------------- layer signatures
+class LayerApply(Protocol):
+
+  def __call__(self,
+               params: PyTree,
+               xs: Array,
+               carry: PyTree = None,
+               *,
+               lengths: Array | None = None,
+               key: Array | None = None,
+               **unroll_options) -> tuple[PyTree, Array]:
+    ...
+
+
+class LayerCarry(Protocol):
+
+  def __call__(self, params: PyTree, batch: int, dtype=...) -> PyTree:
+    ...
+
+
+class LayerStep(Protocol):
+
+  def __call__(self, params: PyTree, carry: PyTree, x: Array) -> tuple[PyTree, Array]:
+    ...
+
+
 # ----------------------------------------------------------------- decoding
 class DecoderStep(Protocol):
 
