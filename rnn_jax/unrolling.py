@@ -157,7 +157,8 @@ def unroll(cell: Cell,
 
   if reverse:
     xs = flip_sequences(xs, lengths)
-  chunk = remat_chunk(time, remat) if time else None  # T = 0: nothing to checkpoint
+  chunk = remat_chunk(time, remat)  # validates remat even when T = 0
+  chunk = chunk if time else None  # T = 0: nothing to checkpoint
   if chunk is not None:
     final, ys = _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk, hoist)
     carries = None
