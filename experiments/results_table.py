@@ -67,7 +67,8 @@ def command(task, changes):
 def describe(config):
   cell = ("bi-" if config.bidirectional else "") + f"{config.cell}-{config.hidden_size}"
   sched = ", cosine" if config.schedule == "cosine" else ""
-  length = (f"{LENGTH_TASKS[config.task]}={config.length}, " if config.task in LENGTH_TASKS else "")
+  length = (f"{LENGTH_TASKS[config.task]}={config.length}, "
+            if config.task in LENGTH_TASKS and "length" in config else "")
   return (f"{cell}, {length}batch {config.batch_size}, {config.optimizer} "
           f"{config.learning_rate:g}{sched}, {config.steps} steps")
 
@@ -137,6 +138,12 @@ def main(argv):
         rows.append(previous[spec[0]])
       continue
     rows.append(run_row(*spec))
+    write(path, rows)  # after every row: a crash later loses no finished row
+  print(to_markdown(rows))
+
+
+def write(path, rows):
+  """results.json (atomically) and results.md from the rows so far."""
   import jax
   meta = {
       "jax": jax.__version__,
@@ -147,9 +154,8 @@ def main(argv):
   with open(path + ".tmp", "w") as f:
     json.dump({"meta": meta, "rows": rows}, f, indent=1, default=float)
   os.replace(path + ".tmp", path)
-  with open(os.path.join(_OUT.value, "results.md"), "w") as f:
+  with open(os.path.join(os.path.dirname(path), "results.md"), "w") as f:
     f.write(to_markdown(rows))
-  print(to_markdown(rows))
 
 
 if __name__ == "__main__":
