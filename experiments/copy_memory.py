@@ -3,7 +3,7 @@
 Many-to-many: one-hot inputs, a softmax over blank + 8 symbols at every step, mean cross-entropy
 over all T + 20 steps. The memoryless baseline is 10·ln 8/(T+20) nats (0.173 at T=100). Default:
 expRNN-190 (``rj.exp_rnn``: orthogonal w_aa = expm(A − Aᵀ), modReLU), T = 100, batch 128, rmsprop
-3e-4, clip 1.0, 1,000 steps: 0.0002 nats and every symbol right in 86 s on a 2-core CPU (0.0026
+3e-4, clip 1.0, 1,000 steps: 0.0001 nats and every symbol right in 86–131 s on a 2-core CPU (0.0026
 after 250 steps). An LSTM stays near the baseline for thousands of steps: ``--config.cell=lstm``
 starts from chrono initialisation (``--config.chrono``, default T_max = 1.5·T).
 """

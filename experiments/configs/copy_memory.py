@@ -1,7 +1,7 @@
 """Copy memory: ``python -m experiments.main --task=copy_memory``.
 
-expRNN-190, T=100, batch 128, rmsprop 3e-4, 1,000 steps: 0.0002 nats, every symbol right, in
-86 s on a 2-core CPU (memoryless baseline 0.173).
+expRNN-190, T=100, batch 128, rmsprop 3e-4, 1,000 steps: 0.0001 nats, every symbol right, in
+86–131 s on a 2-core CPU (memoryless baseline 0.173).
 """
 from experiments.configs import base
 
