@@ -105,7 +105,7 @@ def from_torch(state_dict, kind: str):
   """
   check_choice("kind", kind, TORCH_KINDS)
   layers, bidir = _torch_shape(state_dict)
-  out, d = [], None
+  out, d, h0 = [], None, None
   for l in range(layers):
     fwd = _torch_layer_from(state_dict, kind, f"_l{l}", d)
     h = fwd["w_aa"].shape[1]
@@ -115,7 +115,7 @@ def from_torch(state_dict, kind: str):
       if bwd["w_aa"].shape[1] != h:
         raise ValueError(f"state_dict: layer {l}'s two directions have different H "
                          f"({h} and {bwd['w_aa'].shape[1]}).")
-    h0 = h if l == 0 else h0
+    h0 = h if h0 is None else h0
     if h != h0:
       raise ValueError(f"state_dict: layer {l} has H={h} but layer 0 has H={h0}; "
                        f"nn.RNN/GRU/LSTM layers share one hidden_size.")
