@@ -30,7 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.common import backward_for, cell_for
-from experiments.runner import Task, run_task, save_text
+from experiments.outputs import save_text
+from experiments.runner import Task, run_task
 import rnn_jax as rj
 from rnn_jax.data.text import CharVocab, read_text_file, shakespeare_works, split_works
 from rnn_jax.decoding import prime, sample

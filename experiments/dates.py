@@ -18,7 +18,8 @@ import numpy as np
 import optax
 
 from experiments.common import cell_for
-from experiments.runner import dataset_batches, pyplot, Task, run_task, save_figure
+from experiments.outputs import pyplot, save_figure
+from experiments.runner import dataset_batches, Task, run_task
 from rnn_jax.data.dates import ISO_CHARS, T_Y, decode_iso, load_dates
 from rnn_jax.models import attention_model
 

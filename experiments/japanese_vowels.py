@@ -17,7 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.common import backward_for, classification_metrics, make_layer
-from experiments.runner import dataset_batches, Task, run_task, save_confusion
+from experiments.outputs import save_confusion
+from experiments.runner import dataset_batches, Task, run_task
 from rnn_jax.data.common import standardize
 from rnn_jax.data.japanese_vowels import load_japanese_vowels
 from rnn_jax.data.ts import read_ts_pair

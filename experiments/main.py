@@ -6,11 +6,18 @@
   python -m experiments.main --task=charlm --config.text_file=my.txt   # bring your own text
   python -m experiments.main --task=sunspots --config.csv=f.csv --config.column=price
 
+Two hosts (one process each; JAX's distributed runtime, gloo collectives on CPU):
+
+  python -m experiments.main --workdir=/shared/run --coordinator_address=host0:1234 \
+      --num_processes=2 --process_id=0        # on host 0; --process_id=1 on host 1
+  python -m experiments.main --workdir=/shared/run --distributed=auto   # TPU pod / SLURM / MPI
+
 ``--task=NAME`` is an alias for ``--config=experiments/configs/NAME.py``; ``--config.FIELD=VALUE``
 replaces one field of that file's config (``--help`` lists the fields and their defaults). Bad
 values fail with one line before any training starts; jax and the task load after that.
 """
 import importlib
+import os
 import sys
 
 from absl import app, flags, logging
@@ -54,6 +61,23 @@ except (AttributeError, KeyError) as _error:
 _WORKDIR = flags.DEFINE_string(
     "workdir", None, "Checkpoints, metrics.jsonl and report.json go here; an existing "
     "checkpoint is resumed.")
+_RESTART = flags.DEFINE_bool(
+    "restart", False, "Start over in --workdir: its run (checkpoints, metrics, report, "
+    "pictures) is first moved into WORKDIR/previous-<time>/, nothing deleted.")
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None, "host:port of process 0: with --num_processes and "
+    "--process_id, this process joins a multi-process run (jax.distributed).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Processes in the run.", lower_bound=1)
+_PROCESS_ID = flags.DEFINE_integer(
+    "process_id", None, "This process's index, 0-based.", lower_bound=0)
+_DISTRIBUTED = flags.DEFINE_enum(
+    "distributed", "off", ["off", "auto"], "auto: jax.distributed.initialize() detects the "
+    "cluster itself (Cloud TPU pods, SLURM, Open MPI).")
+_HEARTBEAT = flags.DEFINE_integer(
+    "heartbeat_timeout",
+    60, "Seconds without a peer's heartbeat after which a multi-process "
+    "run stops (non-zero exit) instead of waiting for a dead peer.",
+    lower_bound=1)
 
 
 def parse_flags(argv):
@@ -88,17 +112,62 @@ def main(argv):
     _fail(e)
   # One CPU device per core (unless the user chose), before jax starts: the
   # training step splits the batch over all local devices.
-  from rnn_jax.parallel import set_cpu_devices_if_unset
-  set_cpu_devices_if_unset()
+  from rnn_jax import parallel
+  parallel.set_cpu_devices_if_unset()
+  start_distributed()
+  if _RESTART.value:
+    restart(_WORKDIR.value)
   task = importlib.import_module(f"experiments.{config.task}")  # heavy imports after flags
   try:
     report = task.train_and_evaluate(config, _WORKDIR.value)
   except (ValueError, FileNotFoundError, ImportError) as e:  # bad data or a missing extra
     _fail(e)
+  except Exception as e:  # noqa: BLE001 - a dead peer surfaces as a runtime error
+    import jax
+    if jax.process_count() == 1:
+      raise
+    sys.stderr.write(f"FATAL: process {jax.process_index()} stops: a peer of this "
+                     f"{jax.process_count()}-process run failed ({type(e).__name__}: "
+                     f"{str(e)[:200]}). Run the same commands again to resume from the last "
+                     "checkpoint.\n")
+    sys.stderr.flush()
+    os._exit(3)  # no clean shutdown: it would wait for the dead peer
   if report["interrupted"]:
     print(f"interrupted: checkpoint saved in {_WORKDIR.value}; run again to resume.")
     return
   print(task.result_line(report))
+
+
+def restart(workdir) -> None:
+  """--restart: the workdir's run moved aside (by process 0; the others wait for it)."""
+  if not workdir:
+    raise app.UsageError("--restart needs --workdir.")
+  import jax
+  from rnn_jax import runs
+  if jax.process_index() == 0:
+    moved = runs.move_aside(workdir)
+    if moved:
+      print(f"--restart: the previous run is in {moved}")
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    multihost_utils.sync_global_devices("rnn_jax --restart")
+
+
+def start_distributed() -> None:
+  """Joins a multi-process run when the flags ask for one (before any computation)."""
+  explicit = [_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value]
+  if _DISTRIBUTED.value == "off" and all(v is None for v in explicit):
+    return
+  if _DISTRIBUTED.value == "auto" and any(v is not None for v in explicit):
+    raise app.UsageError("--distributed=auto detects the cluster; leave out "
+                         "--coordinator_address/--num_processes/--process_id.")
+  from rnn_jax import parallel
+  try:
+    parallel.initialize(*explicit, heartbeat_timeout_seconds=_HEARTBEAT.value)
+  except ValueError as e:
+    raise app.UsageError(str(e))
+  except Exception as e:  # the runtime's own errors (coordinator unreachable, timeout)
+    _fail(f"could not join the multi-process run: {type(e).__name__}: {str(e)[:300]}")
 
 
 if __name__ == "__main__":

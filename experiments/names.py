@@ -21,7 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.common import backward_for, cell_for
-from experiments.runner import dataset_batches, pyplot, Task, run_task, save_figure, save_text
+from experiments.outputs import pyplot, save_figure, save_text
+from experiments.runner import dataset_batches, Task, run_task
 from rnn_jax.data.names import END, first_names, split_names
 from rnn_jax.data.text import CharVocab
 from rnn_jax.decoding import sample

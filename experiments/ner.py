@@ -19,7 +19,8 @@ import numpy as np
 
 import rnn_jax as rj
 from experiments.common import backward_for, make_layer
-from experiments.runner import dataset_batches, Task, run_task, save_confusion
+from experiments.outputs import save_confusion
+from experiments.runner import dataset_batches, Task, run_task
 from rnn_jax.data.ner import TAGS, entity_f1, load_ner
 from rnn_jax.models import many_to_many
 from rnn_jax.models.common import init_embedding

@@ -5,16 +5,19 @@ the rest the same way for all of them (library code: ``rnn_jax.train.fit``).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import logging as pylogging
 import os
 import time
 from typing import Any, Callable, NamedTuple
 
 import jax
 
-from rnn_jax import parallel
+from rnn_jax import parallel, runs
 from rnn_jax.optim import OptimConfig, make_optimizer
 from rnn_jax.train import fit, init_state, make_train_step
+from experiments.outputs import progress_bar, tensorboard_writer, write_plots
 
 
 def initial_state(config, model, carry=None):
@@ -55,14 +58,71 @@ class Task(NamedTuple):
   batch_from_step: bool = False
 
 
+# Config fields that say how long or on what hardware a run goes on, not what its params mean:
+# changing them resumes the run in its workdir (everything else is the run's identity).
+RESUMABLE_FIELDS = ("steps", "eval_every", "checkpoint_every", "devices", "backward",
+                    "eval_batches")
+
+
+def run_identity(config) -> dict:
+  """The identity a workdir records for this config (``rnn_jax.runs``): every field except
+  ``RESUMABLE_FIELDS``, and the fingerprint of every data file a field names."""
+  fields = config.to_dict()
+  files = [v for v in fields.values() if isinstance(v, str) and v and os.path.isfile(v)]
+  return runs.identity(fields, files, ignore=RESUMABLE_FIELDS)
+
+
+@contextlib.contextmanager
+def library_log(workdir):
+  """While a run trains with a workdir: Python logging (absl, orbax, asyncio, jax) and
+  warnings go to ``workdir/run.log`` (``run.<i>.log`` for process i > 0), not the console."""
+  if not workdir:
+    yield None
+    return
+  from absl import logging as absl_logging
+  i = jax.process_index()
+  path = os.path.join(workdir, "run.log" if i == 0 else f"run.{i}.log")
+  handler = pylogging.FileHandler(path, encoding="utf-8")
+  handler.setFormatter(pylogging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+  root, console = pylogging.getLogger(), absl_logging.get_absl_handler()
+  console_level = console.level
+  root.addHandler(handler)
+  console.setLevel(pylogging.CRITICAL + 1)
+  pylogging.captureWarnings(True)
+  try:
+    yield path
+  finally:
+    pylogging.captureWarnings(False)
+    console.setLevel(console_level)
+    root.removeHandler(handler)
+    handler.close()
+
+
 def run_task(config, workdir, task: Task, log=print):
-  """Trains ``task.model`` as ``config`` says and returns ``(report, params)``."""
+  """Trains ``task.model`` as ``config`` says and returns ``(report, params)``.
+
+  With a ``workdir``: a workdir of another run (``run_identity`` differs) is refused with
+  ``runs.WorkdirMismatch`` before anything is written; library messages go to its run.log.
+  """
+  if workdir:
+    runs.claim(workdir, run_identity(config), write=jax.process_index() == 0)
+  with library_log(workdir) as log_path:
+    report, params = _run(config, workdir, task, log)
+  if report["resumed_from"] is not None and jax.process_index() == 0:
+    log(f"resumed from step {report['resumed_from']} (library messages: {log_path})")
+  return report, params
+
+
+def _run(config, workdir, task: Task, log):
   model, loss_fn, make_batch = task.model, task.loss_fn, task.make_batch
   evaluate, summary, initial_carry = task.evaluate, task.summary, task.initial_carry
   state, tx = initial_state(config, model, initial_carry)
   k_data = jax.random.split(jax.random.PRNGKey(config.seed), 3)[2]
+  if config.devices and jax.process_count() > 1:
+    raise ValueError(f"devices={config.devices} picks local devices; a run of "
+                     f"{jax.process_count()} processes uses all of theirs (leave it unset).")
   devices = jax.local_devices()[:config.devices] if config.devices else None
-  mesh = parallel.local_mesh(config.batch_size, devices)  # batch split over the devices
+  mesh = parallel.local_mesh(config.batch_size, devices)  # batch split over every device
   state = parallel.replicate(state, mesh)
   train_step = make_train_step(
       loss_fn, tx, config.clip_norm or None, mesh=mesh, stateful=initial_carry is not None)
@@ -71,8 +131,9 @@ def run_task(config, workdir, task: Task, log=print):
       lambda step: jax.random.fold_in(k_data, step))
   batch_fn = lambda step: parallel.shard_batch(make_batch(source(step)), mesh)
   start = time.time()
-  writer = tensorboard_writer(workdir)
-  bar = progress_bar(config.steps)
+  primary = jax.process_index() == 0  # several processes: only the first writes and logs
+  writer = tensorboard_writer(workdir) if primary else None
+  bar = progress_bar(config.steps) if primary else None
 
   def on_row(row):
     if writer is not None:
@@ -81,7 +142,8 @@ def run_task(config, workdir, task: Task, log=print):
           writer.add_scalar(name, value, row["step"])
       writer.flush()
     line = f"{summary(row)}  {time.time() - start:6.1f}s"
-    bar.write(line) if bar is not None else log(line)
+    if primary:
+      bar.write(line) if bar is not None else log(line)
 
   try:
     state, info = fit(
@@ -90,7 +152,7 @@ def run_task(config, workdir, task: Task, log=print):
         batch_fn,
         steps=config.steps,
         workdir=workdir,
-        eval_fn=lambda st: evaluate(st.params),
+        eval_fn=lambda st: evaluate(parallel.local_copy(st.params)),
         eval_every=config.eval_every,
         checkpoint_every=config.checkpoint_every,
         log=on_row,
@@ -105,6 +167,7 @@ def run_task(config, workdir, task: Task, log=print):
       "task": task.name,
       "config": config.to_dict(),
       "devices": int(mesh.devices.size),
+      "processes": jax.process_count(),
       "final": history[-1] if history else None,
       "interrupted": info["interrupted"],
       "resumed_from": info["resumed_from"],
@@ -112,90 +175,13 @@ def run_task(config, workdir, task: Task, log=print):
       "history": history,
       **(task.extra_report or {})
   }
-  if workdir and not info["interrupted"]:
+  if workdir and primary and not info["interrupted"]:
     tmp = os.path.join(workdir, "report.json.tmp")
     with open(tmp, "w") as f:
       json.dump(report, f, indent=1)
     os.replace(tmp, os.path.join(workdir, "report.json"))  # never a half-written report
     write_plots(history, workdir, task.name)
-  return report, state.params
-
-
-def write_plots(history, workdir, task):
-  """Learning curves and gradient norms as ``curves.png`` in the workdir."""
-  if not history:
-    return
-  plt = pyplot()
-  steps = [r["step"] for r in history]
-  evals = sorted(k for k in history[-1] if k.startswith("eval_"))
-  fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-  axes[0].plot(steps, [r["loss"] for r in history], label="train loss")
-  for k in evals:
-    axes[0].plot(steps, [r[k] for r in history], label=k)
-  axes[0].set(xlabel="step", title=f"{task}: learning curves", yscale="log")
-  axes[0].legend(fontsize=8)
-  axes[1].plot(steps, [r["grad_norm"] for r in history], label="‖g‖ before clipping")
-  axes[1].set(xlabel="step", title="gradient norm", yscale="log")
-  axes[1].legend(fontsize=8)
-  fig.tight_layout()
-  save_figure(fig, workdir, "curves.png")
-
-
-def pyplot():
-  """matplotlib's pyplot on the file-only Agg backend."""
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-  return plt
-
-
-def save_figure(fig, workdir, name):
-  """Writes ``workdir/name`` atomically (temp file, then rename) and closes the figure."""
-  tmp = os.path.join(workdir, name + ".tmp.png")
-  fig.savefig(tmp, dpi=90)
-  pyplot().close(fig)
-  os.replace(tmp, os.path.join(workdir, name))
-
-
-def save_confusion(true, predicted, labels, workdir, name, title, what=""):
-  """Confusion matrix of integer ``true``/``predicted`` ids as ``workdir/name``: counts written
-  in the cells, shade = share of each true row."""
-  import numpy as np
-  k = len(labels)
-  matrix = np.zeros((k, k), int)
-  np.add.at(matrix, (np.asarray(true), np.asarray(predicted)), 1)
-  share = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
-  plt = pyplot()
-  fig, ax = plt.subplots(figsize=(5, 4.4))
-  ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-  for i, j in zip(*np.nonzero(matrix)):
-    ax.text(
-        j,
-        i,
-        matrix[i, j],
-        ha="center",
-        va="center",
-        fontsize=7,
-        color="w" if share[i, j] > 0.5 else "k")
-  ax.set(
-      xticks=range(k),
-      yticks=range(k),
-      xticklabels=labels,
-      yticklabels=labels,
-      xlabel=f"predicted{what}",
-      ylabel=f"true{what}",
-      title=f"{title} ({100 * np.trace(matrix) / max(matrix.sum(), 1):.1f}% right)")
-  plt.setp(ax.get_xticklabels(), rotation=45)
-  fig.tight_layout()
-  save_figure(fig, workdir, name)
-
-
-def save_text(workdir, name, text):
-  """Writes ``workdir/name`` atomically."""
-  tmp = os.path.join(workdir, name + ".tmp")
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.write(text)
-  os.replace(tmp, os.path.join(workdir, name))
+  return report, parallel.local_copy(state.params)
 
 
 def sample_batch(key, batch_size, *arrays):
@@ -210,21 +196,3 @@ def dataset_batches(batch_size, *arrays):
   arrays = tuple(jnp.asarray(a) for a in arrays)
   draw = jax.jit(sample_batch, static_argnums=1)
   return lambda key: draw(key, batch_size, *arrays)
-
-
-def tensorboard_writer(workdir):
-  """TensorBoard event files in ``workdir/tensorboard`` (tensorboardX: protobuf and numpy only,
-  no TensorFlow or torch), or None without a workdir."""
-  if not workdir:
-    return None
-  from tensorboardX import SummaryWriter
-  return SummaryWriter(os.path.join(workdir, "tensorboard"))
-
-
-def progress_bar(total):
-  """A tqdm bar with ETA when stderr is a terminal; None (quiet) otherwise."""
-  import sys
-  if not sys.stderr.isatty():
-    return None
-  from tqdm import tqdm
-  return tqdm(total=total, unit="step", dynamic_ncols=True, leave=False)

@@ -16,7 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments.common import backward_for, make_layer
-from experiments.runner import dataset_batches, pyplot, Task, run_task, save_figure
+from experiments.outputs import pyplot, save_figure
+from experiments.runner import dataset_batches, Task, run_task
 from rnn_jax.data.series import (forecast_windows, load_sunspots, read_csv_column, split_series)
 from rnn_jax.models import many_to_one
 

@@ -15,7 +15,7 @@ from rnn_jax.losses import per_step_loss, sequence_loss
 from rnn_jax.bptt import bptt_grads, rtrl_w_aa_sensitivity
 from rnn_jax.parallel_time import associative_unroll, deer_unroll
 from rnn_jax import (bptt, cells, checkpoint, data, decoding, diagnostics, interop, layers, losses,
-                     models, optim, parallel, parallel_time, recurrence, tbptt, train, types,
+                     models, optim, parallel, parallel_time, recurrence, runs, tbptt, train, types,
                      unrolling)
 
 __version__ = "0.1.0"
@@ -63,6 +63,7 @@ __all__ = [
     "parallel",
     "parallel_time",
     "recurrence",
+    "runs",
     "tbptt",
     "train",
     "types",

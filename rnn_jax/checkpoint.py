@@ -65,3 +65,25 @@ def restore_latest(mngr, like):
       continue
     return step, (type(like)(**restored) if hasattr(like, "_asdict") else restored)
   return None, like
+
+
+def load(workdir: str, step: int | None = None):
+  """The state saved in ``workdir`` at ``step`` (default: the newest), as a dict of arrays on
+  this process's first device, whatever mesh or number of processes saved it (a notebook
+  reading a finished run). Raises FileNotFoundError when there is no such checkpoint."""
+  ocp = _ocp()
+  if not os.path.isdir(os.path.join(workdir, "checkpoints")):
+    raise FileNotFoundError(f"no checkpoints in {workdir!r} (no 'checkpoints' folder).")
+  mngr = manager(workdir)
+  steps = sorted(mngr.all_steps())
+  if not steps or (step is not None and step not in steps):
+    raise FileNotFoundError(f"no checkpoint {'' if step is None else f'at step {step} '}in "
+                            f"{mngr.directory} (saved steps: {steps}).")
+  step = steps[-1] if step is None else step
+  item = os.path.join(str(mngr.directory), str(step), "default")  # the manager's one item
+  meta = ocp.StandardCheckpointer().metadata(item)
+  meta = getattr(meta, "item_metadata", meta)  # orbax versions wrap the tree or return it bare
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  abstract = jax.tree_util.tree_map(
+      lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), meta)
+  return mngr.restore(step, args=ocp.args.StandardRestore(abstract))

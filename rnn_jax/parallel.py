@@ -9,14 +9,18 @@ On a CPU, JAX shows ONE device unless asked for more before it starts;
 sets them when the user has not), so the batch split keeps both cores busy in the
 recurrence, where a single device leaves part of the second core idle.
 
-Multi-host (TPU pods, several GPU hosts): call ``jax.distributed.initialize()`` at
-start-up in every process, then build the mesh from ``jax.devices()`` (all hosts'
-devices) and feed each process its part of the global batch, e.g. with
-``jax.make_array_from_process_local_data(data_sharding(mesh), local_batch)``.
+Several processes (TPU pods, GPU hosts, or CPU processes talking through gloo): every
+process calls ``initialize(...)`` before its first computation (one process per host, JAX's
+multi-controller model); ``local_mesh`` then spans every process's devices, ``replicate``
+places the same params on all of them, and ``shard_batch`` gives each process only its rows
+of the global batch (``jax.make_array_from_process_local_data``). Each process still runs
+the same Python program on the same global batch index draw; only the rows it owns are
+transferred to its devices.
 """
 from __future__ import annotations
 
 import os
+from typing import Sequence
 
 import jax
 import numpy as np
@@ -47,9 +51,48 @@ def set_cpu_devices_if_unset(num_devices: int | None = None) -> bool:
   return True
 
 
-def local_mesh(batch_size: int | None = None, devices=None) -> Mesh:
-  """A 1-D mesh over local devices; with ``batch_size``, the largest device count
-  that divides it (so every device gets an equal share)."""
+def initialize(coordinator_address: str | None = None,
+               num_processes: int | None = None,
+               process_id: int | None = None,
+               *,
+               heartbeat_timeout_seconds: int = 60,
+               initialization_timeout: int = 120) -> None:
+  """Joins this process to a multi-process run (``jax.distributed.initialize``).
+
+  With no address, JAX detects the cluster itself (Cloud TPU pods, SLURM, Open MPI). CPU
+  collectives go through gloo (``jax_cpu_collectives_implementation``), so CPU processes can
+  all-reduce; accelerators use their own. A process whose peer stops sending heartbeats is
+  terminated by JAX's coordination service (non-zero exit, about ``heartbeat_timeout_seconds``
+  after the peer died) instead of waiting for it forever. Must run before the first
+  computation.
+  """
+  given = [coordinator_address is None, num_processes is None, process_id is None]
+  if any(given) and not all(given):
+    raise ValueError("coordinator_address, num_processes and process_id go together (got "
+                     f"{coordinator_address!r}, {num_processes!r}, {process_id!r}); give all "
+                     "three, or none for JAX's cluster detection.")
+  if num_processes is not None and not 0 <= process_id < num_processes:
+    raise ValueError(f"process_id must be in [0, {num_processes}), got {process_id}.")
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  jax.distributed.initialize(
+      coordinator_address,
+      num_processes,
+      process_id,
+      heartbeat_timeout_seconds=heartbeat_timeout_seconds,
+      initialization_timeout=initialization_timeout)
+
+
+def local_mesh(batch_size: int | None = None, devices: Sequence | None = None) -> Mesh:
+  """A 1-D mesh over this run's devices (every process's, ``jax.devices()``); with
+  ``batch_size``, the largest device count that divides it (so every device gets an equal
+  share). Several processes: all devices, and ``batch_size`` must divide evenly."""
+  if jax.process_count() > 1:
+    devices = list(jax.devices() if devices is None else devices)
+    if batch_size is not None and batch_size % len(devices):
+      raise ValueError(f"batch size {batch_size} is not divisible by the {len(devices)} devices "
+                       f"of the {jax.process_count()} processes; choose a multiple of "
+                       f"{len(devices)}.")
+    return Mesh(np.array(devices), (AXIS,))
   devices = list(jax.local_devices() if devices is None else devices)
   n = len(devices)
   if batch_size is not None:
@@ -68,14 +111,48 @@ def replicated(mesh: Mesh) -> NamedSharding:
 
 
 def shard_batch(batch, mesh: Mesh):
-  """Places every array of ``batch`` with its leading axis split over the mesh."""
+  """Places every array of ``batch`` (the GLOBAL batch) with its leading axis split over the
+  mesh; with several processes each one transfers only the rows its devices hold."""
   n = mesh.devices.size
   for leaf in jax.tree_util.tree_leaves(batch):
     if leaf.shape[0] % n:
       raise ValueError(f"batch size {leaf.shape[0]} is not divisible by the {n} devices of "
                        "the mesh; use local_mesh(batch_size) or change the batch size.")
-  return jax.device_put(batch, data_sharding(mesh))
+  sharding = data_sharding(mesh)
+  if jax.process_count() == 1:
+    return jax.device_put(batch, sharding)
+
+  def place(leaf):
+    start, stop = process_rows(sharding, leaf.shape)
+    local = np.asarray(leaf[start:stop])
+    return jax.make_array_from_process_local_data(sharding, local, leaf.shape)
+
+  return jax.tree_util.tree_map(place, batch)
+
+
+def process_rows(sharding: NamedSharding, shape) -> tuple[int, int]:
+  """``(start, stop)``: the rows of a global array of ``shape`` that this process's devices
+  hold under ``sharding`` (one contiguous block, as a 1-D mesh in process order gives)."""
+  rows = sorted({(idx[0].start or 0, shape[0] if idx[0].stop is None else idx[0].stop)
+                 for idx in sharding.addressable_devices_indices_map(tuple(shape)).values()})
+  if any(a[1] != b[0] for a, b in zip(rows, rows[1:])):
+    raise ValueError(f"this process's rows {rows} are not one block; order the mesh's devices "
+                     "by process.")
+  return rows[0][0], rows[-1][1]
 
 
 def replicate(tree, mesh: Mesh):
-  return jax.device_put(tree, replicated(mesh))
+  """The same ``tree`` on every device of ``mesh`` (every process passes the same values)."""
+  sharding = replicated(mesh)
+  if jax.process_count() == 1:
+    return jax.device_put(tree, sharding)
+  return jax.tree_util.tree_map(
+      lambda a: jax.make_array_from_process_local_data(sharding, np.asarray(a)), tree)
+
+
+def local_copy(tree):
+  """A replicated tree as arrays on this process's first device (for evaluation, which each
+  process runs on its own); unchanged in a single process."""
+  if jax.process_count() == 1:
+    return tree
+  return jax.tree_util.tree_map(lambda a: a.addressable_data(0), tree)

@@ -138,19 +138,25 @@ def fit(state: TrainState,
   ``optax.apply_if_finite`` when the optimizer has it (``OptimConfig(skip_nonfinite=
   ...)``: such a step changes no parameter), else from the step's ``nonfinite``
   metric; after ``max_bad_steps`` in a row ``StopTraining`` is raised and the
-  newest checkpoint is left as it was. ``log(row)`` gets each metrics row (default:
+  newest checkpoint is left as it was. Several processes (``rnn_jax.parallel.initialize``):
+  all of them step, evaluate and save (orbax saves cooperatively), only process 0 writes
+  metrics.jsonl, and a signal ends the process (the run resumes from the last save).
+  ``log(row)`` gets each metrics row (default:
   absl logging); ``on_step(step)``, if given, is called after every step (a
   progress bar). Returns ``(state, {"history", "interrupted", "resumed_from"})``.
   """
   log = log or (lambda row: logging.info("%s", row))
   mngr = ckpt.manager(workdir, keep, checkpoint_every) if workdir else None
+  primary = jax.process_index() == 0  # several processes: only the first writes files
   resumed, history = None, []
   if mngr is not None:
     resumed, state = ckpt.restore_latest(mngr, state)
-    history = read_history(workdir, resumed)
+    history = read_history(workdir, resumed, rewrite=primary)
   counts = _Counts(*((history[-1].get("bad_steps_in_a_row", 0),
                       history[-1].get("skipped_total", 0)) if history else (0, 0)))
-  with _stop_signals(enabled=mngr is not None) as stop:
+  # Signals are turned into a clean stop only in a single process: processes that stopped at
+  # different steps would wait on each other; several processes resume from the last save.
+  with _stop_signals(enabled=mngr is not None and jax.process_count() == 1) as stop:
     step = int(state.step)
     while step < steps and not stop:
       state, metrics = train_step(state, batch_fn(step))
@@ -165,7 +171,7 @@ def fit(state: TrainState,
       if step % eval_every == 0 or step == steps:
         row = evaluate_row(step, metrics, counts, eval_fn, state)
         history.append(row)
-        append_row(workdir, row)
+        append_row(workdir if primary else None, row)
         log(row)
       if mngr is not None and counts.in_a_row == 0 and (step == steps or mngr.should_save(step)):
         ckpt.save(mngr, step, state)
@@ -233,9 +239,9 @@ def _stop_signals(enabled: bool):
       signal.signal(s, h)
 
 
-def read_history(workdir, resumed_step):
-  """metrics.jsonl rows up to the resumed step (later rows belong to lost work); the file is
-  rewritten atomically to hold exactly those rows."""
+def read_history(workdir, resumed_step, rewrite: bool = True):
+  """metrics.jsonl rows up to the resumed step (later rows belong to lost work); with
+  ``rewrite`` the file is rewritten atomically to hold exactly those rows."""
   path = os.path.join(workdir, "metrics.jsonl")
   rows = []
   if os.path.exists(path):
@@ -246,6 +252,8 @@ def read_history(workdir, resumed_step):
         except json.JSONDecodeError:  # a line torn by a hard kill: the work it logged is lost
           break
   rows = [r for r in rows if resumed_step is not None and r["step"] <= resumed_step]
+  if not rewrite:
+    return rows
   os.makedirs(workdir, exist_ok=True)
   tmp = path + ".tmp"
   with open(tmp, "w") as f:

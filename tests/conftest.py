@@ -1,5 +1,7 @@
 """Suite-wide settings: CPU, rank promotion raises (a mis-broadcast mask fails loudly)."""
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -17,3 +19,25 @@ def x64():
     yield
   finally:
     jax.config.update("jax_enable_x64", False)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The environment a fresh process gets: no PYTHONPATH into the clone, no XLA device flags.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "XLA_FLAGS")}
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory):
+  """``(wheel, sdist)`` of ``python -m build`` (isolated: the build a user runs): the sdist,
+  then the wheel built from that sdist, so a file missing from the sdist is missing from the
+  wheel too."""
+  out = tmp_path_factory.mktemp("dist")
+  done = subprocess.run([sys.executable, "-m", "build", "--outdir",
+                         str(out), ROOT],
+                        capture_output=True,
+                        timeout=900,
+                        env=CLEAN_ENV)
+  assert done.returncode == 0, done.stderr.decode()[-2000:]
+  (wheel,) = [out / f for f in os.listdir(out) if f.endswith(".whl")]
+  (sdist,) = [out / f for f in os.listdir(out) if f.endswith(".tar.gz")]
+  return wheel, sdist

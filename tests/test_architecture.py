@@ -32,6 +32,7 @@ RANKS = {
     "rnn_jax.decoding": 6,
     "rnn_jax.optim": 7,
     "rnn_jax.checkpoint": 7,
+    "rnn_jax.runs": 7,
     "rnn_jax.parallel": 7,
     "rnn_jax.data": 7,
     "rnn_jax.train": 8,

@@ -1,5 +1,6 @@
 """The Colab notebook runs end to end on CPU with a tiny config (so it cannot rot)."""
 import os
+import re
 
 import pytest
 
@@ -23,7 +24,10 @@ def test_notebook_executes_end_to_end(tmp_path, monkeypatch):
       o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
   assert "backend: cpu" in outputs and "final test MSE" in outputs
   assert "final held-out exact match" in outputs
+  diffs = [float(d) for d in re.findall(r"max relative gradient difference (\S+)", outputs)]
+  assert len(diffs) == 3 and max(diffs) < 1e-5, diffs  # closed form = autodiff, 3 cells
   images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-  assert len(images) == 2, "the learning curves and the attention heat-map were not displayed"
+  assert len(images) == 3, "learning curves, gradient flow or attention heat-map not displayed"
   assert os.path.exists(tmp_path / "report.json")
   assert os.path.exists(tmp_path / "dates" / "attention.png")
+  assert os.path.exists(tmp_path / "gradient_flow.png")
