@@ -44,7 +44,9 @@ class Task(NamedTuple):
   ``initial_carry``: stateful training (see ``rnn_jax.train``), then ``loss_fn(params, batch,
   key, carry) -> (loss, (aux, carry))``. ``batch_from_step``: ``make_batch(step)`` gets the
   step number instead of a key (streams read in order). ``extra_report``: merged into the
-  report (data set, sizes).
+  report (data set, sizes). ``stop_when(history) -> bool``: early stopping (``fit``);
+  ``select(history) -> row``: the evaluation the report stands on (e.g. the best validation
+  score), as ``report["best"]``.
   """
   name: str
   model: Any
@@ -56,12 +58,14 @@ class Task(NamedTuple):
   jit_batch: bool = True
   initial_carry: Any = None
   batch_from_step: bool = False
+  stop_when: Callable | None = None
+  select: Callable | None = None
 
 
 # Config fields that say how long or on what hardware a run goes on, not what its params mean:
 # changing them resumes the run in its workdir (everything else is the run's identity).
-RESUMABLE_FIELDS = ("steps", "eval_every", "checkpoint_every", "devices", "backward",
-                    "eval_batches")
+RESUMABLE_FIELDS = ("steps", "epochs", "patience", "eval_every", "checkpoint_every", "devices",
+                    "backward", "eval_batches")
 
 
 def run_identity(config) -> dict:
@@ -156,7 +160,8 @@ def _run(config, workdir, task: Task, log):
         eval_every=config.eval_every,
         checkpoint_every=config.checkpoint_every,
         log=on_row,
-        on_step=(lambda step: bar.update(step - bar.n)) if bar else None)
+        on_step=(lambda step: bar.update(step - bar.n)) if bar else None,
+        stop_when=task.stop_when)
   finally:
     if bar is not None:
       bar.close()
@@ -169,6 +174,8 @@ def _run(config, workdir, task: Task, log):
       "devices": int(mesh.devices.size),
       "processes": jax.process_count(),
       "final": history[-1] if history else None,
+      "best": task.select(history) if task.select and history else None,
+      "stopped_early": info["stopped_early"],
       "interrupted": info["interrupted"],
       "resumed_from": info["resumed_from"],
       "seconds": time.time() - start,

@@ -125,7 +125,8 @@ def fit(state: TrainState,
         keep: int = 3,
         max_bad_steps: int | None = 10,
         log=None,
-        on_step=None):
+        on_step=None,
+        stop_when=None):
   """The training loop: resume, step, evaluate, log, checkpoint, stop cleanly.
 
   ``batch_fn(step) -> batch`` must be a pure function of the step (e.g.
@@ -143,7 +144,10 @@ def fit(state: TrainState,
   metrics.jsonl, and a signal ends the process (the run resumes from the last save).
   ``log(row)`` gets each metrics row (default:
   absl logging); ``on_step(step)``, if given, is called after every step (a
-  progress bar). Returns ``(state, {"history", "interrupted", "resumed_from"})``.
+  progress bar). ``stop_when(history) -> bool`` is asked after every evaluation (early
+  stopping: a pure function of the rows, so a resumed run stops where the uninterrupted one
+  did); when it says yes the state is saved and the loop ends. Returns ``(state, {"history",
+  "interrupted", "resumed_from", "stopped_early"})``.
   """
   log = log or (lambda row: logging.info("%s", row))
   mngr = ckpt.manager(workdir, keep, checkpoint_every) if workdir else None
@@ -156,9 +160,12 @@ def fit(state: TrainState,
                       history[-1].get("skipped_total", 0)) if history else (0, 0)))
   # Signals are turned into a clean stop only in a single process: processes that stopped at
   # different steps would wait on each other; several processes resume from the last save.
+  stopped_early = None
   with _stop_signals(enabled=mngr is not None and jax.process_count() == 1) as stop:
     step = int(state.step)
-    while step < steps and not stop:
+    if stop_when is not None and history and stop_when(history):
+      stopped_early = history[-1]["step"]  # a run that had stopped early stays stopped
+    while step < steps and not stop and stopped_early is None:
       state, metrics = train_step(state, batch_fn(step))
       step += 1
       if on_step is not None:
@@ -173,11 +180,19 @@ def fit(state: TrainState,
         history.append(row)
         append_row(workdir if primary else None, row)
         log(row)
-      if mngr is not None and counts.in_a_row == 0 and (step == steps or mngr.should_save(step)):
+        if stop_when is not None and stop_when(history):
+          stopped_early = step
+      last = step == steps or stopped_early is not None
+      if mngr is not None and counts.in_a_row == 0 and (last or mngr.should_save(step)):
         ckpt.save(mngr, step, state)
     if stop and mngr is not None and counts.in_a_row == 0:
       ckpt.save(mngr, int(state.step), state)
-  return state, {"history": history, "interrupted": bool(stop), "resumed_from": resumed}
+  return state, {
+      "history": history,
+      "interrupted": bool(stop),
+      "resumed_from": resumed,
+      "stopped_early": stopped_early
+  }
 
 
 class _Counts(NamedTuple):

@@ -32,13 +32,13 @@ def test_read_ts_parses_variable_length_cases(tmp_path):
   np.testing.assert_array_equal(xs[1, 2], [0, 0])  # padding is zero
 
 
-@pytest.mark.parametrize("body,message", [("", "no cases"),
-                                          ("1,2:3,x:a\n", "non-numeric value 'x'"),
-                                          ("1,2:3:a\n", "differ in length"),
-                                          ("1,2:a\n", "1 dimensions, the header declares 2"),
-                                          ("1,2:3,4:c\n", "not among"),
-                                          ("1,2:3,nan:a\n", "non-finite"),
-                                          ("1,2,3,4,5:1,2,3,4,5:a\n", "exceeds max_length=4")])
+@pytest.mark.parametrize("body,message",
+                         [("", "no cases"), ("1,2:3,x:a\n", "non-numeric value 'x'"),
+                          ("1,2:3:a\n", "differ in length"),
+                          ("1,2:a\n", "1 dimensions, the header declares 2"),
+                          ("1,2:3,4:c\n", "not among"), ("1,2:3,inf:a\n", "infinite"),
+                          ("1,2:3,?:a\n", "1 of 1 cases have missing values"),
+                          ("1,2,3,4,5:1,2,3,4,5:a\n", "exceeds max_length=4")])
 def test_read_ts_errors_name_the_file_and_problem(tmp_path, body, message):
   path = write(tmp_path, "bad.ts", TS_HEADER + body)
   with pytest.raises(ValueError, match=message) as e:
@@ -57,8 +57,55 @@ def test_read_ts_rejects_binary_and_missing_files(tmp_path):
 def test_read_ts_pair_checks_dimensions(tmp_path):
   train = write(tmp_path, "A_TRAIN.ts", TS_HEADER + "1,2:3,4:a\n")
   test = write(tmp_path, "A_TEST.ts", TS_HEADER.replace("@dimensions 2", "") + "1,2:a\n")
-  with pytest.raises(ValueError, match="A_TEST.ts: 1 dimensions, but .*A_TRAIN.ts has 2"):
+  with pytest.raises(ValueError, match="A_TRAIN.ts and .*A_TEST.ts do not match: 2 vs 1 dim"):
     ts.read_ts_pair(train, test)
+
+
+REG_HEADER = "@problemName toy\n@dimensions 1\n@targetLabel true\n@data\n"
+
+
+def test_read_ts_regression_targets_and_mismatched_kinds(tmp_path):
+  path = write(tmp_path, "R_TRAIN.ts", REG_HEADER + "1,2,3:0.5\n4,5:-2\n")
+  data = ts.read_ts(path)
+  assert data.regression and data.classes == ()
+  np.testing.assert_array_equal(data.labels, [0.5, -2.0])
+  classes = write(tmp_path, "C_TEST.ts", "@dimensions 1\n@classLabel true a\n@data\n1,2:a\n")
+  with pytest.raises(
+      ValueError, match="R_TRAIN.ts and .*C_TEST.ts do not match: regression vs "
+      "classification"):
+    ts.read_ts_pair(path, classes)
+  bad = write(tmp_path, "bad.ts", REG_HEADER + "1,2:big\n")
+  with pytest.raises(ValueError, match="bad.ts: @targetLabel true, but a target is 'big'"):
+    ts.read_ts(bad)
+  none = write(tmp_path, "none.ts", "@dimensions 1\n@data\n1,2:a\n")
+  with pytest.raises(ValueError, match="none.ts: the header declares neither"):
+    ts.read_ts(none)
+
+
+def test_read_ts_pair_refuses_test_classes_the_training_file_lacks(tmp_path):
+  train = write(tmp_path, "A_TRAIN.ts", TS_HEADER.replace(" a b", "") + "1,2:3,4:a\n")
+  test = write(tmp_path, "A_TEST.ts", TS_HEADER.replace(" a b", "") + "1,2:3,4:z\n")
+  with pytest.raises(
+      ValueError, match="A_TRAIN.ts and .*A_TEST.ts do not match: test classes "
+      r"\['z'\]"):
+    ts.read_ts_pair(train, test)
+
+
+def test_read_ts_missing_values_error_drop_interpolate(tmp_path):
+  body = "1,?,3,?:4,5,6,7:a\n1,2:3,4:b\n?,?:?,2:a\n"
+  path = write(tmp_path, "m.ts", TS_HEADER + body)
+  with pytest.raises(
+      ValueError,
+      match=r"m.ts: 2 of 3 cases have missing values \(first: line "
+      r"6, line 8\); pass missing="):
+    ts.read_ts(path)
+  dropped = ts.read_ts(path, missing="drop")
+  assert len(dropped.sequences) == 1 and list(dropped.labels) == [1]
+  filled = ts.read_ts(path, missing="interpolate")
+  np.testing.assert_array_equal(filled.sequences[0][:, 0], [1, 2, 3, 3])  # inside, then nearest
+  np.testing.assert_array_equal(filled.sequences[2], [[0, 2], [0, 2]])  # none known: zeros
+  with pytest.raises(ValueError, match="missing must be one of"):
+    ts.read_ts(path, missing="zero")
 
 
 def test_japanese_vowels_official_split():

@@ -201,3 +201,20 @@ def test_sigterm_saves_and_exits_cleanly_then_resumes(tmp_path):
 def adding_state_like():
   cfg = configs.get("adding", hidden_size=8, length=10, batch_size=8)
   return initial_state(cfg, adding.build_model(cfg))[0]
+
+
+def test_early_stopping_saves_where_it_stops_and_a_resume_stays_stopped(tmp_path):
+  state, step = _tiny_state_and_step()
+  stop_at_second_eval = lambda history: len(history) >= 2
+  kwargs = dict(
+      workdir=str(tmp_path),
+      eval_every=2,
+      checkpoint_every=100,
+      log=lambda *_: None,
+      stop_when=stop_at_second_eval)
+  final, info = fit(state, step, lambda s: jnp.full((3,), 0.1), steps=20, **kwargs)
+  assert info["stopped_early"] == 4 and int(final.step) == 4
+  assert [r["step"] for r in info["history"]] == [2, 4]
+  assert sorted(os.listdir(tmp_path / "checkpoints")) == ["4"]  # saved although 4 % 100 != 0
+  again, info = fit(state, step, lambda s: jnp.full((3,), 0.1), steps=40, **kwargs)
+  assert info["resumed_from"] == 4 and info["stopped_early"] == 4 and int(again.step) == 4

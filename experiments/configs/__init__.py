@@ -16,8 +16,10 @@ import os
 
 from ml_collections import config_dict
 
-TASKS = ("adding", "copy_memory", "mnist", "japanese_vowels", "sunspots", "charlm", "dates", "ner",
-         "names")
+TASKS = ("adding", "copy_memory", "mnist", "classify", "forecast", "japanese_vowels", "sunspots",
+         "charlm", "dates", "ner", "names")
+# Old names kept working: the same task module and fields, their own defaults.
+ALIASES = {"japanese_vowels": "classify", "sunspots": "forecast"}
 FOLDER = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -61,19 +63,27 @@ def validate(config: config_dict.ConfigDict) -> None:
       "cell": tuple(CELLS),
       "optimizer": tuple(OPTIMIZERS),
       "schedule": SCHEDULES,
-      "backward": tuple(b.value for b in Backward)
+      "backward": tuple(b.value for b in Backward),
+      "missing": ("error", "drop", "interpolate"),
+      "pooling": ("last", "mean", "max"),
   }
   for name, allowed in choices.items():
-    if config[name] not in allowed:
+    if name in config and config[name] not in allowed:
       raise ValueError(f"--config.{name} must be one of {sorted(allowed)}, got {config[name]!r}.")
   for name in ("hidden_size", "num_layers", "steps", "batch_size", "eval_every", "checkpoint_every",
-               "length", "embed_size", "truncate", "chrono", "devices"):
+               "length", "embed_size", "truncate", "chrono", "devices", "horizon", "test_size",
+               "epochs", "downsample"):
     value = config.get(name)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
       raise ValueError(f"--config.{name} must be a positive int, got {value!r}.")
   if config.get("length") is not None and config.length < 2:
     raise ValueError(f"--config.length must be >= 2 (a sequence or window of two steps at least), "
                      f"got {config.length!r}.")
+  if config.get("patience") is not None and (not isinstance(config.patience, int) or
+                                             config.patience < 0):
+    raise ValueError(f"--config.patience must be an int >= 0 (0: off), got {config.patience!r}.")
+  if config.get("val_fraction") is not None and not 0.0 < config.val_fraction < 0.5:
+    raise ValueError(f"--config.val_fraction must lie in (0, 0.5), got {config.val_fraction!r}.")
   if not config.learning_rate > 0:
     raise ValueError(f"--config.learning_rate must be > 0, got {config.learning_rate!r}.")
   if config.clip_norm is not None and not config.clip_norm >= 0:

@@ -75,3 +75,31 @@ def standardize(train, *others, lengths=None):
     return z.astype(x.dtype)
 
   return mean, std, apply
+
+
+MISSING = ("error", "drop", "interpolate")
+
+
+def check_missing_policy(missing: str) -> str:
+  if missing not in MISSING:
+    raise ValueError(f"missing must be one of {MISSING}, got {missing!r}.")
+  return missing
+
+
+def interpolate_nans(values) -> np.ndarray:
+  """A 1-D float array with its NaNs replaced by linear interpolation between the nearest
+  known values (the nearest known value before the first or after the last one; zeros when
+  none is known)."""
+  values = np.asarray(values, np.float64)
+  known = np.flatnonzero(~np.isnan(values))
+  if len(known) == len(values):
+    return values
+  if not len(known):
+    return np.zeros_like(values)
+  return np.interp(np.arange(len(values)), known, values[known])
+
+
+def missing_report(where: list[str], what: str, total: int) -> str:
+  """``"N of TOTAL WHAT have missing values (first: a, b, c)"``."""
+  first = ", ".join(where[:3]) + (", ..." if len(where) > 3 else "")
+  return f"{len(where)} of {total} {what} have missing values (first: {first})"

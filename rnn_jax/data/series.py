@@ -10,7 +10,8 @@ import os
 
 import numpy as np
 
-from rnn_jax.data.common import optional_import
+from rnn_jax.data.common import (check_missing_policy, interpolate_nans, missing_report,
+                                 optional_import)
 
 
 def load_sunspots():
@@ -21,12 +22,19 @@ def load_sunspots():
   return frame["YEAR"].to_numpy(np.int32), frame["SUNACTIVITY"].to_numpy(np.float64)
 
 
-def read_csv_column(path: str, column: str, *, max_rows: int = 10_000_000) -> np.ndarray:
+def read_csv_column(path: str,
+                    column: str,
+                    *,
+                    max_rows: int = 10_000_000,
+                    missing: str = "error") -> np.ndarray:
   """The values of ``column`` (a header name, or a 0-based index) of a CSV file, in file order.
 
-  Raises ValueError naming the file (and the row) for an empty file, a missing column, a
-  non-numeric or non-finite value, or more than ``max_rows`` rows.
+  Blank, ``NA``/``NaN`` and ``?`` cells are missing: ``missing="error"`` counts them and names
+  the first rows, ``"drop"`` leaves those rows out, ``"interpolate"`` fills them linearly
+  from their neighbours in time. Raises ValueError naming the file (and the row) for an empty
+  file, a missing column, a non-numeric or infinite value, or more than ``max_rows`` rows.
   """
+  check_missing_policy(missing)
   if not os.path.isfile(path):
     raise FileNotFoundError(f"{path}: no such CSV file.")
   try:
@@ -34,22 +42,26 @@ def read_csv_column(path: str, column: str, *, max_rows: int = 10_000_000) -> np
       rows = list(csv.reader(f))
   except UnicodeDecodeError as e:
     raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}).") from None
-  rows = [r for r in rows if any(cell.strip() for cell in r)]
-  if len(rows) < 2:
+  numbered = [(n, r) for n, r in enumerate(rows, 1) if any(cell.strip() for cell in r)]
+  if len(numbered) < 2:
     raise ValueError(f"{path}: needs a header row and at least one data row, found "
-                     f"{len(rows)} non-empty rows.")
-  if len(rows) - 1 > max_rows:
-    raise ValueError(f"{path}: {len(rows) - 1} rows exceed max_rows={max_rows}.")
-  header = [h.strip() for h in rows[0]]
+                     f"{len(numbered)} non-empty rows.")
+  if len(numbered) - 1 > max_rows:
+    raise ValueError(f"{path}: {len(numbered) - 1} rows exceed max_rows={max_rows}.")
+  header = [h.strip() for h in numbered[0][1]]
   if column in header:
     index = header.index(column)
   elif str(column).isdigit() and int(column) < len(header):
     index = int(column)
   else:
     raise ValueError(f"{path}: no column {column!r}; the header has {header}.")
-  values = []
-  for num, row in enumerate(rows[1:], 2):
+  values, gaps = [], []
+  for num, row in numbered[1:]:
     cell = row[index].strip() if index < len(row) else ""
+    if cell.lower() in ("", "na", "nan", "?", "null", "none"):
+      gaps.append(f"row {num}")
+      values.append(np.nan)
+      continue
     try:
       value = float(cell)
     except ValueError:
@@ -58,7 +70,32 @@ def read_csv_column(path: str, column: str, *, max_rows: int = 10_000_000) -> np
     if not np.isfinite(value):
       raise ValueError(f"{path}:{num}: column {header[index]!r} holds a non-finite value.")
     values.append(value)
-  return np.array(values, np.float64)
+  values = np.array(values, np.float64)
+  if gaps and missing == "error":
+    raise ValueError(f"{path}: column {header[index]!r}: "
+                     f"{missing_report(gaps, 'rows', len(values))}; pass missing='drop' or "
+                     "'interpolate' (launcher: --config.missing=...).")
+  if gaps and len(gaps) == len(values):
+    raise ValueError(f"{path}: column {header[index]!r} has no values, only missing cells.")
+  return values[~np.isnan(values)] if missing == "drop" else interpolate_nans(values)
+
+
+def seasonal_period(values, max_period: int | None = None, threshold: float = 0.3) -> int | None:
+  """The period of an obvious season: the lag ``p >= 2`` where the autocorrelation of the
+  first differences peaks, if that peak is a local maximum above ``threshold`` and the series
+  holds at least three periods (``max_period`` defaults to a third of its length); None when
+  there is no such season."""
+  d = np.diff(np.asarray(values, np.float64))
+  d = d - d.mean()
+  top = min(max_period or len(values) // 3, len(d) - 2)
+  if top < 2 or not np.any(d):
+    return None
+  acf = np.array([np.dot(d[:-k], d[k:]) for k in range(1, top + 1)]) / np.dot(d, d)
+  lags = [k for k in range(2, top) if acf[k - 1] >= acf[k - 2] and acf[k - 1] >= acf[k]]
+  if not lags:
+    return None
+  best = max(lags, key=lambda k: acf[k - 1])
+  return best if acf[best - 1] > threshold else None
 
 
 def split_series(values, test_size: int, window: int):
@@ -76,11 +113,16 @@ def split_series(values, test_size: int, window: int):
   return values[:-test_size], values[-(test_size + window):]
 
 
-def forecast_windows(values, window: int):
-  """``(xs [N, window, 1], ys [N])`` with ``ys[i] = values[i + window]``."""
+def forecast_windows(values, window: int, horizon: int = 1):
+  """``(xs [N, window, 1], ys [N, horizon])``: ``ys[i, k] = values[i + window + k]``, the next
+  ``horizon`` values after each window (``horizon=1``: ``ys [N]``, as before)."""
   values = np.asarray(values)
-  n = len(values) - window
+  n = len(values) - window - horizon + 1
+  if window < 1 or horizon < 1:
+    raise ValueError(f"window and horizon must be >= 1, got {window}, {horizon}.")
   if n < 1:
-    raise ValueError(f"need more than window={window} values, got {len(values)}.")
+    raise ValueError(f"need at least window + horizon = {window + horizon} values, got "
+                     f"{len(values)}.")
   idx = np.arange(window)[None, :] + np.arange(n)[:, None]
-  return values[idx][..., None], values[window:]
+  ys = values[np.arange(horizon)[None, :] + window + np.arange(n)[:, None]]
+  return values[idx][..., None], (ys[:, 0] if horizon == 1 else ys)

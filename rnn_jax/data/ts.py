@@ -1,9 +1,10 @@
 """Reader of the ``.ts`` format of the UEA/UCR time-series classification archive.
 
-A header of ``@key value`` lines (``@dimensions``, ``@classLabel true c1 c2 …``,
-``@equalLength``, ``@missing``, ``@data``), ``#`` comments, then one case per line:
-the dimensions separated by ``:``, values by ``,``, the class label last. Sequences
-may differ in length between cases (not between the dimensions of one case).
+A header of ``@key value`` lines (``@dimensions``, ``@classLabel true c1 c2 …`` or
+``@targetLabel true`` for regression, ``@equalLength``, ``@missing``, ``@data``), ``#``
+comments, then one case per line: the dimensions separated by ``:``, values by ``,``, the
+class label (or the numeric target) last. Sequences may differ in length between cases (not
+between the dimensions of one case). Missing values are written ``?`` (or ``NaN``).
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnn_jax.data.common import pad_sequences
+from rnn_jax.data.common import (check_missing_policy, interpolate_nans, missing_report,
+                                 pad_sequences)
 
 
 class TSData(NamedTuple):
-  """``sequences``: list of ``[T_i, D]`` float arrays; ``labels [N]`` int indices into
-  ``classes`` (the label strings, in the order the header declares them)."""
+  """``sequences``: list of ``[T_i, D]`` float arrays. Classification: ``labels [N]`` int
+  indices into ``classes`` (the label strings, in the order the header declares them).
+  Regression (``@targetLabel true``): ``labels [N]`` float targets and ``classes == ()``."""
   sequences: list
   labels: np.ndarray
   classes: tuple
@@ -26,17 +29,87 @@ class TSData(NamedTuple):
   def dimensions(self) -> int:
     return self.sequences[0].shape[1]
 
+  @property
+  def regression(self) -> bool:
+    return not self.classes
+
   def padded(self, dtype=np.float32):
     """``(xs [N, T_max, D], lengths [N])``, zero padded."""
     return pad_sequences(self.sequences, dtype)
 
 
-def read_ts(path: str, *, max_length: int = 100_000, classes=None) -> TSData:
+def _header(path, lines):
+  """``(header dict, index of the first data line)``; ``header["target"]`` is
+  "classification" or "regression"."""
+  header = {"classes": None, "dims": None, "target": None}
+  for i, raw in enumerate(lines):
+    line = raw.strip()
+    if not line or line.startswith("#"):
+      continue
+    where = f"{path}:{i + 1}"
+    if not line.startswith("@"):
+      raise ValueError(f"{where}: expected a @header line before @data, got {line[:40]!r}.")
+    key, _, value = line[1:].partition(" ")
+    key, parts = key.lower(), value.split()
+    if key == "data":
+      if header["target"] is None:
+        raise ValueError(f"{path}: the header declares neither @classLabel true … nor "
+                         "@targetLabel true.")
+      return header, i + 1
+    if key in ("classlabel", "targetlabel") and parts and parts[0].lower() == "true":
+      header["target"] = "classification" if key == "classlabel" else "regression"
+      header["classes"] = tuple(parts[1:]) if key == "classlabel" else None
+    elif key == "classlabel" and header["target"] is None:
+      raise ValueError(f"{where}: @classLabel false: the cases carry no target to learn.")
+    elif key == "dimensions":
+      header["dims"] = int(value)
+  raise ValueError(f"{path}: no @data section.")
+
+
+def _parse_case(where, line, declared_dims):
+  """``(values [T, D] with NaN for missing, label text)`` of one data line."""
+  fields = line.split(":")
+  if len(fields) < 2:
+    raise ValueError(f"{where}: a case needs at least one dimension and a target.")
+  *dims, label = fields
+  if declared_dims is not None and len(dims) != declared_dims:
+    raise ValueError(f"{where}: {len(dims)} dimensions, the header declares {declared_dims}.")
+  values = []
+  for d in dims:
+    row = []
+    for v in d.split(","):
+      v = v.strip()
+      if v in ("?", "NaN", "nan", ""):
+        row.append(np.nan)
+        continue
+      try:
+        row.append(float(v))
+      except ValueError:
+        raise ValueError(f"{where}: non-numeric value {v!r}.") from None
+    values.append(np.array(row, np.float64))
+  if len({len(v) for v in values}) != 1:
+    raise ValueError(f"{where}: the dimensions of one case differ in length "
+                     f"({sorted({len(v) for v in values})}).")
+  case = np.stack(values, axis=1)
+  if np.isinf(case).any():
+    raise ValueError(f"{where}: infinite values.")
+  return case, label.strip()
+
+
+def read_ts(path: str,
+            *,
+            max_length: int = 100_000,
+            classes=None,
+            missing: str = "error") -> TSData:
   """Parses a ``.ts`` file; every problem raises ValueError naming the file and line.
 
-  ``max_length`` bounds the steps of one sequence (memory); ``classes`` (from the
-  training file) fixes the label order for a test file.
+  ``max_length`` bounds the steps of one sequence (memory); ``classes`` (from the training
+  file) fixes the label order for a test file. ``missing`` says what to do with ``?`` values:
+  ``"error"`` (counts the cases and names the first lines), ``"drop"`` (leaves those cases
+  out) or ``"interpolate"`` (linear in time within each dimension of a case, the nearest known
+  value at the ends).
   """
+  check_missing_policy(missing)
   if not os.path.isfile(path):
     raise FileNotFoundError(f"{path}: no such .ts file.")
   try:
@@ -45,60 +118,39 @@ def read_ts(path: str, *, max_length: int = 100_000, classes=None) -> TSData:
   except UnicodeDecodeError as e:
     raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); "
                      f"is this a .ts file?") from None
-  header, sequences, labels, declared_dims = {}, [], [], None
-  in_data = False
-  for num, raw in enumerate(lines, 1):
-    line = raw.strip()
+  header, start = _header(path, lines)
+  sequences, labels, gaps = [], [], []
+  for num in range(start, len(lines)):
+    line = lines[num].strip()
     if not line or line.startswith("#"):
       continue
-    where = f"{path}:{num}"
-    if not in_data:
-      if not line.startswith("@"):
-        raise ValueError(f"{where}: expected a @header line before @data, got {line[:40]!r}.")
-      key, _, value = line[1:].partition(" ")
-      key = key.lower()
-      if key == "data":
-        in_data = True
-      elif key == "classlabel":
-        parts = value.split()
-        if not parts or parts[0].lower() != "true":
-          raise ValueError(f"{where}: only classification files (@classLabel true …) are "
-                           f"supported.")
-        header["classes"] = tuple(parts[1:])
-      elif key == "dimensions":
-        declared_dims = int(value)
-      else:
-        header[key] = value.strip()
-      continue
-    fields = line.split(":")
-    if len(fields) < 2:
-      raise ValueError(f"{where}: a case needs at least one dimension and a class label.")
-    *dims, label = fields
-    if declared_dims is not None and len(dims) != declared_dims:
-      raise ValueError(f"{where}: {len(dims)} dimensions, the header declares {declared_dims}.")
-    try:
-      values = [np.array([float(v) for v in d.split(",")], np.float64) for d in dims]
-    except ValueError:
-      bad = next(v for d in dims for v in d.split(",") if not _is_float(v))
-      raise ValueError(f"{where}: non-numeric value {bad!r} (missing values '?' are not "
-                       f"supported).") from None
-    if len({len(v) for v in values}) != 1:
-      raise ValueError(f"{where}: the dimensions of one case differ in length "
-                       f"({sorted({len(v) for v in values})}).")
-    if len(values[0]) > max_length:
-      raise ValueError(f"{where}: a sequence of {len(values[0])} steps exceeds max_length="
+    case, label = _parse_case(f"{path}:{num + 1}", line, header["dims"])
+    if len(case) > max_length:
+      raise ValueError(f"{path}:{num + 1}: a sequence of {len(case)} steps exceeds max_length="
                        f"{max_length}.")
-    if not all(np.isfinite(v).all() for v in values):
-      raise ValueError(f"{where}: non-finite values (nan/inf).")
-    sequences.append(np.stack(values, axis=1))
-    labels.append(label.strip())
+    if np.isnan(case).any():
+      gaps.append(f"line {num + 1}")
+      if missing == "drop":
+        continue
+      if missing == "interpolate":
+        case = np.stack([interpolate_nans(c) for c in case.T], axis=1)
+    sequences.append(case)
+    labels.append(label)
+  if gaps and missing == "error":
+    raise ValueError(f"{path}: {missing_report(gaps, 'cases', len(sequences))}; pass "
+                     "missing='drop' or 'interpolate' (launcher: --config.missing=...).")
   if not sequences:
-    raise ValueError(f"{path}: no cases (empty file or no @data section).")
+    raise ValueError(f"{path}: no cases (empty file, no @data section, or all dropped).")
   dims = {s.shape[1] for s in sequences}
   if len(dims) != 1:
     raise ValueError(f"{path}: cases have different numbers of dimensions {sorted(dims)}.")
-  classes = tuple(classes) if classes is not None else header.get("classes") or tuple(
-      sorted(set(labels)))
+  if header["target"] == "regression":
+    try:
+      return TSData(sequences, np.array([float(l) for l in labels], np.float64), ())
+    except ValueError:
+      bad = next(l for l in labels if not _is_float(l))
+      raise ValueError(f"{path}: @targetLabel true, but a target is {bad!r}, not a number.")
+  classes = tuple(classes) if classes else header["classes"] or tuple(sorted(set(labels)))
   index = {c: i for i, c in enumerate(classes)}
   unknown = sorted(set(labels) - set(index))
   if unknown:
@@ -107,13 +159,25 @@ def read_ts(path: str, *, max_length: int = 100_000, classes=None) -> TSData:
 
 
 def read_ts_pair(train_path: str, test_path: str, **kwargs) -> tuple[TSData, TSData]:
-  """Train and test files of one problem; the test file must match the training file's
-  dimensions and classes."""
+  """Train and test files of one problem. Refused, naming both files: another kind of target
+  (classes vs numbers), another number of dimensions, or test classes the training file
+  does not declare."""
   train = read_ts(train_path, **kwargs)
-  test = read_ts(test_path, classes=train.classes, **kwargs)
+  test = read_ts(test_path, **kwargs)
+  both = f"{train_path} and {test_path}"
+  if train.regression != test.regression:
+    kinds = ["regression" if d.regression else "classification" for d in (train, test)]
+    raise ValueError(f"{both} do not match: {kinds[0]} vs {kinds[1]} targets.")
   if test.dimensions != train.dimensions:
-    raise ValueError(f"{test_path}: {test.dimensions} dimensions, but {train_path} has "
-                     f"{train.dimensions}.")
+    raise ValueError(f"{both} do not match: {train.dimensions} vs {test.dimensions} "
+                     "dimensions.")
+  if train.regression:
+    return train, test
+  extra = sorted(set(test.classes[i] for i in test.labels) - set(train.classes))
+  if extra:
+    raise ValueError(f"{both} do not match: test classes {extra[:5]} are not among the "
+                     f"training classes {list(train.classes)}.")
+  test = read_ts(test_path, classes=train.classes, **kwargs)
   return train, test
 
 

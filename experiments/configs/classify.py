@@ -1,0 +1,31 @@
+"""Classifying any .ts pair: ``python -m experiments.main --task=classify`` (JapaneseVowels by
+default; ``--config.train_ts=X_TRAIN.ts --config.test_ts=X_TEST.ts`` for another UEA/UCR
+problem; ``@targetLabel true`` files are regression). Bidirectional GRU-64 with max pooling;
+validation split, training length, early stopping and downsampling adapt to the data (see
+``experiments/classify.py``). Fields left None are chosen from the data.
+"""
+from ml_collections import config_dict
+
+from experiments.configs import base
+
+
+def get_config():
+  c = base.get_config()
+  c.task = "classify"
+  c.cell = "gru"
+  c.bidirectional = True
+  c.pooling = "max"  # over a⟨t⟩ at valid steps: "max", "mean" or "last"
+  c.batch_size = 32
+  c.learning_rate = 3e-3
+  c.steps = config_dict.placeholder(int)  # None: from the data (epochs, clamped)
+  c.epochs = 100
+  c.eval_every = config_dict.placeholder(int)  # None: about 40 evaluations
+  c.checkpoint_every = 300
+  c.patience = 10  # evaluations without a better validation score before stopping; 0: off
+  c.val_fraction = 0.2  # validation examples carved from the training file
+  c.downsample = config_dict.placeholder(int)  # block-average k steps; None: from the length
+  c.max_steps_in = 128  # the automatic downsample keeps at most this many steps
+  c.train_ts = config_dict.placeholder(str)  # None: the shipped JapaneseVowels pair
+  c.test_ts = config_dict.placeholder(str)
+  c.missing = "error"  # "?" values: "error", "drop" or "interpolate"
+  return c

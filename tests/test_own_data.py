@@ -1,0 +1,177 @@
+"""The generic tasks on data nobody tuned them for: forecast (any CSV column) and classify (any
+.ts pair, classification or regression), their adaptive choices and their selection rules."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from experiments import classify, configs, forecast
+from experiments.selection import auto_steps, best_row, patience_stop
+from rnn_jax.data.series import seasonal_period
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = {**{k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}, "PYTHONPATH": ROOT}
+QUIET = lambda *a: None
+
+
+def _csv(tmp_path, values, name="s.csv"):
+  path = tmp_path / name
+  path.write_text("t,value\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values)))
+  return str(path)
+
+
+def test_seasonal_period_finds_an_obvious_season_and_nothing_in_noise():
+  t = np.arange(240)
+  rng = np.random.default_rng(0)
+  assert seasonal_period(0.05 * t + np.sin(2 * np.pi * t / 12) + 0.1 * rng.normal(size=240)) == 12
+  assert seasonal_period(rng.normal(size=240)) is None
+  assert seasonal_period(np.ones(50)) is None
+  assert seasonal_period(np.arange(5.0)) is None  # too short for three periods
+
+
+def test_windows_and_seasonal_naive_index_the_series_exactly():
+  values = np.arange(20.0)**2
+  xs, ys, ends = forecast.windows(values, 10, 16, window=3, horizon=2)
+  np.testing.assert_array_equal(ends, [9, 10, 11, 12, 13])  # targets 10..15 only
+  for x, y, e in zip(xs, ys, ends):
+    np.testing.assert_array_equal(x, values[e - 2:e + 1])
+    np.testing.assert_array_equal(y, values[e + 1:e + 3])
+  naive = forecast.seasonal_naive(values, ends, horizon=5, period=4)
+  for row, e in zip(naive, ends):  # k = 1..4: p back; k = 5: 2p back
+    np.testing.assert_array_equal(row,
+                                  [values[e + k - 4 * int(np.ceil(k / 4))] for k in range(1, 6)])
+
+
+@pytest.mark.parametrize("n", [24, 25, 36, 37])
+def test_short_series_get_windows_that_fit(n):
+  values = np.sin(np.arange(n) / 2.0)
+  p = forecast.plan(n, values, configs.get("forecast"))
+  assert p["fit"] - p["window"] - p["horizon"] + 1 >= 1 and p["window"] >= 2
+  assert p["test"] + p["val"] + p["fit"] == n
+
+
+def test_forecast_starts_at_persistence_and_reports_the_best_validation_step(tmp_path):
+  rng = np.random.default_rng(1)
+  values = np.cumsum(rng.normal(size=60)) + 10 * np.sin(np.arange(60) / 3)
+  csv = _csv(tmp_path, [f"{v:.5f}" for v in values])
+  frozen = configs.get(
+      "forecast",
+      csv=csv,
+      column="value",
+      steps=2,
+      eval_every=1,
+      learning_rate=1e-12,
+      hidden_size=8)
+  report = forecast.train_and_evaluate(frozen, None, log=QUIET)
+  # the readout starts at zero: the forecast is y<t> itself, i.e. persistence, to rounding
+  assert report["test_rmse"] == pytest.approx(report["baselines"]["persistence"], rel=1e-5)
+  trained = configs.replace(frozen, steps=60, eval_every=10, learning_rate=3e-3, horizon=2)
+  report = forecast.train_and_evaluate(trained, None, log=QUIET)
+  best = min(report["history"], key=lambda r: (r["eval_val_rmse"], r["step"]))
+  assert report["best_step"] == best["step"] and report["test_rmse"] == best["eval_test_rmse"]
+  assert report["horizon"] == 2 and "final held-out RMSE" in forecast.result_line(report)
+
+
+def test_forecast_missing_values_error_drop_interpolate(tmp_path):
+  cells = [f"{np.sin(i / 3):.4f}" for i in range(50)]
+  cells[7] = ""
+  cells[20] = "NA"
+  csv = _csv(tmp_path, cells)
+  config = configs.get("forecast", csv=csv, column="value", steps=2, eval_every=1, hidden_size=4)
+  with pytest.raises(
+      ValueError,
+      match=r"2 of 50 rows have missing values \(first: row 9, row "
+      r"22\); pass missing="):
+    forecast.train_and_evaluate(config, None, log=QUIET)
+  assert forecast.train_and_evaluate(
+      configs.replace(config, missing="drop"), None, log=QUIET)["values"] == 48
+  filled = forecast.train_and_evaluate(
+      configs.replace(config, missing="interpolate"), None, log=QUIET)
+  assert filled["values"] == 50
+
+
+def _ts(tmp_path, name, cases, header="@classLabel true a b"):
+  path = tmp_path / name
+  lines = ["@problemName toy", "@dimensions 1", header, "@data"] + cases
+  path.write_text("\n".join(lines) + "\n")
+  return str(path)
+
+
+def test_fold_keeps_every_value_and_downsample_follows_the_length():
+  seq = np.arange(14.0).reshape(7, 2)
+  folded = classify.fold(seq, 3)
+  assert folded.shape == (3, 6)
+  np.testing.assert_array_equal(folded.reshape(-1, 2)[:7], seq)
+  np.testing.assert_array_equal(folded.reshape(-1, 2)[7:], 0)
+  rng = np.random.default_rng(0)
+  from rnn_jax.data.ts import TSData
+  data = TSData([rng.normal(size=(300, 1)) for _ in range(10)], np.arange(10) % 2, ("a", "b"))
+  parts, k = classify.prepare(configs.get("classify"), data, data)
+  assert k == 3 and parts["fit"][0].shape[1:] == (100, 3)  # ceil(300 / 128) = 3
+
+
+def test_validation_split_is_stratified_and_disjoint():
+  labels = np.array([0] * 10 + [1] * 5 + [2] * 2)
+  fit, val = classify.validation_split(labels, 0.2, seed=0, stratify=True)
+  assert sorted(np.concatenate([fit, val])) == list(range(17))
+  assert np.bincount(labels[val], minlength=3).tolist() == [2, 1, 0]  # a 2-example class stays
+
+
+def test_classify_regression_ts_reports_rmse_beside_the_mean(tmp_path):
+  rng = np.random.default_rng(2)
+
+  def cases(n):
+    out = []
+    for _ in range(n):
+      slope = rng.normal()
+      out.append(",".join(f"{slope * t + 0.1 * rng.normal():.4f}" for t in range(8)) +
+                 f":{slope:.4f}")
+    return out
+
+  train = _ts(tmp_path, "R_TRAIN.ts", cases(40), "@targetLabel true")
+  test = _ts(tmp_path, "R_TEST.ts", cases(20), "@targetLabel true")
+  config = configs.get(
+      "classify", train_ts=train, test_ts=test, steps=150, eval_every=25, hidden_size=16)
+  report = classify.train_and_evaluate(config, str(tmp_path / "w"), log=QUIET)
+  assert report["regression"] and report["test_rmse"] < 0.5 * report["mean_baseline_rmse"]
+  assert os.path.exists(tmp_path / "w" / "predictions.png")
+  assert classify.result_line(report).startswith("final test RMSE")
+
+
+def test_launcher_aliases_and_one_line_data_errors(tmp_path):
+  train = _ts(tmp_path, "A_TRAIN.ts", ["1,2,3:a", "3,2,1:b"])
+  other = _ts(tmp_path, "B_TEST.ts", ["1,2:3"], "@targetLabel true")
+  out = subprocess.run([
+      sys.executable, "-m", "experiments.main", "--task=japanese_vowels",
+      f"--config.train_ts={train}", f"--config.test_ts={other}"
+  ],
+                       cwd=ROOT,
+                       env=ENV,
+                       capture_output=True,
+                       text=True,
+                       timeout=300)
+  assert out.returncode == 2
+  assert out.stderr.strip().splitlines() == [
+      f"FATAL: {train} and {other} do not match: classification vs regression targets."
+  ]
+  assert configs.get("sunspots").test_size == 40 and configs.ALIASES["sunspots"] == "forecast"
+  assert set(configs.get("japanese_vowels").keys()) == set(configs.get("classify").keys())
+
+
+def test_selection_rules():
+  rows = [{
+      "step": s,
+      "acc": a,
+      "nats": n
+  } for s, a, n in [(10, 0.5, 1.0), (20, 0.8, 0.7), (30, 0.8, 0.6), (40, 0.7, 0.5), (50, 0.8, 0.9)]]
+  assert best_row(rows, "acc", "max", "nats")["step"] == 30  # equal accuracy: lower loss
+  assert best_row(rows, "nats", "min")["step"] == 40
+  assert best_row([{"step": 1, "x": 1.0}, {"step": 2, "x": 1.0}], "x")["step"] == 1
+  stop = patience_stop("acc", "max", 2, "nats")
+  assert not stop(rows[:4]) and stop(rows)  # 40 and 50 came after the best (30)
+  assert not patience_stop("acc", "max", 0)(rows)
+  assert auto_steps(50, 32, 100, 1000, 4000) == 1000 and auto_steps(10_000, 32, 100, 1,
+                                                                    4000) == 4000
