@@ -29,9 +29,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments import configs
 from experiments.common import backward_for, cell_for
 from experiments.outputs import save_text
 from experiments.runner import Task, run_task
+from experiments.selection import auto_eval_every, best_row, patience_stop
 import rnn_jax as rj
 from rnn_jax.data.text import CharVocab, read_text_file, shakespeare_works, split_works
 from rnn_jax.decoding import prime, sample
@@ -72,6 +74,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   if len(train_ids) <= window or len(held_ids) <= window:
     raise ValueError(f"{source}: {len(text)} characters are too few for windows of "
                      f"{config.length} (--config.length); need > {10 * (window + 1)}.")
+  if config.eval_every is None:  # 20 evaluations: a small text's best one is not missed
+    config = configs.replace(config, eval_every=auto_eval_every(config.steps, 20, 50))
   model = build_model(config, vocab.size)
   rng = np.random.default_rng(1234)
   eval_window = min(EVAL_LENGTH + 1, len(held_ids) - 1)
@@ -89,7 +93,11 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     make_batch, loss_fn, carry = stateful_training(model, train_ids, config)
   else:  # random windows from zero state; the key turns dropout on (if any)
     make_batch, carry = (lambda key: draw(key, train_j)), None
-    loss_fn = lambda params, tokens, key: (model.loss(params, tokens, key=key), {})
+
+    def loss_fn(params, tokens, key):
+      nats = model.loss(params, tokens, key=key)
+      return nats, {"train_bpc": nats / math.log(2)}
+
   report, params = run_task(
       config,
       workdir,
@@ -102,16 +110,19 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
           initial_carry=carry,
           batch_from_step=config.stateful,
           evaluate=lambda p: evaluate(p, held_windows),
-          summary=lambda r: (f"step {r['step']:5d}  train {r['loss'] / math.log(2):.3f} bpc  "
+          summary=lambda r: (f"step {r['step']:5d}  train {r['train_bpc']:.3f} bpc  "
                              f"held-out {r['eval_bpc']:.3f} bpc"),
+          stop_when=patience_stop("eval_bpc", "min", config.patience),
+          select=lambda history: best_row(history, "eval_bpc", "min"),
           extra_report={
               "data": source,
               "chars": len(text),
               "vocab_size": vocab.size
           }),
       log=log)
-  if report["final"]:
-    report["heldout_bpc"] = report["final"]["eval_bpc"]
+  if report["best"]:  # the best held-out evaluation, not the last (a small text overfits)
+    report["heldout_bpc"] = report["best"]["eval_bpc"]
+    report["best_step"] = report["best"]["step"]
   if not report["interrupted"]:
     report["heldout_bpc_stateful"] = stateful_bpc(model, params, held_ids, config.length)
     report["sample"] = sample_text(model, params, vocab, config, text)
@@ -149,7 +160,7 @@ def stateful_training(model, train_ids, config):
     logits, finals = model.apply(params, tokens[:, :-1], None, carry, key=key)
     loss = rj.sequence_loss(
         logits, tokens[:, 1:], loss="softmax_cross_entropy", reduction="token_mean")
-    return loss, ({}, finals)
+    return loss, ({"train_bpc": loss / math.log(2)}, finals)
 
   carry = model.initial_state(model.init(jax.random.PRNGKey(0)), streams)
   return (lambda step: stream_batch(jnp.int32(step), data)), loss_fn, carry
@@ -199,5 +210,6 @@ def sample_text(model, params, vocab, config, text, length=600):
 def result_line(report) -> str:
   stateful = report.get("heldout_bpc_stateful")
   extra = f", {stateful:.3f} with state carried" if stateful is not None else ""
-  return (f"final held-out {report['heldout_bpc']:.3f} bits/char{extra} ({report['data']}, "
-          f"{report['chars']} chars) in {report['seconds']:.0f}s")
+  return (f"final held-out {report['heldout_bpc']:.3f} bits/char (the best evaluation, step "
+          f"{report['best_step']}){extra} ({report['data']}, {report['chars']} chars) in "
+          f"{report['seconds']:.0f}s")

@@ -180,20 +180,21 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   if workdir and not report["interrupted"]:
     out = np.asarray(model.apply(params, *arrays["test"][:2]))
     if regression:
-      plot_predictions(test.labels, out[:, 0] * y_sd + y_mu, workdir)
+      plot_predictions(test.labels, out[:, 0] * y_sd + y_mu, report["params_step"], workdir)
     else:
       save_confusion(test.labels, out.argmax(-1), train.classes, workdir, "confusion.png",
-                     "test confusion (final params)")
+                     f"test confusion (params of step {report['params_step']})")
   return (report, params) if return_params else report
 
 
-def plot_predictions(truth, predicted, workdir):
+def plot_predictions(truth, predicted, step, workdir):
   plt = pyplot()
   fig, ax = plt.subplots(figsize=(4.6, 4.2))
   ax.plot(truth, predicted, ".", alpha=0.6)
   lo, hi = float(min(truth.min(), predicted.min())), float(max(truth.max(), predicted.max()))
   ax.plot([lo, hi], [lo, hi], "k:", lw=1)
-  ax.set(xlabel="true target", ylabel="predicted (final params)", title="test predictions")
+  ax.set(
+      xlabel="true target", ylabel=f"predicted (params of step {step})", title="test predictions")
   fig.tight_layout()
   save_figure(fig, workdir, "predictions.png")
 

@@ -152,7 +152,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     report["best_step"] = report["best"]["step"]
   if workdir and not report["interrupted"]:
     one = np.asarray(forecast(params, x_te))[:, 0]
-    plot_forecast(times, values, e_te + 1, one, name, workdir)
+    plot_forecast(times, values, e_te + 1, one, f"{name} (params of step {report['params_step']})",
+                  workdir)
   return (report, params) if return_params else report
 
 
@@ -161,7 +162,7 @@ def plot_forecast(times, values, at, predicted, name, workdir):
   fig, ax = plt.subplots(figsize=(10, 3.6))
   ax.plot(times, values, color="0.6", lw=1, label="series")
   ax.plot(times[at], values[at], "k.-", lw=1, label="held-out truth")
-  ax.plot(times[at], predicted, "r.-", lw=1, label="one-step forecast (final params)")
+  ax.plot(times[at], predicted, "r.-", lw=1, label="one-step forecast")
   ax.plot(times[at], values[at - 1], ":", color="tab:blue", lw=1, label="persistence")
   ax.axvline(times[at[0]], color="0.3", ls="--", lw=0.8)
   ax.set(title=f"{name}: forecast vs truth on the held-out tail", xlabel="time")

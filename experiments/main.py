@@ -4,7 +4,8 @@
   python -m experiments.main --task=copy_memory     # --config=experiments/configs/copy_memory.py
   python -m experiments.main --config=experiments/configs/charlm.py --config.hidden_size=512
   python -m experiments.main --task=charlm --config.text_file=my.txt   # bring your own text
-  python -m experiments.main --task=sunspots --config.csv=f.csv --config.column=price
+  python -m experiments.main --task=forecast --config.csv=f.csv --config.column=price
+  python -m experiments.main --task=classify --config.train_ts=A_TRAIN.ts --config.test_ts=A_TEST.ts
 
 Two hosts (one process each; JAX's distributed runtime, gloo collectives on CPU):
 
@@ -80,8 +81,24 @@ _HEARTBEAT = flags.DEFINE_integer(
     lower_bound=1)
 
 
+def print_help(task: str) -> None:
+  """--help: this module's usage and the chosen task's config fields with their defaults."""
+  task = task if task in configs.TASKS else "adding"
+  config = configs.get(task)
+  print(__doc__)
+  print(f"--task={task} (experiments/configs/{task}.py): --config.FIELD=VALUE, defaults "
+        "(None: chosen from the data or off):")
+  for name in sorted(config.keys()):
+    print(f"  --config.{name}={config[name]!r}")
+  print("Other flags: --workdir, --restart, --coordinator_address, --num_processes, "
+        "--process_id, --distributed, --heartbeat_timeout (--helpfull: absl's full list).")
+
+
 def parse_flags(argv):
   """absl's parsing; an unknown --config.FIELD gets one line, as at definition time."""
+  if any(a in ("--help", "-h", "--helpshort", "-?") for a in argv[1:]):
+    print_help(_ARGV_TASK)
+    sys.exit(0)
   try:
     return flags.FLAGS(argv)
   except flags.Error as e:

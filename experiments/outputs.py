@@ -14,9 +14,10 @@ def write_plots(history, workdir, task):
     return
   plt = pyplot()
   steps = [r["step"] for r in history]
-  evals = sorted(k for k in history[-1] if k.startswith("eval_"))
+  evals = sorted(k for k in history[-1] if k.startswith("eval_") and k != "eval_seconds")
+  train = "train_bpc" if "train_bpc" in history[-1] else "loss"  # one unit with eval_bpc
   fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-  axes[0].plot(steps, [r["loss"] for r in history], label="train loss")
+  axes[0].plot(steps, [r[train] for r in history], label="train " + train)
   for k in evals:
     axes[0].plot(steps, [r[k] for r in history], label=k)
   axes[0].set(xlabel="step", title=f"{task}: learning curves", yscale="log")

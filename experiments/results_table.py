@@ -3,6 +3,7 @@ writes the results table.
 
   python -m experiments.results_table                       # everything, ~25 min on 2 cores
   python -m experiments.results_table --only=dates,ner      # some rows
+  python -m experiments.results_table --seeds=3             # mean ± sd over seeds 0, 1, 2
 
 Writes ``experiments/results/results.json`` (every report) and ``results.md`` (the table in
 BUILD_NOTES.md). Each row is one launcher configuration: ``python -m experiments.main`` with
@@ -23,13 +24,12 @@ from experiments import configs
 _OUT = flags.DEFINE_string("outdir", "experiments/results", "Where results.json/.md go.")
 _ONLY = flags.DEFINE_list("only", [], "Row names to run (default: all).")
 _RENDER = flags.DEFINE_bool("render_only", False, "Rewrite results.md from results.json.")
-LENGTH_TASKS = {
-    "adding": "T",
-    "copy_memory": "T",
-    "charlm": "window",
-    "sunspots": "window",
-    "mnist": "T"
-}
+_SEEDS = flags.DEFINE_integer(
+    "seeds",
+    1, "Runs per row (seeds 0..N-1): the table shows the "
+    "mean ± the sample standard deviation.",
+    lower_bound=1)
+LENGTH_TASKS = {"adding": "T", "copy_memory": "T", "charlm": "window", "mnist": "T"}
 
 # (row name, task, flag changes, metric key, format, reference)
 ROWS = [
@@ -64,35 +64,62 @@ def command(task, changes):
   return f"python -m experiments.main --task={task} {flags_}".strip()
 
 
-def describe(config):
+def describe(config, report=None):
+  """One line of the config as it ran (``report``: the resolved steps and window)."""
+  report = report or {}
+  if isinstance(config, dict):
+    from ml_collections import config_dict
+    config = config_dict.ConfigDict(config)
+  window = report.get("window")
   cell = ("bi-" if config.bidirectional else "") + f"{config.cell}-{config.hidden_size}"
   sched = ", cosine" if config.schedule == "cosine" else ""
   length = (f"{LENGTH_TASKS[config.task]}={config.length}, "
             if config.task in LENGTH_TASKS and "length" in config else "")
+  length = f"window={window}, " if window else length
   return (f"{cell}, {length}batch {config.batch_size}, {config.optimizer} "
           f"{config.learning_rate:g}{sched}, {config.steps} steps")
 
 
-def run_row(name, task, changes, key, fmt, reference):
-  config = configs.get(task, **changes)
+def spread(fmt: str, values) -> str:
+  """``fmt`` of the mean, with ``± sd`` (sample standard deviation) in the same format when
+  there are several values."""
+  import re
+  import statistics
+  mean = statistics.fmean(values)
+  if len(values) == 1:
+    return fmt.format(mean)
+  spec = re.search(r"\{(:[^}]*)\}", fmt).group(1)
+  sd = ("{" + spec + "}").format(statistics.stdev(values))
+  return fmt.format(mean).replace(
+      ("{" + spec + "}").format(mean),
+      ("{" + spec + "}").format(mean) + f" ± {sd}", 1) + (f" ({len(values)} seeds)")
+
+
+def run_row(name, task, changes, key, fmt, reference, seeds=1):
   module = importlib.import_module(f"experiments.{task}")
-  start = time.time()
-  report = module.train_and_evaluate(config, None, log=lambda line: None)
-  total = time.time() - start
-  value = report.get(key, (report.get("final") or {}).get(key))
+  reports, totals = [], []
+  for seed in range(seeds):
+    config = configs.get(task, **changes, **({"seed": seed} if seeds > 1 else {}))
+    start = time.time()
+    reports.append(module.train_and_evaluate(config, None, log=lambda line: None))
+    totals.append(time.time() - start)
+  report = reports[0]
+  values = [r.get(key, (r.get("final") or {}).get(key)) for r in reports]
+  value = sum(values) / len(values)
   if task == "sunspots":
     reference = f"persistence RMSE {report['persistence_rmse']:.2f}"
   if task == "charlm" and report.get("heldout_bpc_stateful") is not None:
-    fmt += f" ({report['heldout_bpc_stateful']:.3f} stateful)"
+    fmt += f" ({report['heldout_bpc_stateful']:.3f} stateful, seed 0)"
   row = {
       "name": name,
       "command": command(task, changes),
-      "config": describe(config),
-      "metric": fmt.format(value),
+      "config": describe(report["config"], report),
+      "metric": spread(fmt, values),
       "value": value,
+      "values": values,
       "reference": reference,
-      "train_seconds": round(report["seconds"], 1),
-      "total_seconds": round(total, 1),
+      "train_seconds": round(sum(r["seconds"] for r in reports) / seeds, 1),
+      "total_seconds": round(sum(totals) / seeds, 1),
       "report": {
           k: v for k, v in report.items() if k != "history"
       },
@@ -104,7 +131,7 @@ def run_row(name, task, changes, key, fmt, reference):
 
 def to_markdown(rows):
   lines = [
-      "| task | config | result | reference | wall time | command |",
+      "| task | config | result | reference | wall time (per seed) | command |",
       "|---|---|---|---|---|---|",
   ]
   for r in rows:
@@ -123,7 +150,7 @@ def main(argv):
     from ml_collections import config_dict
     data = json.load(open(path))
     for r in data["rows"]:
-      r["config"] = describe(config_dict.ConfigDict(r["report"]["config"]))
+      r["config"] = describe(config_dict.ConfigDict(r["report"]["config"]), r["report"])
     with open(os.path.join(_OUT.value, "results.md"), "w") as f:
       f.write(to_markdown(data["rows"]))
     print(to_markdown(data["rows"]))
@@ -137,7 +164,7 @@ def main(argv):
       if spec[0] in previous:
         rows.append(previous[spec[0]])
       continue
-    rows.append(run_row(*spec))
+    rows.append(run_row(*spec, seeds=_SEEDS.value))
     write(path, rows)  # after every row: a crash later loses no finished row
   print(to_markdown(rows))
 

@@ -103,7 +103,10 @@ def library_log(workdir):
 
 
 def run_task(config, workdir, task: Task, log=print):
-  """Trains ``task.model`` as ``config`` says and returns ``(report, params)``.
+  """Trains ``task.model`` as ``config`` says and returns ``(report, params)``: the params of
+  the evaluation ``task.select`` picks when the run saw it (``report["params_step"]`` says
+  which step; the final params otherwise). ``report["seconds"]`` counts every session of a
+  resumed run (``eval_seconds`` in metrics.jsonl: wall time so far at each evaluation).
 
   With a ``workdir``: a workdir of another run (``run_identity`` differs) is refused with
   ``runs.WorkdirMismatch`` before anything is written; library messages go to its run.log.
@@ -139,7 +142,24 @@ def _run(config, workdir, task: Task, log):
   writer = tensorboard_writer(workdir) if primary else None
   bar = progress_bar(config.steps) if primary else None
 
+  # The params behind the best evaluation so far (``task.select``): what the report stands on,
+  # and what the task's samples and pictures use. ``clock``: seconds of earlier sessions of a
+  # resumed run (read from its metrics.jsonl at the first evaluation).
+  track = {"last": None, "best": None, "step": None, "rows": [], "clock": None}
+
+  def eval_fn(st):
+    params = parallel.local_copy(st.params)
+    if task.select is not None:  # a copy: the step donates the state's buffers
+      track["last"] = jax.tree_util.tree_map(lambda a: a.copy(), params)
+    if track["clock"] is None:
+      track["clock"] = earlier_seconds(workdir)
+    return {**evaluate(params), "seconds": track["clock"] + time.time() - start}
+
   def on_row(row):
+    if task.select is not None:
+      track["rows"].append(row)
+      if task.select(track["rows"])["step"] == row["step"]:
+        track["best"], track["step"] = track["last"], row["step"]
     if writer is not None:
       for name, value in row.items():
         if name != "step":
@@ -156,7 +176,7 @@ def _run(config, workdir, task: Task, log):
         batch_fn,
         steps=config.steps,
         workdir=workdir,
-        eval_fn=lambda st: evaluate(parallel.local_copy(st.params)),
+        eval_fn=eval_fn,
         eval_every=config.eval_every,
         checkpoint_every=config.checkpoint_every,
         log=on_row,
@@ -168,17 +188,23 @@ def _run(config, workdir, task: Task, log):
     if writer is not None:
       writer.close()
   history = info["history"]
+  best = task.select(history) if task.select and history else None
+  params = parallel.local_copy(state.params)
+  params_step = int(state.step)
+  if best is not None and track["step"] == best["step"]:
+    params, params_step = track["best"], best["step"]
   report = {
       "task": task.name,
       "config": config.to_dict(),
       "devices": int(mesh.devices.size),
       "processes": jax.process_count(),
       "final": history[-1] if history else None,
-      "best": task.select(history) if task.select and history else None,
+      "best": best,
+      "params_step": params_step,
       "stopped_early": info["stopped_early"],
       "interrupted": info["interrupted"],
       "resumed_from": info["resumed_from"],
-      "seconds": time.time() - start,
+      "seconds": max(time.time() - start, history[-1].get("eval_seconds", 0) if history else 0),
       "history": history,
       **(task.extra_report or {})
   }
@@ -188,7 +214,20 @@ def _run(config, workdir, task: Task, log):
       json.dump(report, f, indent=1)
     os.replace(tmp, os.path.join(workdir, "report.json"))  # never a half-written report
     write_plots(history, workdir, task.name)
-  return report, parallel.local_copy(state.params)
+  return report, params
+
+
+def earlier_seconds(workdir) -> float:
+  """Wall seconds that earlier sessions of a resumed run spent (the last ``eval_seconds`` in
+  its metrics.jsonl, which ``fit`` has cut back to the resumed step); 0 for a new run."""
+  path = os.path.join(workdir, "metrics.jsonl") if workdir else None
+  if not path or not os.path.exists(path):
+    return 0.0
+  seconds = 0.0
+  with open(path) as f:
+    for line in f:
+      seconds = json.loads(line).get("eval_seconds", seconds)
+  return float(seconds)
 
 
 def sample_batch(key, batch_size, *arrays):

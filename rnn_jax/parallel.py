@@ -51,6 +51,22 @@ def set_cpu_devices_if_unset(num_devices: int | None = None) -> bool:
   return True
 
 
+def use_cpu_cores(num_devices: int | None = None) -> int:
+  """One JAX CPU device per core (or ``num_devices``), for a notebook or a script: call it
+  before the first computation, then ``local_mesh()`` / ``make_train_step(mesh=...)`` split
+  the batch over both (all) cores. Returns the number of CPU devices. Raises RuntimeError
+  when JAX already started with another count (restart the kernel and call it first); an
+  XLA_FLAGS device count set by the user is kept."""
+  set_cpu_devices_if_unset(num_devices)
+  have = len(jax.devices("cpu"))
+  want = num_devices or max(1, os.cpu_count() or 1)
+  flags = os.environ.get("XLA_FLAGS", "")
+  if have != want and f"device_count={want}" in flags:
+    raise RuntimeError(f"JAX already started with {have} CPU device(s); call use_cpu_cores() "
+                       "before the first JAX computation (in a notebook: restart the kernel).")
+  return have
+
+
 def initialize(coordinator_address: str | None = None,
                num_processes: int | None = None,
                process_id: int | None = None,

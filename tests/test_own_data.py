@@ -1,6 +1,5 @@
 """The generic tasks on data nobody tuned them for: forecast (any CSV column) and classify (any
 .ts pair, classification or regression), their adaptive choices and their selection rules."""
-import json
 import os
 import subprocess
 import sys
@@ -175,3 +174,15 @@ def test_selection_rules():
   assert not patience_stop("acc", "max", 0)(rows)
   assert auto_steps(50, 32, 100, 1000, 4000) == 1000 and auto_steps(10_000, 32, 100, 1,
                                                                     4000) == 4000
+
+
+def test_help_lists_the_chosen_tasks_fields_and_defaults():
+  out = subprocess.run([sys.executable, "-m", "experiments.main", "--task=forecast", "--help"],
+                       cwd=ROOT,
+                       env=ENV,
+                       capture_output=True,
+                       text=True,
+                       timeout=120)
+  assert out.returncode == 0
+  assert "--config.horizon=1" in out.stdout and "--config.missing='error'" in out.stdout
+  assert "--config.test_size=None" in out.stdout and "--restart" in out.stdout

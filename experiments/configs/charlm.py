@@ -18,12 +18,13 @@ def get_config():
   c.learning_rate = 4e-3
   c.schedule = "cosine"
   c.steps = 11000
+  c.patience = 5  # stop after this many evaluations without a better held-out bpc; 0: off
   c.length = 100  # training window T
   c.embed_size = 64
   c.dropout = 0.0  # variational dropout on the LSTM's input and output
   c.stateful = False  # carry the state from one window to the next (TBPTT across batches)
   c.temperature = 0.8  # sampling
-  c.eval_every = 1000
+  c.eval_every = config_dict.placeholder(int)  # None: 20 evaluations over the run
   c.checkpoint_every = 1000
   c.text_file = config_dict.placeholder(str)  # None: the Shakespeare corpus
   return c
