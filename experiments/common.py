@@ -6,8 +6,12 @@ from rnn_jax.bptt import has_closed_form
 
 
 def cell_for(config):
-  """The config's cell (an LSTM starts from chrono init when ``config.chrono`` is set)."""
-  return rj.lstm(chrono=config.chrono) if config.cell == "lstm" else rj.make_cell(config.cell)
+  """The config's cell (an LSTM starts from chrono init when ``config.chrono`` is set), computed
+  in ``config.compute_dtype`` (``rj.mixed_precision`` for bfloat16; autodiff backward then)."""
+  cell = rj.lstm(chrono=config.chrono) if config.cell == "lstm" else rj.make_cell(config.cell)
+  if config.get("compute_dtype", "float32") != "float32":
+    cell = rj.mixed_precision(cell, config.compute_dtype)
+  return cell
 
 
 def make_layer(config):

@@ -65,7 +65,7 @@ class Task(NamedTuple):
 # Config fields that say how long or on what hardware a run goes on, not what its params mean:
 # changing them resumes the run in its workdir (everything else is the run's identity).
 RESUMABLE_FIELDS = ("steps", "epochs", "patience", "eval_every", "checkpoint_every", "devices",
-                    "backward", "eval_batches")
+                    "backward", "compute_dtype", "eval_batches")
 
 
 def run_identity(config) -> dict:

@@ -7,7 +7,7 @@ effects (no flags, no jax.config changes); every subpackage is reachable as an a
 """
 from rnn_jax.types import Backward, Cell
 from rnn_jax.cells import (Readout, dense, exp_rnn, gru, hidden_of, lstm, make_cell, min_gru,
-                           min_lstm, readout_logits, simple_rnn, simplified_gru)
+                           min_lstm, mixed_precision, readout_logits, simple_rnn, simplified_gru)
 from rnn_jax.recurrence import flip_sequences, time_mask
 from rnn_jax.unrolling import unroll
 from rnn_jax.layers import Layer, bidirectional, recurrent, stacked
@@ -38,6 +38,7 @@ __all__ = [
     "make_cell",
     "min_gru",
     "min_lstm",
+    "mixed_precision",
     "per_step_loss",
     "readout_logits",
     "recurrent",

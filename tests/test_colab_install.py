@@ -18,14 +18,16 @@ import jax, jax.numpy as jnp, rnn_jax as rj
 from rnn_jax import linen, optim, train
 assert jax.__version__ == "%s", jax.__version__
 cell = rj.lstm()
-p = {"cell": cell.init(jax.random.PRNGKey(0), 3, 5), "readout": rj.dense().init(jax.random.PRNGKey(1), 5, 2)}
+p = {"cell": cell.init(jax.random.PRNGKey(0), 3, 5),
+     "readout": rj.dense().init(jax.random.PRNGKey(1), 5, 2)}
 xs, ys = jnp.ones((2, 7, 3)), jnp.zeros((2, 7, 2))
 j, g = rj.bptt_grads(cell, p, xs, ys, lengths=[7, 4])
 tx = optim.make_optimizer(optim.OptimConfig("adam", 1e-2, 1.0, skip_nonfinite=10))
 def loss_fn(params, batch, key):
   _, out = rj.unroll(cell, params["cell"], batch[0], backward="closed_form")
   return rj.sequence_loss(rj.readout_logits(params["readout"], out), batch[1], loss="squared"), {}
-state, step = train.init_state(p, tx, jax.random.PRNGKey(2)), train.make_train_step(loss_fn, tx, 1.0)
+state = train.init_state(p, tx, jax.random.PRNGKey(2))
+step = train.make_train_step(loss_fn, tx, 1.0)
 for _ in range(3):
   state, m = step(state, (xs, ys))
 assert bool(jnp.isfinite(m["loss"])) and float(m["loss"]) < float(j) * 2

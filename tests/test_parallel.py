@@ -60,12 +60,18 @@ def test_use_cpu_cores_before_jax_starts_and_a_clear_error_after():
   ok = ("import jax; from rnn_jax.parallel import use_cpu_cores, local_mesh\n"
         "assert use_cpu_cores(2) == 2 and len(jax.devices()) == 2\n"
         "assert local_mesh(8).devices.size == 2\n")
-  out = subprocess.run([sys.executable, "-c", ok], env=env, capture_output=True, text=True,
+  out = subprocess.run([sys.executable, "-c", ok],
+                       env=env,
+                       capture_output=True,
+                       text=True,
                        timeout=120)
   assert out.returncode == 0, out.stderr[-1500:]
   late = ("import jax, jax.numpy as jnp; jnp.ones(1).block_until_ready()\n"
           "from rnn_jax.parallel import use_cpu_cores\n"
           "try:\n  use_cpu_cores(2)\nexcept RuntimeError as e:\n  print('refused:', e)\n")
-  out = subprocess.run([sys.executable, "-c", late], env=env, capture_output=True, text=True,
+  out = subprocess.run([sys.executable, "-c", late],
+                       env=env,
+                       capture_output=True,
+                       text=True,
                        timeout=120)
   assert "refused: JAX already started with 1 CPU device(s)" in out.stdout, out.stderr[-1500:]

@@ -31,8 +31,10 @@ _OUT = flags.DEFINE_string("outdir", "experiments/results", "Where own_data.md/.
 _ONLY = flags.DEFINE_enum("only", "both", ["both", "classify", "forecast"], "Which table.")
 _SEEDS = flags.DEFINE_integer("seeds", 1, "Runs per data set (seeds 0..N-1).", lower_bound=1)
 AEON = "aeon==1.6.0"
-CLASSIFY = ["GunPoint", "ItalyPowerDemand", "ArrowHead", "OSULeaf", "ACSF1", "BasicMotions",
-            "PickupGestureWiimoteZ", "JapaneseVowels", "Covid3Month", "CardanoSentiment"]
+CLASSIFY = [
+    "GunPoint", "ItalyPowerDemand", "ArrowHead", "OSULeaf", "ACSF1", "BasicMotions",
+    "PickupGestureWiimoteZ", "JapaneseVowels", "Covid3Month", "CardanoSentiment"
+]
 # (name, file inside the data folder, column, kind)
 FORECAST = [("Airline (monthly)", "Airline/Airline.csv", "Passengers"),
             ("Lynx (yearly)", "Lynx/Lynx.csv", "0"),
@@ -75,8 +77,9 @@ def statsmodels_series(cache: str) -> list[tuple[str, str, str, dict]]:
   with open(os.path.join(folder, "elnino.csv"), "w") as f:
     f.write("temp\n" + "".join(f"{v}\n" for v in np.asarray(elnino)))
   p = lambda n: os.path.join(folder, n)
-  return [("CO2 (weekly, 59 gaps)", p("co2.csv"), "co2", {"missing": "interpolate"}),
-          ("Nile (yearly, 100 values)", p("nile.csv"), "volume", {}),
+  return [("CO2 (weekly, 59 gaps)", p("co2.csv"), "co2", {
+      "missing": "interpolate"
+  }), ("Nile (yearly, 100 values)", p("nile.csv"), "volume", {}),
           ("US real GDP (quarterly)", p("macro.csv"), "realgdp", {}),
           ("US CPI (quarterly)", p("macro.csv"), "cpi", {}),
           ("El Niño (monthly)", p("elnino.csv"), "temp", {})]
@@ -105,20 +108,32 @@ def classify_rows(root: str, seeds: int):
     folder = os.path.join(root, "datasets", "data", name)
     runs = []
     for seed in range(seeds):
-      config = configs.get("classify", train_ts=os.path.join(folder, f"{name}_TRAIN.ts"),
-                           test_ts=os.path.join(folder, f"{name}_TEST.ts"), seed=seed)
+      config = configs.get(
+          "classify",
+          train_ts=os.path.join(folder, f"{name}_TRAIN.ts"),
+          test_ts=os.path.join(folder, f"{name}_TEST.ts"),
+          seed=seed)
       runs.append(classify.train_and_evaluate(config, None, log=lambda *_: None))
     r = runs[0]
     key = "test_rmse" if r["regression"] else "test_accuracy"
     m, sd = mean_sd([x[key] for x in runs])
     reference = ref.get(name)
     rows.append({
-        "data": name, "regression": r["regression"], "value": m, "sd": sd, "seeds": seeds,
-        "reference": reference, "ratio": m / reference if reference else None,
-        "mean_baseline_rmse": r.get("mean_baseline_rmse"), "train": r["train_size"],
-        "test": r["test_size"], "downsample": r["downsample"], "steps_in": r["steps_in"],
+        "data": name,
+        "regression": r["regression"],
+        "value": m,
+        "sd": sd,
+        "seeds": seeds,
+        "reference": reference,
+        "ratio": m / reference if reference else None,
+        "mean_baseline_rmse": r.get("mean_baseline_rmse"),
+        "train": r["train_size"],
+        "test": r["test_size"],
+        "downsample": r["downsample"],
+        "steps_in": r["steps_in"],
         "seconds": statistics.fmean(x["seconds"] for x in runs),
-        "best_step": r["best_step"], "steps": r["config"]["steps"]
+        "best_step": r["best_step"],
+        "steps": r["config"]["steps"]
     })
     print(json.dumps(rows[-1]), flush=True)
   return rows
@@ -137,10 +152,18 @@ def forecast_rows(root: str, cache: str, seeds: int):
     m, sd = mean_sd([x["test_rmse"] for x in runs])
     base = r["baselines"]
     rows.append({
-        "data": name, "values": r["values"], "test": r["test"], "window": r["window"],
-        "period": r["period"], "rmse": m, "sd": sd, "seeds": seeds,
-        "persistence": base["persistence"], "seasonal_naive": base.get("seasonal_naive"),
-        "ratio": m / base["persistence"], "seconds": statistics.fmean(x["seconds"] for x in runs)
+        "data": name,
+        "values": r["values"],
+        "test": r["test"],
+        "window": r["window"],
+        "period": r["period"],
+        "rmse": m,
+        "sd": sd,
+        "seeds": seeds,
+        "persistence": base["persistence"],
+        "seasonal_naive": base.get("seasonal_naive"),
+        "ratio": m / base["persistence"],
+        "seconds": statistics.fmean(x["seconds"] for x in runs)
     })
     print(json.dumps(rows[-1]), flush=True)
   return rows
@@ -153,7 +176,8 @@ def markdown(cls, fc) -> str:
               "| ratio | time |\n|---|---|---|---|---|---|---|\n")
     for r in cls:
       if r["regression"]:
-        value = f"RMSE {r['value']:.4g} ± {r['sd']:.2g} (mean predictor {r['mean_baseline_rmse']:.4g})"
+        value = (f"RMSE {r['value']:.4g} ± {r['sd']:.2g} (mean predictor "
+                 f"{r['mean_baseline_rmse']:.4g})")
         ref, ratio = "—", "—"
       else:
         value = f"{100 * r['value']:.1f}% ± {100 * r['sd']:.1f}"

@@ -66,6 +66,7 @@ def validate(config: config_dict.ConfigDict) -> None:
       "backward": tuple(b.value for b in Backward),
       "missing": ("error", "drop", "interpolate"),
       "pooling": ("last", "mean", "max"),
+      "compute_dtype": ("float32", "bfloat16"),
   }
   for name, allowed in choices.items():
     if name in config and config[name] not in allowed:

@@ -24,6 +24,7 @@ def get_config() -> config_dict.ConfigDict:
   c.truncate = config_dict.placeholder(int)  # truncated BPTT length k
   c.chrono = config_dict.placeholder(int)  # LSTM chrono initialisation T_max
   c.backward = "closed_form"  # cells without a closed form fall back to autodiff
+  c.compute_dtype = "float32"  # "bfloat16": cells compute in bf16, params/carry float32 (TPU)
   c.seed = 0
   c.eval_every = 250
   c.checkpoint_every = 500

@@ -1,9 +1,10 @@
 """Recurrent cells as pure functions of ONE example (no batch axis), and the readout.
 
 One module per family: ``elman`` (simple_rnn, IRNN, exp_rnn), ``gru`` (gru, simplified_gru),
-``lstm``, ``minimal`` (min_gru, min_lstm); ``base`` holds what they share and ``readout`` the
-output layer. ``make_cell(name)`` is the one registry of cell names (the launcher's choices
-come from ``CELLS``).
+``lstm``, ``minimal`` (min_gru, min_lstm); ``base`` holds what they share, ``readout`` the
+output layer and ``precision`` the bfloat16 compute policy (``mixed_precision``).
+``make_cell(name)`` is the one registry of cell names (the launcher's choices come from
+``CELLS``).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rnn_jax.cells.elman import exp_rnn, simple_rnn
 from rnn_jax.cells.gru import gru, simplified_gru
 from rnn_jax.cells.lstm import PEEPHOLES, lstm, peephole_form
 from rnn_jax.cells.minimal import MIN_CELLS, min_gru, min_lstm
+from rnn_jax.cells.precision import mixed_precision
 from rnn_jax.cells.readout import READOUTS, Readout, dense, readout_init, readout_logits
 from rnn_jax.types import Cell, check_choice
 
@@ -52,6 +54,6 @@ def hidden_of(carry):
 
 __all__ = [
     "CELLS", "MIN_CELLS", "PEEPHOLES", "READOUTS", "Readout", "dense", "exp_rnn", "gru",
-    "hidden_of", "lstm", "make_cell", "min_gru", "min_lstm", "mv", "peephole_form", "project",
-    "readout_init", "readout_logits", "simple_rnn", "simplified_gru"
+    "hidden_of", "lstm", "make_cell", "min_gru", "min_lstm", "mixed_precision", "mv",
+    "peephole_form", "project", "readout_init", "readout_logits", "simple_rnn", "simplified_gru"
 ]
