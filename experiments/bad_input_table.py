@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import rnn_jax as rj
-from rnn_jax import decoding, interop, parallel_time
+from rnn_jax import decoding, interop, parallel, parallel_time, runs
 from rnn_jax.data import series, text, ts
 from rnn_jax.data.adding import adding_batch
 from rnn_jax.models import attention_model, language_model, seq2seq
@@ -30,12 +30,17 @@ def _files():
       "TEST.ts": header.replace("@dimensions 2\n", "") + "1,2:a\n",
       "empty.txt": "",
       "prices.csv": "day,price\n1,3.5\n2,n/a\n",
+      "gaps.csv": "day,price\n1,3.5\n2,\n3,NA\n4,4.0\n",
+      "REG.ts": "@problemName r\n@dimensions 2\n@targetLabel true\n@data\n1,2:3,4:0.5\n",
+      "OTHER_TEST.ts": header.replace(" a b", " a z") + "1,2:3,4:z\n",
   }
   paths = {}
   for name, content in contents.items():
     paths[name] = f"{folder}/{name}"
     with open(paths[name], "w") as f:
       f.write(content)
+  paths["workdir"] = f"{folder}/workdir"
+  runs.claim(paths["workdir"], runs.identity({"hidden_size": 8}))
   paths["latin1.txt"] = f"{folder}/latin1.txt"
   with open(paths["latin1.txt"], "wb") as f:
     f.write("caf\xe9".encode("latin-1"))
@@ -143,6 +148,20 @@ def cases():
        "test_data.py"),
       ("data", ".ts pair with different dimensions",
        lambda: ts.read_ts_pair(f["TRAIN.ts"], f["TEST.ts"]), "test_data.py"),
+      ("data", "CSV column with blank / NA cells",
+       lambda: series.read_csv_column(f["gaps.csv"], "price"), "test_own_data.py"),
+      ("data", ".ts pair: classification vs regression",
+       lambda: ts.read_ts_pair(f["TRAIN.ts"], f["REG.ts"]), "test_data.py"),
+      ("data", ".ts pair: test classes the training file lacks",
+       lambda: ts.read_ts_pair(f["TRAIN.ts"], f["OTHER_TEST.ts"]), "test_data.py"),
+      ("data", "unknown missing-value policy",
+       lambda: series.read_csv_column(f["gaps.csv"], "price", missing="zero"), "test_data.py"),
+      ("runs", "workdir of another run",
+       lambda: runs.claim(f["workdir"], runs.identity({"hidden_size": 16})), "test_runs.py"),
+      ("cells", "mixed_precision with an integer dtype",
+       lambda: rj.mixed_precision(rj.lstm(), jnp.int32), "test_precision.py"),
+      ("parallel", "process_id without the other two", lambda: parallel.initialize(process_id=1),
+       "test_distributed.py"),
       ("data", "empty text file", lambda: text.read_text_file(f["empty.txt"]), "test_data.py"),
       ("data", "text file not UTF-8", lambda: text.read_text_file(f["latin1.txt"]), "test_data.py"),
       ("data", "CSV column not numeric", lambda: series.read_csv_column(f["prices.csv"], "price"),

@@ -79,7 +79,9 @@ def prepare(config, train, test):
   """Padded, standardized, folded arrays for the fit, validation and test parts."""
   longest = max(len(s) for s in train.sequences + test.sequences)
   k = config.downsample or max(1, math.ceil(longest / config.max_steps_in))
-  pad = lambda seqs: pad_sequences([fold(s, k) for s in seqs])
+  extend = lambda s: np.concatenate([s, np.diff(s, axis=0, prepend=s[:1])], 1) if config.get(
+      "derivative") else s
+  pad = lambda seqs: pad_sequences([fold(extend(s), k) for s in seqs])
   (x_tr, n_tr), (x_te, n_te) = pad(train.sequences), pad(test.sequences)
   if x_te.shape[1] < x_tr.shape[1]:  # one time axis for every part
     x_te = np.pad(x_te, ((0, 0), (0, x_tr.shape[1] - x_te.shape[1]), (0, 0)))
@@ -105,7 +107,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
       config, steps=steps, eval_every=config.eval_every or auto_eval_every(steps))
   model = many_to_one(
       make_layer(config),
-      train.dimensions * k,
+      train.dimensions * k * (2 if config.get("derivative") else 1),
       config.hidden_size,
       outputs,
       pooling=config.pooling,

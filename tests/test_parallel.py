@@ -75,3 +75,11 @@ def test_use_cpu_cores_before_jax_starts_and_a_clear_error_after():
                        text=True,
                        timeout=120)
   assert "refused: JAX already started with 1 CPU device(s)" in out.stdout, out.stderr[-1500:]
+
+
+def test_initialize_checks_its_arguments_before_starting_anything():
+  from rnn_jax import parallel
+  with pytest.raises(ValueError, match="go together"):
+    parallel.initialize(process_id=1)
+  with pytest.raises(ValueError, match=r"process_id must be in \[0, 2\), got 2"):
+    parallel.initialize("127.0.0.1:1", 2, 2)

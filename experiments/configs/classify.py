@@ -24,6 +24,7 @@ def get_config():
   c.patience = 10  # evaluations without a better validation score before stopping; 0: off
   c.val_fraction = 0.2  # validation examples carved from the training file
   c.downsample = config_dict.placeholder(int)  # block-average k steps; None: from the length
+  c.derivative = False  # add x⟨t⟩ − x⟨t−1⟩ as input channels
   c.max_steps_in = 128  # the automatic downsample keeps at most this many steps
   c.train_ts = config_dict.placeholder(str)  # None: the shipped JapaneseVowels pair
   c.test_ts = config_dict.placeholder(str)
