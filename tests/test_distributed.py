@@ -141,8 +141,23 @@ def test_two_processes_equal_one_process_with_two_devices(tmp_path, reference):
   procs, logs = _pair(workdir, tmp_path, "p")
   _finish(procs, logs, tmp_path, "p")
   _assert_same_run(workdir, reference)
-  # Only process 0 wrote files: one metrics row per evaluation, not two.
+  # Only process 0 wrote files: one metrics row per evaluation, not two; each process has
+  # its own library log.
   assert len(_metrics(workdir)) == STEPS // 20
+  assert os.path.exists(os.path.join(workdir, "run.log"))
+  assert os.path.exists(os.path.join(workdir, "run.1.log"))
+
+
+def test_distributed_flags_are_checked_before_joining():
+  for extra, message in ((["--distributed=auto", "--process_id=1"], "--distributed=auto detects"),
+                         (["--process_id=1"], "go together")):
+    out = subprocess.run([sys.executable, "-m", "experiments.main", *ARGS, *extra],
+                         cwd=ROOT,
+                         env=_env(1),
+                         capture_output=True,
+                         text=True,
+                         timeout=120)
+    assert out.returncode != 0 and message in out.stderr, out.stderr[-1500:]
 
 
 def test_peer_killed_mid_run_stops_the_other_and_a_rerun_resumes(tmp_path, reference):

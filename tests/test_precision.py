@@ -52,10 +52,10 @@ def test_adding_loss_curve_in_bf16_follows_float32():
     config = configs.get(
         "adding",
         compute_dtype=dtype,
-        steps=300,
-        eval_every=100,
-        checkpoint_every=300,
-        length=20,
+        steps=200,
+        eval_every=50,
+        checkpoint_every=200,
+        length=10,
         hidden_size=16,
         batch_size=16)
     report = adding.train_and_evaluate(config, None, log=lambda *_: None)
