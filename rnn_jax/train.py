@@ -56,7 +56,7 @@ def make_train_step(loss_fn: Callable,
                     tx: optax.GradientTransformation,
                     clip_norm: float | None = None,
                     jit: bool = True,
-                    mesh=None,
+                    mesh="auto",
                     stateful: bool = False):
   """``loss_fn(params, batch, key) -> (loss, aux_metrics)``; returns the step.
 
@@ -65,7 +65,11 @@ def make_train_step(loss_fn: Callable,
 
   The returned step donates the old state's buffers when jitted. With a ``mesh``
   (``rnn_jax.parallel.local_mesh``), the batch is split over its devices and the
-  state replicated: data parallelism through XLA's SPMD partitioner.
+  state replicated: data parallelism through XLA's SPMD partitioner. ``mesh="auto"`` (the
+  default): with several local devices (CPU cores after ``parallel.use_cpu_cores()``, GPUs,
+  TPU cores) the first call of each batch size builds ``local_mesh(batch size)`` and every call
+  places the state and the batch on it; with one device, a plain ``jax.jit``. ``mesh=None``:
+  one device always.
   """
 
   def step(state: TrainState, batch):
@@ -92,21 +96,11 @@ def make_train_step(loss_fn: Callable,
 
   if not jit:
     return step
-  if mesh is None or mesh.devices.size == 1:
-    return jax.jit(step, donate_argnums=0)
-  rep, data = parallel.replicated(mesh), parallel.data_sharding(mesh)
-  jitted = jax.jit(step, donate_argnums=0, in_shardings=(rep, data), out_shardings=(rep, rep))
-  if mesh.devices.flat[0].platform != "cpu":
-    return jitted
-
-  def bounded(state, batch):
-    # XLA's in-process CPU collectives can deadlock when many multi-device steps
-    # are dispatched ahead (observed with 2 host devices after ~100 queued steps);
-    # waiting for each step's metrics keeps one step in flight and costs ~nothing.
-    state, metrics = jitted(state, batch)
-    return state, jax.block_until_ready(metrics)
-
-  return bounded
+  if isinstance(mesh, str):
+    if mesh != "auto":
+      raise ValueError(f"mesh must be a Mesh, None or 'auto', got {mesh!r}.")
+    return parallel.jit_step_auto(step)
+  return parallel.jit_step(step, mesh)
 
 
 class StopTraining(RuntimeError):

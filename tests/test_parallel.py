@@ -83,3 +83,43 @@ def test_initialize_checks_its_arguments_before_starting_anything():
     parallel.initialize(process_id=1)
   with pytest.raises(ValueError, match=r"process_id must be in \[0, 2\), got 2"):
     parallel.initialize("127.0.0.1:1", 2, 2)
+
+
+def test_train_step_splits_the_batch_over_local_devices_by_default():
+  """A notebook's path: use_cpu_cores(2), then make_train_step without a mesh: the state lands on
+  both devices and the losses equal a one-device step's."""
+  import subprocess
+  import sys
+  code = """
+import jax, jax.numpy as jnp, optax, numpy as np
+from rnn_jax.parallel import use_cpu_cores
+assert use_cpu_cores(2) == 2
+import rnn_jax as rj
+from rnn_jax.train import init_state, make_train_step
+cell = rj.gru()
+params = cell.init(jax.random.PRNGKey(0), 3, 8)
+xs = jax.random.normal(jax.random.PRNGKey(1), (6, 5, 3))
+loss = lambda p, b, k: (jnp.mean(rj.unroll(cell, p, b)[1] ** 2), {})
+tx = optax.adam(1e-2)
+runs = {}
+for mesh in ("auto", None):
+  fresh = jax.tree_util.tree_map(jnp.copy, params)  # the step donates the state it is given
+  state = init_state(fresh, tx, jax.random.PRNGKey(2))
+  step = make_train_step(loss, tx, mesh=mesh)
+  losses = []
+  for _ in range(4):
+    state, m = step(state, xs)
+    losses.append(float(m["loss"]))
+  runs[mesh] = (losses, state)
+np.testing.assert_allclose(runs["auto"][0], runs[None][0], rtol=1e-6)
+assert len(runs["auto"][1].params["w_aa"].sharding.device_set) == 2
+assert len(runs[None][1].params["w_aa"].sharding.device_set) == 1
+print("ok")
+"""
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  out = subprocess.run([sys.executable, "-c", code],
+                       env=env,
+                       capture_output=True,
+                       text=True,
+                       timeout=300)
+  assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
