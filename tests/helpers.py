@@ -41,3 +41,9 @@ def max_rel_err(a, b):
   errs = jax.tree_util.tree_map(
       lambda x, y: float(jnp.max(jnp.abs(x - y)) / max(float(jnp.max(jnp.abs(y))), 1e-30)), a, b)
   return max(jax.tree_util.tree_leaves(errs))
+
+
+def model_rows(history):
+  """Metrics rows without ``eval_seconds`` (wall time, which no two runs share): what
+  "bit for bit" compares."""
+  return [{k: v for k, v in row.items() if k != "eval_seconds"} for row in history]

@@ -16,6 +16,7 @@ import pytest
 from experiments import adding
 from experiments import configs
 from experiments.runner import initial_state
+from tests.helpers import model_rows
 from rnn_jax import checkpoint as ckpt
 from rnn_jax.optim import OptimConfig, make_optimizer
 from rnn_jax.train import StopTraining, fit, init_state, make_train_step
@@ -46,13 +47,17 @@ def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
   resumed = adding.train_and_evaluate(TINY, str(tmp_path / "b"), log=lambda *_: None)
   assert resumed["resumed_from"] == 10
   # the short run also logged its own last step (10); every shared row is identical
-  assert [r for r in resumed["history"] if r["step"] != 10] == full["history"]
+  assert [r for r in model_rows(resumed["history"]) if r["step"] != 10
+         ] == model_rows(full["history"])
   sa, pa = _final_params(str(tmp_path / "a"))
   sb, pb = _final_params(str(tmp_path / "b"))
   assert sa == sb == 24
   jax.tree_util.tree_map(np.testing.assert_array_equal, pa, pb)
   rows = [json.loads(l) for l in open(tmp_path / "b" / "metrics.jsonl")]
   assert [r["step"] for r in rows] == [4, 8, 10, 12, 16, 20, 24]  # no duplicates after resume
+  # wall time counts both sessions: it never goes back at the resume, and the report has it all
+  clock = [r["eval_seconds"] for r in rows]
+  assert clock == sorted(clock) and resumed["seconds"] >= clock[-1] > clock[2]
 
 
 def test_stateful_charlm_carries_state_and_resumes_bit_for_bit(tmp_path):
@@ -77,7 +82,8 @@ def test_stateful_charlm_carries_state_and_resumes_bit_for_bit(tmp_path):
   charlm.train_and_evaluate(configs.replace(config, steps=6), str(tmp_path / "b"), log=quiet)
   resumed = charlm.train_and_evaluate(config, str(tmp_path / "b"), log=quiet)
   assert resumed["resumed_from"] == 6
-  assert [r for r in resumed["history"] if r["step"] != 6] == full["history"]
+  assert [r for r in model_rows(resumed["history"]) if r["step"] != 6
+         ] == model_rows(full["history"])
   (_, a), (_, b) = _final_params(str(tmp_path / "a")), _final_params(str(tmp_path / "b"))
   jax.tree_util.tree_map(np.testing.assert_array_equal, a, b)
   carry = jax.tree_util.tree_leaves(a["carry"] if isinstance(a, dict) else a.carry)
