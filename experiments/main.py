@@ -109,10 +109,17 @@ def parse_flags(argv):
     _unknown_field(e)
 
 
+_JOINED = []  # non-empty once this process joined a multi-process run
+
+
 def _fail(error) -> None:
   """A bad config value, a bad data file or a missing extra: one line, exit 2 (the usage text
-  is for flag syntax only)."""
+  is for flag syntax only). In a multi-process run the process ends at once (os._exit): a
+  clean shutdown would wait for peers that wait for it; they stop on its missing heartbeat."""
   sys.stderr.write(f"FATAL: {error}\n")
+  if _JOINED:
+    sys.stderr.flush()
+    os._exit(2)
   sys.exit(2)
 
 
@@ -181,6 +188,7 @@ def start_distributed() -> None:
   from rnn_jax import parallel
   try:
     parallel.initialize(*explicit, heartbeat_timeout_seconds=_HEARTBEAT.value)
+    _JOINED.append(True)
   except ValueError as e:
     raise app.UsageError(str(e))
   except Exception as e:  # the runtime's own errors (coordinator unreachable, timeout)

@@ -84,6 +84,7 @@ def library_log(workdir):
     yield None
     return
   from absl import logging as absl_logging
+  os.makedirs(workdir, exist_ok=True)  # process i > 0 may get here before process 0 made it
   i = jax.process_index()
   path = os.path.join(workdir, "run.log" if i == 0 else f"run.{i}.log")
   handler = pylogging.FileHandler(path, encoding="utf-8")

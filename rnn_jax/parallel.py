@@ -24,6 +24,7 @@ from typing import Sequence
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 AXIS = "data"
@@ -96,6 +97,11 @@ def initialize(coordinator_address: str | None = None,
       process_id,
       heartbeat_timeout_seconds=heartbeat_timeout_seconds,
       initialization_timeout=initialization_timeout)
+  # The first collective sets up gloo's context, and waits at most 30 s for every peer to get
+  # there; the processes leave initialize() together, so set it up now rather than after
+  # imports, data loading and compilation that a loaded machine runs at different speeds.
+  # Later collectives wait for a slow peer without that limit.
+  multihost_utils.sync_global_devices("rnn_jax: every process joined")
 
 
 def local_mesh(batch_size: int | None = None, devices: Sequence | None = None) -> Mesh:

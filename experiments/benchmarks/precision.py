@@ -32,7 +32,9 @@ f = jax.jit(lambda a, b: a @ b)
 f(a, b).block_until_ready()
 times = []
 for _ in range(5):
-  t = time.perf_counter(); f(a, b).block_until_ready(); times.append(time.perf_counter() - t)
+  t = time.perf_counter()
+  f(a, b).block_until_ready()
+  times.append(time.perf_counter() - t)
 print(json.dumps({"who": "xla", "dtype": dtype.name, "gflops": 2 * m * k * n / min(times) / 1e9}))
 """ % (GEMM,)
 
@@ -44,7 +46,9 @@ a, b = torch.ones(m, k, dtype=dtype), torch.ones(k, n, dtype=dtype)
 a @ b
 times = []
 for _ in range(5):
-  t = time.perf_counter(); a @ b; times.append(time.perf_counter() - t)
+  t = time.perf_counter()
+  a @ b
+  times.append(time.perf_counter() - t)
 print(json.dumps({"who": "pytorch (%%d threads)" %% torch.get_num_threads(), "dtype": sys.argv[1],
                   "gflops": 2 * m * k * n / min(times) / 1e9}))
 """ % (GEMM,)
@@ -59,7 +63,9 @@ step = jax.jit(jax.value_and_grad(lambda p: jnp.mean(rj.unroll(cell, p, xs)[1] *
 jax.block_until_ready(step(params))
 times = []
 for _ in range(3):
-  t = time.perf_counter(); jax.block_until_ready(step(params)); times.append(time.perf_counter() - t)
+  t = time.perf_counter()
+  jax.block_until_ready(step(params))
+  times.append(time.perf_counter() - t)
 print(json.dumps({"who": "rnn_jax LSTM step", "dtype": sys.argv[1],
                   "ms": 1e3 * sorted(times)[1]}))  # the median of three
 """ % (LSTM,)
