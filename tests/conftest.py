@@ -1,5 +1,6 @@
 """Suite-wide settings: CPU, rank promotion raises (a mis-broadcast mask fails loudly)."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -32,8 +33,16 @@ def dist(tmp_path_factory):
   then the wheel built from that sdist, so a file missing from the sdist is missing from the
   wheel too."""
   out = tmp_path_factory.mktemp("dist")
+  # From a copy of the sources: setuptools writes build/ and *.egg-info beside them, and two
+  # xdist workers (test_packaging, test_colab_install) may build at the same time.
+  src = str(tmp_path_factory.mktemp("src") / "rnn_jax_src")
+  shutil.copytree(
+      ROOT,
+      src,
+      ignore=shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__",
+                                    "experiments", "tests"))
   done = subprocess.run([sys.executable, "-m", "build", "--outdir",
-                         str(out), ROOT],
+                         str(out), src],
                         capture_output=True,
                         timeout=900,
                         env=CLEAN_ENV)
