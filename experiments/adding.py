@@ -12,7 +12,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from experiments.common import backward_for, make_layer
+from experiments.common import make_layer
 from experiments.runner import Task, run_task
 from rnn_jax.data.adding import BASELINE_MSE, adding_batch
 from rnn_jax.models import many_to_one
@@ -25,7 +25,7 @@ def build_model(config):
       config.hidden_size,
       1,
       pooling="last",
-      backward=backward_for(config),
+      backward=config.backward,
       truncate=config.truncate)
 
 

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import configs
-from experiments.common import backward_for, cell_for
+from experiments.common import cell_for
 from experiments.outputs import save_text
 from experiments.runner import Task, run_task
 from experiments.selection import auto_eval_every, best_row, patience_stop
@@ -50,7 +50,7 @@ def build_model(config, vocab_size):
       config.hidden_size,
       embed_size=config.embed_size,
       dropout_rate=config.dropout,
-      backward=backward_for(config),
+      backward=config.backward,
       truncate=config.truncate)
 
 

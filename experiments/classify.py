@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import configs
-from experiments.common import backward_for, classification_metrics, make_layer
+from experiments.common import classification_metrics, make_layer
 from experiments.outputs import pyplot, save_confusion, save_figure
 from experiments.runner import dataset_batches, Task, run_task
 from experiments.selection import auto_eval_every, auto_steps, best_row, patience_stop
@@ -111,7 +111,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
       config.hidden_size,
       outputs,
       pooling=config.pooling,
-      backward=backward_for(config))
+      backward=config.backward)
 
   def scores(params, x, n, y):
     out = model.apply(params, x, n)

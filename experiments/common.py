@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import rnn_jax as rj
-from rnn_jax.bptt import has_closed_form
 
 
 def cell_for(config):
@@ -21,11 +20,6 @@ def make_layer(config):
   if config.num_layers > 1:
     layer = rj.stacked([layer] * config.num_layers)
   return layer
-
-
-def backward_for(config):
-  """``config.backward``, or autodiff for a cell without a closed form (exp_rnn)."""
-  return config.backward if has_closed_form(cell_for(config)) else "autodiff"
 
 
 def classification_metrics(logits, labels):

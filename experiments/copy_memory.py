@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 import rnn_jax as rj
-from experiments.common import backward_for, make_layer
+from experiments.common import make_layer
 from experiments import configs
 from experiments.runner import Task, run_task
 from rnn_jax.data.copy_memory import (INPUT_CLASSES, OUTPUT_CLASSES, baseline_nats, copy_batch)
@@ -28,7 +28,7 @@ def build_model(config):
       INPUT_CLASSES,
       config.hidden_size,
       OUTPUT_CLASSES,
-      backward=backward_for(config),
+      backward=config.backward,
       truncate=config.truncate)
 
 

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import configs
-from experiments.common import backward_for, make_layer
+from experiments.common import make_layer
 from experiments.outputs import pyplot, save_figure
 from experiments.runner import dataset_batches, Task, run_task
 from experiments.selection import auto_eval_every, auto_steps, best_row, patience_stop
@@ -100,7 +100,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   steps = config.steps or auto_steps(len(y_tr), config.batch_size, config.epochs, 300, 3000)
   config = configs.replace(
       config, steps=steps, eval_every=config.eval_every or auto_eval_every(steps))
-  model = many_to_one(make_layer(config), 2, config.hidden_size, h, backward=backward_for(config))
+  model = many_to_one(make_layer(config), 2, config.hidden_size, h, backward=config.backward)
   init = model.init
   model = model._replace(init=lambda key: {
       **init(key), "readout": jax.tree_util.tree_map(jnp.zeros_like,

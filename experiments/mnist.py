@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.common import backward_for, classification_metrics, make_layer
+from experiments.common import classification_metrics, make_layer
 from experiments.outputs import pyplot, save_figure
 from experiments.runner import dataset_batches, Task, run_task
 from rnn_jax.data.mnist import load_mnist_rows
@@ -20,7 +20,7 @@ from rnn_jax.models import many_to_one
 
 
 def build_model(config):
-  return many_to_one(make_layer(config), 28, config.hidden_size, 10, backward=backward_for(config))
+  return many_to_one(make_layer(config), 28, config.hidden_size, 10, backward=config.backward)
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.common import backward_for, cell_for
+from experiments.common import cell_for
 from experiments.outputs import pyplot, save_figure, save_text
 from experiments.runner import dataset_batches, Task, run_task
 from rnn_jax.data.names import END, first_names, split_names
@@ -56,7 +56,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
       config.hidden_size,
       embed_size=config.embed_size,
       dropout_rate=config.dropout,
-      backward=backward_for(config))
+      backward=config.backward)
   test_arrays = (jnp.asarray(x_te), jnp.asarray(n_te))
   evaluate = jax.jit(lambda p, x, n: {"bpc": model.loss(p, x, n) / math.log(2)})
 

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import rnn_jax as rj
-from experiments.common import backward_for, make_layer
+from experiments.common import make_layer
 from experiments.outputs import save_confusion
 from experiments.runner import dataset_batches, Task, run_task
 from rnn_jax.data.ner import TAGS, entity_f1, load_ner
@@ -36,7 +36,7 @@ def build_model(config, vocab_size):
       config.embed_size + 4,
       config.hidden_size,
       len(TAGS),
-      backward=backward_for(config))
+      backward=config.backward)
 
   def init(key):
     k1, k2 = jax.random.split(key)

@@ -62,7 +62,7 @@ class Recurrent(nn.Module):
   with unroll's padding semantics for ``lengths``."""
   cell: Cell
   features: int
-  backward: Backward | str = Backward.AUTODIFF
+  backward: Backward | str = Backward.AUTO
   reverse: bool = False
   remat: Any = None
   truncate: int | None = None

@@ -146,7 +146,9 @@ class Decoder(Protocol):
 
 # ------------------------------------------------------------- strategy choices
 class Backward(str, enum.Enum):
-  """How ``unroll`` differentiates: autodiff through the scan, or the closed-form rules."""
+  """How ``unroll`` differentiates: autodiff through the scan, the closed-form rules, or
+  ``auto`` (the closed form where it applies, autodiff elsewhere: ``unrolling.choose_backward``)."""
+  AUTO = "auto"
   AUTODIFF = "autodiff"
   CLOSED_FORM = "closed_form"
 

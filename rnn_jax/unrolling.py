@@ -16,7 +16,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from rnn_jax.bptt import closed_form_recurrence
+from jax.interpreters import ad
+
+from rnn_jax.bptt import closed_form_recurrence, has_closed_form
 from rnn_jax.recurrence import (auto_hoist, broadcast_carry, check_carry, flip_sequences,
                                 mask_inputs, scan_recurrence, truncation_keep)
 from rnn_jax.types import (Backward, Cell, check_finite, check_lengths, check_positive_int,
@@ -43,6 +45,36 @@ def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return
       return_carries=return_carries,
       in_loop=not hoist)
   return final, (out if return_carries else (out, None))
+
+
+def under_forward_mode(*operands) -> bool:
+  """Whether any leaf of ``operands`` carries a forward-mode tangent (``jax.jvp``,
+  ``jax.jacfwd``, the outer half of ``jax.hessian``) visible at trace time: a JVP tracer,
+  possibly under the linearize tracers of an inner ``jax.grad``."""
+  for leaf in jax.tree_util.tree_leaves(operands):
+    while isinstance(leaf, jax.core.Tracer):
+      if isinstance(leaf, ad.JVPTracer):
+        return True
+      leaf = getattr(leaf, "primal", None)  # a LinearizeTracer wraps the outer value
+  return False
+
+
+def choose_backward(cell: Cell, backward, *, return_carries: bool = False, operands=()):
+  """The backward ``unroll`` runs: ``"autodiff"`` and ``"closed_form"`` as asked; ``"auto"``:
+  the closed form when the cell has a rule (``bptt.has_closed_form``: simple_rnn, gru,
+  simplified_gru, lstm in float32; not ``mixed_precision`` cells), the carries are not asked
+  for, and no forward-mode tangent is visible in ``operands``; autodiff otherwise.
+
+  The closed form is a ``jax.custom_vjp``, which JAX cannot push forward-mode tangents
+  through: under ``jax.jvp(jax.jit(f))`` the tangent is hidden inside the jit, so pass
+  ``backward="autodiff"`` there.
+  """
+  backward = strategy(Backward, "backward", backward)
+  if backward != Backward.AUTO:
+    return backward
+  if has_closed_form(cell) and not return_carries and not under_forward_mode(*operands):
+    return Backward.CLOSED_FORM
+  return Backward.AUTODIFF
 
 
 def remat_chunk(time: int, remat) -> int | None:
@@ -104,7 +136,7 @@ def unroll(cell: Cell,
            unroll: int = 1,
            return_carries: bool = False,
            truncate: int | None = None,
-           backward: Backward | str = Backward.AUTODIFF,
+           backward: Backward | str = Backward.AUTO,
            remat=None,
            hoist: bool | None = None):
   """Runs ``cell`` over ``xs [B, T, D]``; returns ``(final_carry, ys [B, T, H])``.
@@ -122,9 +154,12 @@ def unroll(cell: Cell,
       (then the result is ``(final_carry, ys, carries)``).
     truncate: k > 0 for truncated BPTT: gradients stop at the carry entering
       steps k, 2k, ... (in processing order). ``k >= T`` is full BPTT.
-    backward: ``"autodiff"`` (``jax.grad`` through the scan) or
+    backward: ``"autodiff"`` (``jax.grad`` through the scan),
       ``"closed_form"`` (the hand-written recursions of ``rnn_jax.bptt``
-      through ``jax.custom_vjp``; weight gradients as one product after the loop).
+      through ``jax.custom_vjp``; weight gradients as one product after the loop), or
+      ``"auto"`` (default): the closed form where it applies, autodiff where it does not
+      (no rule for the cell, ``return_carries``, forward mode): ``choose_backward``.
+      Values and gradients agree to float rounding either way.
     remat: None, "sqrt" or a chunk length c: gradient checkpointing over chunks
       of c steps (nested, memory ∝ T/c + c, i.e. √T for "sqrt"), at the cost of
       one more forward pass. Same values and gradients.
@@ -133,7 +168,8 @@ def unroll(cell: Cell,
       Same values and gradients either way.
   """
   check_rank("xs", xs, 3, "[B, T, D]")
-  backward = strategy(Backward, "backward", backward)
+  backward = choose_backward(
+      cell, backward, return_carries=return_carries, operands=(params, xs, carry))
   unroll = check_positive_int("unroll", unroll)
   if truncate is not None:
     truncate = check_positive_int("truncate", truncate)

@@ -108,6 +108,54 @@ def test_closed_form_backward_of_unroll_equals_autodiff(name, reverse, x64):
   assert max_rel_err(g_cf, g_ad) <= 1e-9
 
 
+def _custom_vjp_calls(fn, *args):
+  """How many custom-VJP calls the jaxpr of ``fn`` holds (the closed form is one)."""
+  return str(jax.make_jaxpr(fn)(*args)).count("custom_vjp_call")
+
+
+@pytest.mark.parametrize("name", ["tanh_rnn", "gru_before", "simplified_gru", "lstm_peephole"])
+def test_auto_backward_is_the_closed_form_where_a_rule_exists(name, x64):
+  cell, params, xs, targets, carry0 = _problem(name)
+  loss = lambda bw: lambda p, x, c: _unroll_loss(cell, p, x, targets, c, bw, False)
+  g_auto, g_ad = (jax.grad(loss(bw), argnums=(0, 1, 2)) for bw in ("auto", "autodiff"))
+  # seen from outside: the traced loss holds the custom VJP (the closed form) exactly when
+  # the cell has a rule, and autodiff has none
+  has_rule = rj.bptt.has_closed_form(cell)
+  assert _custom_vjp_calls(loss("auto"), params, xs, carry0) == (1 if has_rule else 0)
+  assert _custom_vjp_calls(loss("autodiff"), params, xs, carry0) == 0
+  assert max_rel_err(g_auto(params, xs, carry0), g_ad(params, xs, carry0)) <= 1e-9
+
+
+def test_auto_backward_falls_back_to_autodiff():
+  from rnn_jax.unrolling import choose_backward
+  lstm = rj.lstm()
+  assert choose_backward(lstm, "auto") == "closed_form"
+  assert choose_backward(rj.gru("before"), "auto") == "closed_form"
+  assert choose_backward(rj.exp_rnn(), "auto") == "autodiff"  # no rule
+  assert choose_backward(rj.mixed_precision(lstm), "auto") == "autodiff"  # bf16 gates
+  assert choose_backward(lstm, "auto", return_carries=True) == "autodiff"
+  assert choose_backward(lstm, "autodiff") == "autodiff"  # explicit choices are kept
+  with pytest.raises(ValueError, match="backward must be one of .*'auto'"):
+    choose_backward(lstm, "fast")
+  # carries asked for: auto gives them (the closed form cannot)
+  p = lstm.init(jax.random.PRNGKey(0), 2, 3)
+  xs = jax.random.normal(jax.random.PRNGKey(1), (2, 4, 2))
+  assert rj.unroll(lstm, p, xs, return_carries=True)[2][0].shape == (2, 4, 3)
+
+
+def test_auto_backward_under_forward_mode_and_second_order(x64):
+  """jacfwd and hessian (forward over reverse) need autodiff; auto sees the tangents."""
+  cell, params, xs, targets, carry0 = _problem("lstm")
+  loss = lambda s, bw: _unroll_loss(cell, {**params, "cell": jax.tree_util.tree_map(
+      lambda w: w * s, params["cell"])}, xs, targets, carry0, bw, False)
+  for transform in (jax.jacfwd, jax.hessian):
+    got = transform(lambda s: loss(s, "auto"))(1.0)
+    want = transform(lambda s: loss(s, "autodiff"))(1.0)
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+  with pytest.raises(TypeError, match="forward-mode"):  # explicit closed form: JAX refuses
+    jax.jacfwd(lambda s: loss(s, "closed_form"))(1.0)
+
+
 @pytest.mark.parametrize("name", sorted(CELL_VARIANTS))
 def test_closed_form_matches_finite_differences(name, x64):
   cell, params, xs, targets, carry0 = _problem(name)

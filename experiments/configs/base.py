@@ -23,7 +23,7 @@ def get_config() -> config_dict.ConfigDict:
   c.clip_norm = 1.0
   c.truncate = config_dict.placeholder(int)  # truncated BPTT length k
   c.chrono = config_dict.placeholder(int)  # LSTM chrono initialisation T_max
-  c.backward = "closed_form"  # cells without a closed form fall back to autodiff
+  c.backward = "auto"  # the closed form where the cell has one (rnn_jax.unrolling.choose_backward)
   c.compute_dtype = "float32"  # "bfloat16": cells compute in bf16, params/carry float32 (TPU)
   c.seed = 0
   c.eval_every = 250
