@@ -132,8 +132,11 @@ def fit(state: TrainState,
   early (``interrupted`` in the result). Non-finite steps are counted by
   ``optax.apply_if_finite`` when the optimizer has it (``OptimConfig(skip_nonfinite=
   ...)``: such a step changes no parameter), else from the step's ``nonfinite``
-  metric; after ``max_bad_steps`` in a row ``StopTraining`` is raised and the
-  newest checkpoint is left as it was. Several processes (``rnn_jax.parallel.initialize``):
+  metric; after ``max_bad_steps`` in a row ``StopTraining`` is raised (naming the step where
+  the count was reached) and the newest checkpoint is left as it was. The loop never waits
+  for a step to finish: those flags stay on the device and are read in one transfer only at
+  evaluation and checkpoint steps, the last step, and every ``max_bad_steps`` steps, so an
+  accelerator runs ahead of the Python loop; a diverged run is noticed at the next such read. Several processes (``rnn_jax.parallel.initialize``):
   all of them step, evaluate and save (orbax saves cooperatively), only process 0 writes
   metrics.jsonl, and a signal ends the process (the run resumes from the last save).
   ``log(row)`` gets each metrics row (default:
@@ -159,17 +162,25 @@ def fit(state: TrainState,
     step = int(state.step)
     if stop_when is not None and history and stop_when(history):
       stopped_early = history[-1]["step"]  # a run that had stopped early stays stopped
+    pending = []  # the non-finite flags of steps not yet read, still on the device
+    read_every = max_bad_steps or eval_every
     while step < steps and not stop and stopped_early is None:
       state, metrics = train_step(state, batch_fn(step))
       step += 1
       if on_step is not None:
         on_step(step)
-      counts = count_bad_steps(counts, metrics)
-      if max_bad_steps is not None and counts.in_a_row >= max_bad_steps:
-        raise StopTraining(f"{counts.in_a_row} consecutive steps with non-finite loss or "
-                           f"gradients (last at step {step}); the last good checkpoint is kept" +
-                           (f" in {mngr.directory}." if mngr else "."))
-      if step % eval_every == 0 or step == steps:
+      pending.append(bad_step_flags(metrics))
+      evaluate = step % eval_every == 0 or step == steps
+      if (evaluate or len(pending) >= read_every or
+          (mngr is not None and mngr.should_save(step))):
+        counts, tripped = count_bad_steps(counts, pending, step, max_bad_steps)
+        pending = []
+        if tripped is not None:
+          raise StopTraining(
+              f"{max_bad_steps} consecutive steps with non-finite loss or gradients (last at "
+              f"step {tripped}); the last good checkpoint is kept" +
+              (f" in {mngr.directory}." if mngr else "."))
+      if evaluate:
         row = evaluate_row(step, metrics, counts, eval_fn, state)
         history.append(row)
         append_row(workdir if primary else None, row)
@@ -179,6 +190,8 @@ def fit(state: TrainState,
       last = step == steps or stopped_early is not None
       if mngr is not None and counts.in_a_row == 0 and (last or mngr.should_save(step)):
         ckpt.save(mngr, step, state)
+    if pending:  # a signal ended the loop between reads
+      counts, _ = count_bad_steps(counts, pending, step, None)
     if stop and mngr is not None and counts.in_a_row == 0:
       ckpt.save(mngr, int(state.step), state)
   return state, {
@@ -194,18 +207,35 @@ class _Counts(NamedTuple):
   total: int
 
 
-def count_bad_steps(counts: _Counts, metrics) -> _Counts:
-  """The non-finite counters after a step: optax's (on device) when present, else counted
-  here from the step's ``nonfinite`` flag."""
+def bad_step_flags(metrics) -> tuple:
+  """What the counters need from one step's metrics, left on the device: ``(True, in a row,
+  total)`` of optax's ``apply_if_finite`` when the optimizer has it, else ``(False,
+  nonfinite flag, loss)``."""
   if "bad_steps_in_a_row" in metrics:
-    return _Counts(int(metrics["bad_steps_in_a_row"]), int(metrics["skipped_total"]))
-  bad = float(metrics["nonfinite"]) > 0 or not math.isfinite(float(metrics["loss"]))
-  return _Counts(counts.in_a_row + 1, counts.total + 1) if bad else _Counts(0, counts.total)
+    return (True, metrics["bad_steps_in_a_row"], metrics["skipped_total"])
+  return (False, metrics["nonfinite"], metrics["loss"])
+
+
+def count_bad_steps(counts: _Counts, pending: list, step: int, max_bad_steps: int | None):
+  """The counters after the ``len(pending)`` steps (``bad_step_flags``) ending at ``step``,
+  read in one transfer; also the first of those steps where ``max_bad_steps`` in a row was
+  reached (else None)."""
+  tripped = None
+  first = step - len(pending) + 1
+  for i, (from_optax, a, b) in enumerate(jax.device_get(pending)):
+    if from_optax:
+      counts = _Counts(int(a), int(b))
+    else:
+      bad = float(a) > 0 or not math.isfinite(float(b))
+      counts = _Counts(counts.in_a_row + 1, counts.total + 1) if bad else _Counts(0, counts.total)
+    if tripped is None and max_bad_steps is not None and counts.in_a_row >= max_bad_steps:
+      tripped = first + i
+  return counts, tripped
 
 
 def evaluate_row(step: int, metrics, counts: _Counts, eval_fn, state) -> dict:
   """One metrics.jsonl row: the step's metrics, the counters, and ``eval_*`` of ``eval_fn``."""
-  row = {"step": step, **{k: float(v) for k, v in metrics.items()}}
+  row = {"step": step, **{k: float(v) for k, v in jax.device_get(metrics).items()}}
   row.update(bad_steps_in_a_row=counts.in_a_row, skipped_total=counts.total)
   if eval_fn is not None:
     row.update({f"eval_{k}": float(v) for k, v in eval_fn(state).items()})

@@ -182,6 +182,27 @@ def test_nonfinite_steps_are_skipped_then_training_stops(tmp_path):
   np.testing.assert_array_equal(st2.params["w"], jnp.ones((3,)))
 
 
+@pytest.mark.parametrize("skip_nonfinite", [None, 100])
+def test_fit_reads_the_device_only_at_evaluations_and_every_max_bad_steps(
+    skip_nonfinite, monkeypatch):
+  """No implicit device-to-host transfer in the loop (JAX's transfer guard would raise), and
+  the explicit reads (jax.device_get) happen at evaluations and every max_bad_steps steps;
+  the stop is still reported at the exact step where the count was reached."""
+  state, step = _tiny_state_and_step(skip_nonfinite)
+  reads = []
+  real_get = jax.device_get
+  monkeypatch.setattr(jax, "device_get", lambda x: reads.append(1) or real_get(x))
+  nan_from = 9  # batches 9, 10, 11 (steps 10, 11, 12) are non-finite: 3 in a row at step 12
+  batch = lambda s: jnp.full((3,), jnp.nan if s >= nan_from else 0.1)
+  kwargs = dict(steps=40, eval_every=20, max_bad_steps=3, log=lambda *_: None)
+  with jax.transfer_guard_device_to_host("disallow"):
+    fit(state, step, lambda s: jnp.full((3,), 0.1), **kwargs)
+    assert len(reads) == 14 + 2  # every 3rd step and step 40, plus 2 evaluation rows
+    state, step = _tiny_state_and_step(skip_nonfinite)  # the first fit donated the state
+    with pytest.raises(StopTraining, match=r"3 consecutive .* \(last at step 12\)"):
+      fit(state, step, batch, **kwargs)
+
+
 def test_sigterm_saves_and_exits_cleanly_then_resumes(tmp_path):
   workdir = str(tmp_path / "run")
   env = {**os.environ, "PYTHONPATH": ROOT}

@@ -18,40 +18,11 @@ import sys
 
 from absl import app, flags
 
+from experiments.benchmarks.timing import JAX_GEMM, TORCH_GEMM
+
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Alternated rounds per contender.", lower_bound=1)
 
-GEMM = (8192, 1024, 2048)  # M, K, N
 LSTM = (64, 200, 512, 512)
-
-JAX_GEMM = """
-import json, sys, time, jax, jax.numpy as jnp
-m, k, n = %r
-dtype = jnp.dtype(sys.argv[1])
-a, b = jnp.ones((m, k), dtype), jnp.ones((k, n), dtype)
-f = jax.jit(lambda a, b: a @ b)
-f(a, b).block_until_ready()
-times = []
-for _ in range(5):
-  t = time.perf_counter()
-  f(a, b).block_until_ready()
-  times.append(time.perf_counter() - t)
-print(json.dumps({"who": "xla", "dtype": dtype.name, "gflops": 2 * m * k * n / min(times) / 1e9}))
-""" % (GEMM,)
-
-TORCH_GEMM = """
-import json, sys, time, torch
-m, k, n = %r
-dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[sys.argv[1]]
-a, b = torch.ones(m, k, dtype=dtype), torch.ones(k, n, dtype=dtype)
-a @ b
-times = []
-for _ in range(5):
-  t = time.perf_counter()
-  a @ b
-  times.append(time.perf_counter() - t)
-print(json.dumps({"who": "pytorch (%%d threads)" %% torch.get_num_threads(), "dtype": sys.argv[1],
-                  "gflops": 2 * m * k * n / min(times) / 1e9}))
-""" % (GEMM,)
 
 LSTM_STEP = """
 import json, sys, time, jax, jax.numpy as jnp, rnn_jax as rj

@@ -26,7 +26,7 @@ import time
 
 from absl import app, flags, logging
 
-from experiments.benchmarks.timing import SHAPES, time_interleaved
+from experiments.benchmarks.timing import SHAPES, time_interleaved, train_flops
 
 _SHAPE = flags.DEFINE_enum("shape", "primary", list(SHAPES), "B, T, D, H preset.")
 _ROUNDS = flags.DEFINE_integer("rounds", 5, "Interleaved rounds.", lower_bound=1)
@@ -34,14 +34,6 @@ _REPS = flags.DEFINE_integer("reps", 3, "Timed calls per contender and round.", 
 _CELLS = flags.DEFINE_list("cells", ["lstm", "gru", "rnn"], "Cells: lstm, gru, rnn.")
 _INFER = flags.DEFINE_bool("inference", True, "Also time LM sampling against Flax.")
 _OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
-
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
-
-
-def train_flops(kind, b, t, d, h):
-  """Matmul FLOPs of one training step: forward 2·B·T·(D+H)·G·H, backward twice that."""
-  return 3 * 2 * b * t * (d + h) * GATES[kind] * h
-
 
 def _ours(kind, shape, multi_device):
   import jax

@@ -12,6 +12,49 @@ SHAPES = {
 }
 
 
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def train_flops(kind, b, t, d, h):
+  """Matmul FLOPs of one training step: forward 2·B·T·(D+H)·G·H, backward twice that."""
+  return 3 * 2 * b * t * (d + h) * GATES[kind] * h
+
+
+# Large-matmul rates, each run in its own process (``python -c CODE DTYPE``) with the library's
+# default settings; the best of them is the machine's practical peak.
+GEMM = (8192, 1024, 2048)  # M, K, N
+
+JAX_GEMM = """
+import json, sys, time, jax, jax.numpy as jnp
+m, k, n = %r
+dtype = jnp.dtype(sys.argv[1])
+a, b = jnp.ones((m, k), dtype), jnp.ones((k, n), dtype)
+f = jax.jit(lambda a, b: a @ b)
+f(a, b).block_until_ready()
+times = []
+for _ in range(5):
+  t = time.perf_counter()
+  f(a, b).block_until_ready()
+  times.append(time.perf_counter() - t)
+print(json.dumps({"who": "xla", "dtype": dtype.name, "gflops": 2 * m * k * n / min(times) / 1e9}))
+""" % (GEMM,)
+
+TORCH_GEMM = """
+import json, sys, time, torch
+m, k, n = %r
+dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[sys.argv[1]]
+a, b = torch.ones(m, k, dtype=dtype), torch.ones(k, n, dtype=dtype)
+a @ b
+times = []
+for _ in range(5):
+  t = time.perf_counter()
+  a @ b
+  times.append(time.perf_counter() - t)
+print(json.dumps({"who": "pytorch (%%d threads)" %% torch.get_num_threads(), "dtype": sys.argv[1],
+                  "gflops": 2 * m * k * n / min(times) / 1e9}))
+""" % (GEMM,)
+
+
 def time_interleaved(contenders: dict, rounds: int, reps: int, warmup: int = 2) -> dict:
   """Median milliseconds per call of each blocking callable, timed A B C A B C ...
 

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from rnn_jax import losses as losses_lib
-from rnn_jax.bptt.rules import rule_for, tanh_d
+from rnn_jax.bptt.rules import outer, rule_for, tanh_d
 from rnn_jax.bptt.scan import backward_scan, forward_with_residuals
 from rnn_jax.cells import readout_logits
 from rnn_jax.recurrence import broadcast_carry, mask_inputs, recurrent_params, truncation_keep
@@ -72,7 +72,7 @@ def bptt_grads(cell: Cell,
   d_rec, d_xp, d_carry0 = backward_scan(rule, recurrent_params(cp), saved, d_final, d_ys, mask,
                                         keep)
   d_cell = {k: d_rec.get(k, jnp.zeros_like(v)) for k, v in cp.items()}
-  d_cell["w_ax"] = jnp.einsum("tbg,tbd->gd", d_xp, xs_tm)
+  d_cell["w_ax"] = outer(d_xp, xs_tm)
   d_cell["b_a"] = d_xp.sum((0, 1))
   grads = {"cell": d_cell, "readout": d_readout}
   return (j, grads, d_carry0) if return_carry_grad else (j, grads)

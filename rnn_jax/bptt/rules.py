@@ -39,8 +39,12 @@ class Rule(NamedTuple):
 
 
 def outer(d, x):
-  """Σ over time and batch of d ⊗ x: ``[T, B, G] x [T, B, K] -> [G, K]``."""
-  return jnp.einsum("tbg,tbk->gk", d, x)
+  """Σ over time and batch of d ⊗ x: ``[T, B, G] x [T, B, K] -> [G, K]``.
+
+  Written as one 2-D product over the T·B rows, ``(xᵀ d)ᵀ``: XLA's CPU backend ran the
+  equivalent ``einsum("tbg,tbk->gk")`` (two contracting axes) at 122 GFLOP/s and this form at
+  232 GFLOP/s for [200, 64, 2048] x [200, 64, 512] (BUILD_NOTES "What was tried")."""
+  return (x.reshape(-1, x.shape[-1]).T @ d.reshape(-1, d.shape[-1])).T
 
 
 def _row(v):

@@ -1,0 +1,63 @@
+"""The own-process benchmark harness: its bookkeeping against numbers worked by hand, and one
+real worker process speaking its protocol."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from experiments.benchmarks import contenders
+from experiments.benchmarks.timing import SHAPES, train_flops
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_rounds_rotate_the_order_so_no_contender_always_runs_first():
+  names = ["a", "b", "c"]
+  orders = [contenders.rotated(names, r) for r in range(4)]
+  assert orders == [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"], ["a", "b", "c"]]
+  assert {o[0] for o in orders[:3]} == set(names)
+
+
+def test_table_takes_medians_over_rounds_and_peer_over_ours_ratios():
+  runs = []
+  for name, times in {"rnn_jax": [10.0, 30.0, 20.0], "flax": [44.0, 40.0, 41.0],
+                      "pytorch": [15.0, 5.0, 10.0], "rnn_jax cores": [8.0, 8.0, 9.0]}.items():
+    runs += [{"contender": name, "cell": "lstm", "shape": "latency", "ms": t} for t in times]
+  (row,) = contenders.table(runs, peak=100.0)
+  assert row["ms"] == {"rnn_jax": 20.0, "flax": 41.0, "pytorch": 10.0, "rnn_jax cores": 8.0}
+  assert row["ratios"]["flax / rnn_jax"] == pytest.approx(41.0 / 20.0)
+  assert row["ratios"]["pytorch / rnn_jax cores"] == pytest.approx(10.0 / 8.0)
+  # one LSTM training step at (1, 1000, 64, 64): 3 passes x 2 x B·T·(D+H)·4H multiply-adds
+  flops = 3 * 2 * 1 * 1000 * (64 + 64) * 4 * 64
+  assert train_flops("lstm", *SHAPES["latency"]) == flops
+  assert row["gflops"]["pytorch"] == pytest.approx(flops / 0.010 / 1e9)
+  assert row["fraction_of_peak"]["pytorch"] == pytest.approx(flops / 0.010 / 1e9 / 100.0)
+
+
+def test_a_worker_process_prints_one_json_line_with_its_median():
+  out = subprocess.run([
+      sys.executable, "-m", "experiments.benchmarks.contenders", "--worker=rnn_jax", "--cell=rnn",
+      "--shape=latency", "--reps=2"
+  ],
+                       cwd=ROOT,
+                       capture_output=True,
+                       text=True,
+                       timeout=300,
+                       env={**os.environ, "PYTHONPATH": ROOT})
+  assert out.returncode == 0, out.stderr[-2000:]
+  result = json.loads(out.stdout.strip().splitlines()[-1])
+  assert result["contender"] == "rnn_jax" and result["shape"] == "latency"
+  assert 0 < result["ms"] < 60_000
+
+
+def test_unknown_contender_is_a_usage_error():
+  out = subprocess.run(
+      [sys.executable, "-m", "experiments.benchmarks.contenders", "--contenders=numpy"],
+      cwd=ROOT,
+      capture_output=True,
+      text=True,
+      timeout=120,
+      env={**os.environ, "PYTHONPATH": ROOT})
+  assert out.returncode != 0 and "unknown contenders/shapes ['numpy']" in out.stderr
