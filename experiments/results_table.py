@@ -50,7 +50,7 @@ ROWS = [
     ("sunspots", "sunspots", {}, "test_rmse", "held-out RMSE {:.2f}", "persistence (below)"),
     ("charlm", "charlm", {}, "heldout_bpc", "held-out {:.3f} bits/char",
      "Flax LSTM-256: 2.20 after 10 min (2.15 stateful); goal ≤ 2.0"),
-    ("charlm, half the time", "charlm", dict(steps=5500), "heldout_bpc",
+    ("charlm half the time", "charlm", dict(steps=5500), "heldout_bpc",
      "held-out {:.3f} bits/char", "Flax LSTM-256: 2.20 after 10 min"),
     ("dates", "dates", {}, "exact_match", "exact match {:.2%}",
      "Flax (en_US only): 99.7% after 32 s"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+import jax
 import jax.numpy as jnp
 
 from rnn_jax.cells.base import with_transposed
@@ -42,8 +43,14 @@ def outer(d, x):
   """Σ over time and batch of d ⊗ x: ``[T, B, G] x [T, B, K] -> [G, K]``.
 
   Written as one 2-D product over the T·B rows, ``(xᵀ d)ᵀ``: XLA's CPU backend ran the
-  equivalent ``einsum("tbg,tbk->gk")`` (two contracting axes) at 122 GFLOP/s and this form at
-  232 GFLOP/s for [200, 64, 2048] x [200, 64, 512] (BUILD_NOTES "What was tried")."""
+  equivalent ``einsum("tbg,tbk->gk")`` (two contracting axes) at 122–154 GFLOP/s and the
+  2-D form at 232 for [200, 64, 2048] x [200, 64, 512] (BUILD_NOTES "What was tried"). With
+  several devices the batch axis may be split over them: rows are then taken batch-major
+  (a local transpose first, 178 GFLOP/s on one device), so each device reduces its own rows
+  and XLA adds one all-reduce of the [G, K] result; merging T with a split B instead made
+  XLA regather the [T, B, G] arrays (the 2-device primary LSTM step went 79 -> 101 ms)."""
+  if jax.device_count() > 1:
+    d, x = jnp.swapaxes(d, 0, 1), jnp.swapaxes(x, 0, 1)
   return (x.reshape(-1, x.shape[-1]).T @ d.reshape(-1, d.shape[-1])).T
 
 

@@ -119,7 +119,7 @@ def closed_form_recurrence(cell: Cell,
     if in_loop:
       d_params["w_ax"] = outer(d_xp, inputs)
       d_params["b_a"] = d_xp.sum((0, 1))
-      d_inputs = (d_xp.reshape(-1, d_xp.shape[-1]) @ params["w_ax"]).reshape(inputs.shape)
+      d_inputs = jnp.einsum("tbg,gd->tbd", d_xp, params["w_ax"])
     else:
       d_inputs = d_xp
     none_like = lambda t: None if t is None else jnp.zeros_like(t)
