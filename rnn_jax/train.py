@@ -134,14 +134,13 @@ def fit(state: TrainState,
   ...)``: such a step changes no parameter), else from the step's ``nonfinite``
   metric; after ``max_bad_steps`` in a row ``StopTraining`` is raised (naming the step where
   the count was reached) and the newest checkpoint is left as it was. The loop never waits
-  for a step to finish: those flags stay on the device and are read in one transfer only at
-  evaluation and checkpoint steps, the last step, and every ``max_bad_steps`` steps, so an
-  accelerator runs ahead of the Python loop; a diverged run is noticed at the next such read. Several processes (``rnn_jax.parallel.initialize``):
-  all of them step, evaluate and save (orbax saves cooperatively), only process 0 writes
-  metrics.jsonl, and a signal ends the process (the run resumes from the last save).
-  ``log(row)`` gets each metrics row (default:
-  absl logging); ``on_step(step)``, if given, is called after every step (a
-  progress bar). ``stop_when(history) -> bool`` is asked after every evaluation (early
+  for a step: those flags stay on the device and are read in one transfer at evaluation and
+  checkpoint steps, the last step and every ``max_bad_steps`` steps, so an accelerator runs
+  ahead of Python. Several processes (``rnn_jax.parallel.initialize``): all of them step,
+  evaluate and save (orbax saves cooperatively), only process 0 writes metrics.jsonl, and a
+  signal ends the process (the run resumes from the last save). ``log(row)`` gets each
+  metrics row (default: absl logging); ``on_step(step)``, if given, is called after every
+  step (a progress bar). ``stop_when(history) -> bool`` is asked after every evaluation (early
   stopping: a pure function of the rows, so a resumed run stops where the uninterrupted one
   did); when it says yes the state is saved and the loop ends. Returns ``(state, {"history",
   "interrupted", "resumed_from", "stopped_early"})``.
@@ -171,8 +170,7 @@ def fit(state: TrainState,
         on_step(step)
       pending.append(bad_step_flags(metrics))
       evaluate = step % eval_every == 0 or step == steps
-      if (evaluate or len(pending) >= read_every or
-          (mngr is not None and mngr.should_save(step))):
+      if (evaluate or len(pending) >= read_every or (mngr is not None and mngr.should_save(step))):
         counts, tripped = count_bad_steps(counts, pending, step, max_bad_steps)
         pending = []
         if tripped is not None:

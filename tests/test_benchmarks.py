@@ -22,8 +22,12 @@ def test_rounds_rotate_the_order_so_no_contender_always_runs_first():
 
 def test_table_takes_medians_over_rounds_and_peer_over_ours_ratios():
   runs = []
-  for name, times in {"rnn_jax": [10.0, 30.0, 20.0], "flax": [44.0, 40.0, 41.0],
-                      "pytorch": [15.0, 5.0, 10.0], "rnn_jax cores": [8.0, 8.0, 9.0]}.items():
+  for name, times in {
+      "rnn_jax": [10.0, 30.0, 20.0],
+      "flax": [44.0, 40.0, 41.0],
+      "pytorch": [15.0, 5.0, 10.0],
+      "rnn_jax cores": [8.0, 8.0, 9.0]
+  }.items():
     runs += [{"contender": name, "cell": "lstm", "shape": "latency", "ms": t} for t in times]
   (row,) = contenders.table(runs, peak=100.0)
   assert row["ms"] == {"rnn_jax": 20.0, "flax": 41.0, "pytorch": 10.0, "rnn_jax cores": 8.0}
@@ -45,7 +49,9 @@ def test_a_worker_process_prints_one_json_line_with_its_median():
                        capture_output=True,
                        text=True,
                        timeout=300,
-                       env={**os.environ, "PYTHONPATH": ROOT})
+                       env={
+                           **os.environ, "PYTHONPATH": ROOT
+                       })
   assert out.returncode == 0, out.stderr[-2000:]
   result = json.loads(out.stdout.strip().splitlines()[-1])
   assert result["contender"] == "rnn_jax" and result["shape"] == "latency"
@@ -59,5 +65,7 @@ def test_unknown_contender_is_a_usage_error():
       capture_output=True,
       text=True,
       timeout=120,
-      env={**os.environ, "PYTHONPATH": ROOT})
+      env={
+          **os.environ, "PYTHONPATH": ROOT
+      })
   assert out.returncode != 0 and "unknown contenders/shapes ['numpy']" in out.stderr

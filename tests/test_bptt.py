@@ -146,8 +146,9 @@ def test_auto_backward_falls_back_to_autodiff():
 def test_auto_backward_under_forward_mode_and_second_order(x64):
   """jacfwd and hessian (forward over reverse) need autodiff; auto sees the tangents."""
   cell, params, xs, targets, carry0 = _problem("lstm")
-  loss = lambda s, bw: _unroll_loss(cell, {**params, "cell": jax.tree_util.tree_map(
-      lambda w: w * s, params["cell"])}, xs, targets, carry0, bw, False)
+  loss = lambda s, bw: _unroll_loss(cell, {
+      **params, "cell": jax.tree_util.tree_map(lambda w: w * s, params["cell"])
+  }, xs, targets, carry0, bw, False)
   for transform in (jax.jacfwd, jax.hessian):
     got = transform(lambda s: loss(s, "auto"))(1.0)
     want = transform(lambda s: loss(s, "autodiff"))(1.0)

@@ -14,8 +14,9 @@ Contenders, each with the settings its users get:
   pytorch          torch.nn.LSTM / nn.GRU, batch_first, PyTorch's default threads
   flax             flax.linen.nn.RNN(OptimizedLSTMCell / GRUCell), jax.jit(jax.grad), default
                    XLA flags, one device
-  rnn_jax          (GRU: rj.gru("after"), the peers' form) the plain library path: rj.unroll (backward="auto") + jax.grad, one
-                   device, default flags: what a notebook gets
+  rnn_jax          the plain library path: rj.unroll (backward="auto") + jax.grad, one
+                   device, default flags: what a notebook gets (the GRU is
+                   rj.gru("after"), the form both peers compute)
   rnn_jax autodiff the same with backward="autodiff" (ablation)
   rnn_jax cores    rnn_jax.parallel.use_cpu_cores() before JAX starts, then the same loss
                    with the batch split over the local devices (parallel.local_mesh): what
@@ -97,7 +98,11 @@ def _flax(kind, shape):
 def _pytorch(kind, shape):
   import torch
   b, t, d, h = shape
-  module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[kind](
+  module = {
+      "lstm": torch.nn.LSTM,
+      "gru": torch.nn.GRU,
+      "rnn": torch.nn.RNN
+  }[kind](
       d, h, batch_first=True)
   xs = torch.randn(b, t, d)
 
@@ -176,8 +181,7 @@ def table(runs: list[dict], peak: float | None) -> list[dict]:
       if peak:
         row["fraction_of_peak"] = {name: g / peak for name, g in row["gflops"].items()}
       row["ratios"] = {
-          f"{peer} / {ours}": ms[peer] / ms[ours]
-          for ours in (OURS, f"{OURS} cores") if ours in ms
+          f"{peer} / {ours}": ms[peer] / ms[ours] for ours in (OURS, f"{OURS} cores") if ours in ms
           for peer in ("pytorch", "flax") if peer in ms
       }
       rows.append(row)
@@ -197,8 +201,8 @@ def print_table(rows: list[dict], peak: float | None) -> None:
     print(f"\nGFLOP/s against the measured peak {peak:.0f} GFLOP/s (best float32 large matmul):")
     for row in rows:
       best = max(row["gflops"], key=row["gflops"].get)
-      print(f"  {row['shape']:8s} {row['cell']:5s} " + ", ".join(
-          f"{n} {g:.0f} ({100 * g / peak:.0f}%)" for n, g in row["gflops"].items()) +
+      print(f"  {row['shape']:8s} {row['cell']:5s} " +
+            ", ".join(f"{n} {g:.0f} ({100 * g / peak:.0f}%)" for n, g in row["gflops"].items()) +
             f"; fastest: {best}")
 
 

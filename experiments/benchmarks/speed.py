@@ -35,6 +35,7 @@ _CELLS = flags.DEFINE_list("cells", ["lstm", "gru", "rnn"], "Cells: lstm, gru, r
 _INFER = flags.DEFINE_bool("inference", True, "Also time LM sampling against Flax.")
 _OUT = flags.DEFINE_string("out", None, "Write the results as JSON here.")
 
+
 def _ours(kind, shape, multi_device):
   import jax
   import jax.numpy as jnp

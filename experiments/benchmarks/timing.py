@@ -11,7 +11,6 @@ SHAPES = {
     "latency": (1, 1000, 64, 64),
 }
 
-
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
