@@ -159,13 +159,15 @@ def main(argv):
   if os.path.exists(path):
     previous = {r["name"]: r for r in json.load(open(path))["rows"]}
   rows = []
-  for spec in ROWS:
+  for i, spec in enumerate(ROWS):
     if _ONLY.value and spec[0] not in _ONLY.value:
       if spec[0] in previous:
         rows.append(previous[spec[0]])
       continue
     rows.append(run_row(*spec, seeds=_SEEDS.value))
-    write(path, rows)  # after every row: a crash later loses no finished row
+    # after every row, with the earlier results of the rows still to come: a crash later loses
+    # neither a finished row nor one that was not asked for
+    write(path, rows + [previous[s[0]] for s in ROWS[i + 1:] if s[0] in previous])
   print(to_markdown(rows))
 
 
