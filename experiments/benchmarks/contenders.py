@@ -35,7 +35,8 @@ import time
 
 from absl import app, flags
 
-from experiments.benchmarks.timing import JAX_GEMM, SHAPES, TORCH_GEMM, train_flops
+from experiments.benchmarks.timing import (JAX_GEMM, SHAPES, TORCH_GEMM, torch_train_step,
+                                           train_flops)
 
 _SHAPES = flags.DEFINE_list("shapes", ["primary", "large", "latency"], "Shape presets.")
 _CELLS = flags.DEFINE_list("cells", ["lstm", "gru"], "Cells: lstm, gru, rnn.")
@@ -95,27 +96,8 @@ def _flax(kind, shape):
   return lambda: jax.block_until_ready(grad(params, xs))
 
 
-def _pytorch(kind, shape):
-  import torch
-  b, t, d, h = shape
-  module = {
-      "lstm": torch.nn.LSTM,
-      "gru": torch.nn.GRU,
-      "rnn": torch.nn.RNN
-  }[kind](
-      d, h, batch_first=True)
-  xs = torch.randn(b, t, d)
-
-  def step():
-    module.zero_grad(set_to_none=True)
-    out, _ = module(xs)
-    (out**2).mean().backward()
-
-  return step
-
-
 WORKERS = {
-    "pytorch": _pytorch,
+    "pytorch": torch_train_step,
     "flax": _flax,
     OURS: _rnn_jax,
     f"{OURS} autodiff": lambda kind, shape: _rnn_jax(kind, shape, backward="autodiff"),

@@ -26,7 +26,7 @@ import time
 
 from absl import app, flags, logging
 
-from experiments.benchmarks.timing import SHAPES, time_interleaved, train_flops
+from experiments.benchmarks.timing import SHAPES, time_interleaved, torch_train_step, train_flops
 
 _SHAPE = flags.DEFINE_enum("shape", "primary", list(SHAPES), "B, T, D, H preset.")
 _ROUNDS = flags.DEFINE_integer("rounds", 5, "Interleaved rounds.", lower_bound=1)
@@ -78,21 +78,7 @@ def _torch(kind, shape):
   except ImportError:
     return None
   torch.set_num_threads(2)
-  b, t, d, h = shape
-  module = {
-      "lstm": torch.nn.LSTM,
-      "gru": torch.nn.GRU,
-      "rnn": torch.nn.RNN
-  }[kind](
-      d, h, batch_first=True)
-  xs = torch.randn(b, t, d)
-
-  def step():
-    module.zero_grad(set_to_none=True)
-    out, _ = module(xs)
-    (out**2).mean().backward()
-
-  return step
+  return torch_train_step(kind, shape)
 
 
 def matmul_peak_gflops():

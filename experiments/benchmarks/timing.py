@@ -19,6 +19,27 @@ def train_flops(kind, b, t, d, h):
   return 3 * 2 * b * t * (d + h) * GATES[kind] * h
 
 
+def torch_train_step(kind, shape):
+  """PyTorch's training step (``nn.LSTM``/``GRU``/``RNN``, batch_first, mean(a²), backward) as
+  its users write it, with PyTorch's thread settings as they are."""
+  import torch
+  b, t, d, h = shape
+  module = {
+      "lstm": torch.nn.LSTM,
+      "gru": torch.nn.GRU,
+      "rnn": torch.nn.RNN
+  }[kind](
+      d, h, batch_first=True)
+  xs = torch.randn(b, t, d)
+
+  def step():
+    module.zero_grad(set_to_none=True)
+    out, _ = module(xs)
+    (out**2).mean().backward()
+
+  return step
+
+
 # Large-matmul rates, each run in its own process (``python -c CODE DTYPE``) with the library's
 # default settings; the best of them is the machine's practical peak.
 GEMM = (8192, 1024, 2048)  # M, K, N
