@@ -1,4 +1,6 @@
 """minGRU/minLSTM (sequential vs log-space associative scan) and DEER vs sequential."""
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -122,3 +124,24 @@ def test_parallel_paths_reject_bad_input():
   with pytest.raises(ValueError, match="max_iters"):
     pt.deer_unroll(
         rj.gru(), rj.gru().init(jax.random.PRNGKey(0), 2, 3), jnp.zeros((1, 4, 2)), max_iters=0)
+
+
+def test_parallel_paths_trace_products_at_highest_precision():
+  """On GPUs JAX's default float32 product is TF32 (≈1e-3): DEER's Newton updates then never
+  pass its stopping rule (940 iterations at T = 1024 on an H200). Every product the parallel
+  paths trace, forward and backward, must ask for full precision, whatever the default."""
+  cell = rj.gru()
+  p = cell.init(jax.random.PRNGKey(0), 3, 4)
+  xs = jax.random.normal(jax.random.PRNGKey(1), (2, 6, 3))
+  mcell = rj.min_gru()
+  mp = mcell.init(jax.random.PRNGKey(0), 3, 4)
+  fns = [
+      lambda: jax.make_jaxpr(jax.grad(lambda q: jnp.sum(pt.deer_unroll(cell, q, xs)[1])))(p),
+      lambda: jax.make_jaxpr(jax.grad(lambda q: jnp.sum(pt.associative_unroll(mcell, q, xs)[1])))
+      (mp)
+  ]
+  for make in fns:
+    with jax.default_matmul_precision("bfloat16"):  # the lowest default a device may have
+      text = str(make())
+    precisions = re.findall(r"precision=([^\n]*?)\n", text)
+    assert precisions and all("HIGHEST" in q for q in precisions), precisions

@@ -12,6 +12,8 @@ over rounds and ratios (peer ms / our ms: > 1 means we are faster).
 
 Contenders, each with the settings its users get:
   pytorch          torch.nn.LSTM / nn.GRU, batch_first, PyTorch's default threads
+  pytorch cuda     the same on the GPU (cuDNN), waiting for the GPU after each step; only
+                   when named in --contenders (the JAX contenders use JAX's default device)
   flax             flax.linen.nn.RNN(OptimizedLSTMCell / GRUCell), jax.jit(jax.grad), default
                    XLA flags, one device
   rnn_jax          the plain library path: rj.unroll (backward="auto") + jax.grad, one
@@ -98,6 +100,7 @@ def _flax(kind, shape):
 
 WORKERS = {
     "pytorch": torch_train_step,
+    "pytorch cuda": lambda kind, shape: torch_train_step(kind, shape, device="cuda"),
     "flax": _flax,
     OURS: _rnn_jax,
     f"{OURS} autodiff": lambda kind, shape: _rnn_jax(kind, shape, backward="autodiff"),
@@ -193,7 +196,7 @@ def main(argv):
   if _WORKER.value:
     print(json.dumps(worker(_WORKER.value, _CELL.value, _SHAPE.value, _REPS.value)))
     return
-  names = _CONTENDERS.value or list(WORKERS)
+  names = _CONTENDERS.value or [n for n in WORKERS if n != "pytorch cuda"]
   unknown = sorted(set(names) - set(WORKERS)) + sorted(set(_SHAPES.value) - set(SHAPES))
   if unknown:
     raise app.UsageError(f"unknown contenders/shapes {unknown}; contenders: {list(WORKERS)}, "

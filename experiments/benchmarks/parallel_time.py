@@ -45,9 +45,14 @@ def main(argv):
     cell = rj.min_gru()
     p = cell.init(jax.random.PRNGKey(0), h, h)
     xs = jax.random.normal(jax.random.PRNGKey(1), (b, t, h))
-    seq = jax.jit(jax.value_and_grad(lambda p: jnp.mean(rj.unroll(cell, p, xs)[1]**2)))
-    par = jax.jit(jax.value_and_grad(lambda p: jnp.mean(pt.associative_unroll(cell, p, xs)[1]**2)))
-    med = _median_ms({"sequential": lambda: seq(p), "associative": lambda: par(p)}, _REPS.value)
+    # xs is an argument: closed over, it would be a constant folded at compile time
+    seq = jax.jit(jax.value_and_grad(lambda p, x: jnp.mean(rj.unroll(cell, p, x)[1]**2)))
+    par = jax.jit(
+        jax.value_and_grad(lambda p, x: jnp.mean(pt.associative_unroll(cell, p, x)[1]**2)))
+    med = _median_ms({
+        "sequential": lambda: seq(p, xs),
+        "associative": lambda: par(p, xs)
+    }, _REPS.value)
     results["min_gru"][t] = med
     print(
         f"minGRU T={t:6d} fwd+grad: sequential {med['sequential']:9.1f} ms, "
@@ -56,17 +61,17 @@ def main(argv):
       gcell, hd = rj.gru(), _DEER_H.value
       gp = gcell.init(jax.random.PRNGKey(0), hd, hd)
       gx = jax.random.normal(jax.random.PRNGKey(1), (b, t, hd))
-      seq_f = jax.jit(lambda p: rj.unroll(gcell, p, gx)[1])
-      deer_f = jax.jit(lambda p: pt.deer_unroll(gcell, p, gx))
-      quasi_f = jax.jit(lambda p: pt.deer_unroll(gcell, p, gx, quasi=True))
+      seq_f = jax.jit(lambda p, x: rj.unroll(gcell, p, x)[1])
+      deer_f = jax.jit(lambda p, x: pt.deer_unroll(gcell, p, x))
+      quasi_f = jax.jit(lambda p, x: pt.deer_unroll(gcell, p, x, quasi=True))
       med = _median_ms(
           {
-              "sequential": lambda: seq_f(gp),
-              "deer": lambda: deer_f(gp),
-              "quasi_deer": lambda: quasi_f(gp)
+              "sequential": lambda: seq_f(gp, gx),
+              "deer": lambda: deer_f(gp, gx),
+              "quasi_deer": lambda: quasi_f(gp, gx)
           }, max(2, _REPS.value // 2))
-      med["deer_iterations"] = int(deer_f(gp)[2].max())
-      med["quasi_iterations"] = int(quasi_f(gp)[2].max())
+      med["deer_iterations"] = int(deer_f(gp, gx)[2].max())
+      med["quasi_iterations"] = int(quasi_f(gp, gx)[2].max())
       results["gru_deer"][t] = med
       print(f"GRU-{hd} T={t:6d} forward: sequential {med['sequential']:8.1f} ms, DEER "
             f"{med['deer']:8.1f} ms ({med['deer_iterations']} it), quasi-DEER "

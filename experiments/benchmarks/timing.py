@@ -19,9 +19,10 @@ def train_flops(kind, b, t, d, h):
   return 3 * 2 * b * t * (d + h) * GATES[kind] * h
 
 
-def torch_train_step(kind, shape):
+def torch_train_step(kind, shape, device="cpu"):
   """PyTorch's training step (``nn.LSTM``/``GRU``/``RNN``, batch_first, mean(a²), backward) as
-  its users write it, with PyTorch's thread settings as they are."""
+  its users write it, with PyTorch's thread settings as they are; ``device="cuda"``: module
+  and data on the GPU (cuDNN's fused RNN), the step waits for the GPU to finish."""
   import torch
   b, t, d, h = shape
   module = {
@@ -29,13 +30,15 @@ def torch_train_step(kind, shape):
       "gru": torch.nn.GRU,
       "rnn": torch.nn.RNN
   }[kind](
-      d, h, batch_first=True)
-  xs = torch.randn(b, t, d)
+      d, h, batch_first=True).to(device)
+  xs = torch.randn(b, t, d, device=device)
 
   def step():
     module.zero_grad(set_to_none=True)
     out, _ = module(xs)
     (out**2).mean().backward()
+    if device != "cpu":
+      torch.cuda.synchronize()
 
   return step
 
