@@ -6,17 +6,24 @@ Default data: JapaneseVowels (shipped); any UEA/UCR pair with ``--config.train_t
 (squared error on the standardized target, RMSE reported). ``?`` values by
 ``--config.missing=error|drop|interpolate``. Everything else adapts to the data:
 
-- a validation split carved from the training file (stratified by class for classification),
-  ``val_fraction`` of it; the reported test figure is that of the best validation evaluation
-  (accuracy, ties broken by validation loss; RMSE for regression), with its step;
-- per-channel standardization with training statistics;
+- an ensemble of ``ensemble`` members (default 3 for training files of at most 500 series,
+  else 1), trained together (params stacked, ``vmap``): member m trains on all folds but the
+  m-th of a stratified cross-validation split and is validated on that fold, so validation
+  scores pool every training series once; the test prediction averages the members'
+  probabilities (regression: their predictions). One member: ``val_fraction`` of the training
+  file is the validation set. The reported test figure is that of the best validation
+  evaluation (accuracy, ties broken by validation loss; RMSE for regression), with its step;
+  gradient clipping acts on the global norm of all members' gradients together;
+- per-channel standardization, each member with the statistics of its own training series;
 - long series are folded: each block of ``downsample`` steps becomes one step of
   ``downsample × D`` features (no value dropped), ``downsample`` chosen by default so that the
   longest series has at most ``max_steps_in`` steps;
 - training length in epochs (clamped), early stopping after ``patience`` evaluations without
   a better validation score.
 
-Model: bidirectional GRU-64, the maximum of a⟨t⟩ over valid steps (``pooling``), a dense readout.
+Model (``build_model``): ``conv_layers`` relu convolutions of ``conv_kernel`` folded steps
+(``rnn_jax.convolution``; 0: none), a bidirectional GRU-64, the maximum of a⟨t⟩ over valid
+steps (``pooling``), a dense readout.
 Picture: ``confusion.png`` (classification) or ``predictions.png`` (regression).
 """
 from __future__ import annotations
@@ -27,13 +34,16 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
+
+import rnn_jax as rj
 
 from experiments import configs
-from experiments.common import classification_metrics, make_layer
+from experiments.common import make_layer
 from experiments.outputs import pyplot, save_confusion, save_figure
-from experiments.runner import dataset_batches, Task, run_task
+from experiments.runner import Task, run_task
 from experiments.selection import auto_eval_every, auto_steps, best_row, patience_stop
-from rnn_jax.data.common import pad_sequences, standardize
+from rnn_jax.data.common import pad_sequences
 from rnn_jax.data.japanese_vowels import load_japanese_vowels
 from rnn_jax.data.ts import read_ts_pair
 from rnn_jax.models import many_to_one
@@ -75,8 +85,61 @@ def validation_split(labels, fraction: float, seed: int, stratify: bool):
   return np.setdiff1d(np.arange(len(labels)), val), val
 
 
+def kfold_split(labels, folds: int, seed: int, stratify: bool) -> np.ndarray:
+  """Fold id in ``[0, folds)`` of every example: each class (or, without ``stratify``, the
+  whole set) shuffled and dealt round the folds from a random fold, so every fold gets
+  ``⌊n_c / folds⌋`` or one more of each class."""
+  rng = np.random.default_rng(seed)
+  groups = [np.flatnonzero(labels == c) for c in np.unique(labels)
+           ] if stratify else [np.arange(len(labels))]
+  fold = np.empty(len(labels), int)
+  for idx in groups:
+    fold[rng.permutation(idx)] = (rng.integers(folds) + np.arange(len(idx))) % folds
+  return fold
+
+
+SMALL = 500  # training files of at most this many series get an ensemble by default
+
+
+def ensemble_size(config, examples: int) -> int:
+  """``config.ensemble``, or by default 3 members for a training file of at most ``SMALL``
+  series (where a single model's variance is largest and a member costs little) and 1 above."""
+  return config.get("ensemble") or (3 if examples <= SMALL else 1)
+
+
+def member_holdouts(labels, config, stratify: bool) -> np.ndarray:
+  """``[M, N]`` booleans: the training examples member m does NOT train on (its validation
+  examples). One member: ``val_fraction`` held out (``validation_split``); M = ``ensemble``
+  ≥ 2 members: M-fold cross-validation, every example held out by exactly one member."""
+  m = ensemble_size(config, len(labels))
+  if m == 1:
+    _, val = validation_split(labels, config.val_fraction, config.seed, stratify)
+    holdout = np.zeros((1, len(labels)), bool)
+    holdout[0, val] = True
+    return holdout
+  if m > len(labels):
+    raise ValueError(f"ensemble={m} members need at least {m} training examples, got "
+                     f"{len(labels)}.")
+  return kfold_split(labels, m, config.seed, stratify)[None, :] == np.arange(m)[:, None]
+
+
+def channel_stats(x, lengths, holdout):
+  """Per-member mean and std ``[M, F]`` of each feature over the valid steps of the examples
+  that member trains on (its validation examples never enter its statistics)."""
+  valid = np.arange(x.shape[1])[None, :] < lengths[:, None]
+  means, stds = [], []
+  for held in holdout:
+    rows = x[~held][valid[~held]]
+    means.append(rows.mean(0))
+    stds.append(rows.std(0) + 1e-8)
+  return np.stack(means).astype(np.float32), np.stack(stds).astype(np.float32)
+
+
 def prepare(config, train, test):
-  """Padded, standardized, folded arrays for the fit, validation and test parts."""
+  """Padded, folded arrays and each member's split and statistics:
+  ``{"train": (x, n, y), "test": (x, n, y), "holdout": [M, N], "mean"/"std": [M, F]}``
+  and the fold factor ``k``. Standardization happens in the model (``scaled``), with each
+  member's own training statistics."""
   longest = max(len(s) for s in train.sequences + test.sequences)
   k = config.downsample or max(1, math.ceil(longest / config.max_steps_in))
   extend = lambda s: np.concatenate([s, np.diff(s, axis=0, prepend=s[:1])], 1) if config.get(
@@ -85,54 +148,137 @@ def prepare(config, train, test):
   (x_tr, n_tr), (x_te, n_te) = pad(train.sequences), pad(test.sequences)
   if x_te.shape[1] < x_tr.shape[1]:  # one time axis for every part
     x_te = np.pad(x_te, ((0, 0), (0, x_tr.shape[1] - x_te.shape[1]), (0, 0)))
-  fit, val = validation_split(train.labels, config.val_fraction, config.seed, not train.regression)
-  _, _, scale = standardize(x_tr[fit], lengths=n_tr[fit])
+  elif x_tr.shape[1] < x_te.shape[1]:
+    x_tr = np.pad(x_tr, ((0, 0), (0, x_te.shape[1] - x_tr.shape[1]), (0, 0)))
+  holdout = member_holdouts(train.labels, config, not train.regression)
+  mean, std = channel_stats(x_tr, n_tr, holdout)
+  f32 = lambda a: np.asarray(a, np.float32)
   parts = {
-      "fit": (scale(x_tr[fit], n_tr[fit]), n_tr[fit], train.labels[fit]),
-      "val": (scale(x_tr[val], n_tr[val]), n_tr[val], train.labels[val]),
-      "test": (scale(x_te, n_te), n_te, test.labels)
+      "train": (f32(x_tr), n_tr, train.labels),
+      "test": (f32(x_te), n_te, test.labels),
+      "holdout": holdout,
+      "mean": mean,
+      "std": std
   }
   return parts, k
+
+
+def scaled(x, n, mean, std):
+  """``(x − mean) / std`` at valid steps, exactly zero at padding."""
+  valid = (jnp.arange(x.shape[1])[None, :] < n[:, None])[:, :, None]
+  return jnp.where(valid, (x - mean[None, None, :]) / std[None, None, :], 0.0)
+
+
+def ensemble_model(model, members: int):
+  """``members`` independent copies of ``model``: params stacked on a leading axis,
+  ``apply(params, x, n, mean, std) -> [M, B, V]`` runs member m on x standardized with its
+  own ``mean[m], std[m]`` (``lax.map``: one member at a time, so evaluation memory does not
+  grow with M)."""
+
+  def init(key, dtype=jnp.float32):
+    return jax.vmap(lambda k: model.init(k, dtype))(jax.random.split(key, members))
+
+  def apply(params, x, n, mean, std):
+    return jax.lax.map(lambda a: model.apply(a[0], scaled(x, n, a[1], a[2]), n),
+                       (params, mean, std))
+
+  return init, apply
+
+
+def member_batches(batch_size, x, n, y, holdout):
+  """``make_batch(key) -> (x [B, M, T, F], n [B, M], y [B, M])``: for each member, rows drawn
+  with replacement from the examples it trains on (batch-major, so a device mesh splits B)."""
+  weights = jnp.asarray(~holdout, jnp.float32)
+  weights = weights / weights.sum(1, keepdims=True)
+  arrays = tuple(map(jnp.asarray, (x, n, y)))
+
+  @jax.jit
+  def draw(key, weights, x, n, y):
+    keys = jax.random.split(key, weights.shape[0])
+    idx = jax.vmap(lambda k, w: jax.random.choice(k, x.shape[0], (batch_size,), p=w))(keys,
+                                                                                         weights)
+    return tuple(jnp.swapaxes(a[idx], 0, 1) for a in (x, n, y))
+
+  return lambda key: draw(key, weights, *arrays)
+
+
+def build_model(config, channels: int, k: int, outputs: int):
+  """The classifier for series of ``channels`` channels folded by ``k``: ``conv_layers``
+  convolutions over the folded steps (each sees ``conv_kernel`` blocks of k raw steps), the
+  recurrent encoder, pooling over valid steps, a dense readout."""
+  layer = make_layer(config)
+  if config.get("conv_layers"):
+    layer = rj.stacked([rj.convolution(config.conv_kernel)] * config.conv_layers + [layer])
+  return many_to_one(
+      layer, channels * k, config.hidden_size, outputs, pooling=config.pooling,
+      backward=config.backward)
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):
   train, test, name = load(config)
   parts, k = prepare(config, train, test)
   regression = train.regression
-  y_fit = parts["fit"][2]
-  y_mu, y_sd = (float(y_fit.mean()), float(y_fit.std() + 1e-12)) if regression else (0.0, 1.0)
+  holdout = parts["holdout"]
+  members = holdout.shape[0]
+  y_tr = parts["train"][2]
+  fit_sizes = (~holdout).sum(1)
+  if regression:  # each member's target scale from the examples it trains on
+    y_mu = np.array([y_tr[~h].mean() for h in holdout], np.float32)
+    y_sd = np.array([y_tr[~h].std() + 1e-12 for h in holdout], np.float32)
+  else:
+    y_mu, y_sd = np.zeros(members, np.float32), np.ones(members, np.float32)
   outputs = 1 if regression else len(train.classes)
-  steps = config.steps or auto_steps(len(y_fit), config.batch_size, config.epochs, 1000, 4000)
+  steps = config.steps or auto_steps(int(fit_sizes.min()), config.batch_size, config.epochs, 1000,
+                                     4000)
   config = configs.replace(
       config, steps=steps, eval_every=config.eval_every or auto_eval_every(steps))
-  model = many_to_one(
-      make_layer(config),
-      train.dimensions * k * (2 if config.get("derivative") else 1),
-      config.hidden_size,
-      outputs,
-      pooling=config.pooling,
-      backward=config.backward)
+  single = build_model(config, train.dimensions * (2 if config.get("derivative") else 1), k,
+                       outputs)
+  init, apply = ensemble_model(single, members)
+  stats = (jnp.asarray(parts["mean"]), jnp.asarray(parts["std"]))
+  model = type(single)(init, lambda params, x, n: apply(params, x, n, *stats))
+  arrays = {p: tuple(map(jnp.asarray, parts[p])) for p in ("train", "test")}
+  held = jnp.asarray(holdout, jnp.float32)
+  mu, sd = jnp.asarray(y_mu)[:, None], jnp.asarray(y_sd)[:, None]
 
-  def scores(params, x, n, y):
-    out = model.apply(params, x, n)
+  def member_errors(out, y):
+    """Per member and example (``out [M, N, V]``, ``y [N]`` or ``[M, N]``): the squared error
+    of the standardized target, or the cross-entropy and correctness."""
+    y = jnp.broadcast_to(y, out.shape[:2])
     if regression:
-      pred = out[:, 0] * y_sd + y_mu
-      return {"rmse": jnp.sqrt(jnp.mean((pred - y)**2))}
-    nats, acc = classification_metrics(out, y)
-    return {"nats": nats, "accuracy": acc}
-
-  arrays = {p: tuple(map(jnp.asarray, v)) for p, v in parts.items()}
+      return ((out[..., 0] - (y - mu) / sd)**2,)
+    ce = optax.softmax_cross_entropy_with_integer_labels(out, y)
+    return ce, (jnp.argmax(out, -1) == y).astype(jnp.float32)
 
   @jax.jit
   def evaluate(params):
-    return {f"{p}_{m}": v for p in ("val", "test") for m, v in scores(params, *arrays[p]).items()}
+    # Validation: every member on the examples it did not train on, pooled.
+    out = model.apply(params, *arrays["train"][:2])
+    y_train = arrays["train"][2]
+    errors = ((out[..., 0] * sd + mu - y_train[None, :])**2,) if regression else member_errors(
+        out, y_train)
+    pooled = [jnp.sum(held * e) / jnp.sum(held) for e in errors]
+    test_out = model.apply(params, *arrays["test"][:2])
+    y_te = arrays["test"][2]
+    if regression:
+      predicted = jnp.mean(test_out[..., 0] * sd + mu, 0)  # the members' mean prediction
+      return {
+          "val_rmse": jnp.sqrt(pooled[0]),
+          "test_rmse": jnp.sqrt(jnp.mean((predicted - y_te)**2))
+      }
+    probs = jnp.mean(jax.nn.softmax(test_out, -1), 0)  # the members' mean probabilities
+    picked = jnp.take_along_axis(probs, y_te[:, None], 1)[:, 0]
+    return {
+        "val_nats": pooled[0],
+        "val_accuracy": pooled[1],
+        "test_nats": -jnp.mean(jnp.log(jnp.maximum(picked, 1e-30))),
+        "test_accuracy": jnp.mean(jnp.argmax(probs, -1) == y_te)
+    }
 
   def loss_fn(params, batch, key):
-    x, n, y = batch
-    out = model.apply(params, x, n)
-    if regression:
-      return jnp.mean((out[:, 0] - (y - y_mu) / y_sd)**2), {}
-    return classification_metrics(out, y)[0], {}
+    x, n, y = (jnp.swapaxes(a, 0, 1) for a in batch)  # [M, B, ...]
+    out = jax.vmap(single.apply)(params, jax.vmap(scaled)(x, n, *stats), n)
+    return jnp.mean(member_errors(out, y)[0]), {}
 
   key, mode, tie = ("eval_val_rmse", "min", None) if regression else ("eval_val_accuracy", "max",
                                                                       "eval_val_nats")
@@ -145,7 +291,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
           name="classify",
           model=model,
           loss_fn=loss_fn,
-          make_batch=dataset_batches(config.batch_size, *parts["fit"]),
+          make_batch=member_batches(config.batch_size, *parts["train"], holdout),
           jit_batch=False,
           evaluate=evaluate,
           summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f}  validation "
@@ -153,26 +299,19 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
           stop_when=patience_stop(key, mode, config.patience, tie),
           select=lambda hist: best_row(hist, key, mode, tie),
           extra_report={
-              "data":
-                  name,
-              "regression":
-                  regression,
-              "train_size":
-                  len(train.labels),
-              "fit_size":
-                  len(y_fit),
-              "val_size":
-                  len(parts["val"][2]),
-              "test_size":
-                  len(test.labels),
-              "classes":
-                  list(train.classes),
-              "downsample":
-                  k,
+              "data": name,
+              "regression": regression,
+              "train_size": len(train.labels),
+              "members": members,
+              "fit_size": int(fit_sizes.min()),
+              "val_size": int(holdout.sum()),
+              "test_size": len(test.labels),
+              "classes": list(train.classes),
+              "downsample": k,
               **({
-                  "mean_baseline_rmse": float(np.sqrt(np.mean((test.labels - y_mu)**2)))
-              } if regression else {}), "steps_in":
-                  int(parts["fit"][0].shape[1])
+                  "mean_baseline_rmse": float(np.sqrt(np.mean((test.labels - y_tr.mean())**2)))
+              } if regression else {}),
+              "steps_in": int(parts["train"][0].shape[1])
           }),
       log=log)
   if report["best"]:
@@ -182,9 +321,11 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   if workdir and not report["interrupted"]:
     out = np.asarray(model.apply(params, *arrays["test"][:2]))
     if regression:
-      plot_predictions(test.labels, out[:, 0] * y_sd + y_mu, report["params_step"], workdir)
+      plot_predictions(test.labels, np.mean(out[..., 0] * y_sd[:, None] + y_mu[:, None], 0),
+                       report["params_step"], workdir)
     else:
-      save_confusion(test.labels, out.argmax(-1), train.classes, workdir, "confusion.png",
+      probs = np.asarray(jax.nn.softmax(out, -1)).mean(0)
+      save_confusion(test.labels, probs.argmax(-1), train.classes, workdir, "confusion.png",
                      f"test confusion (params of step {report['params_step']})")
   return (report, params) if return_params else report
 

@@ -72,6 +72,10 @@ def describe(config, report=None):
     config = config_dict.ConfigDict(config)
   window = report.get("window")
   cell = ("bi-" if config.bidirectional else "") + f"{config.cell}-{config.hidden_size}"
+  if config.get("conv_layers"):
+    cell = f"{config.conv_layers} conv (kernel {config.conv_kernel}) + {cell}"
+  if report.get("members", 1) > 1:
+    cell = f"{cell}, {report['members']}-member ensemble"
   sched = ", cosine" if config.schedule == "cosine" else ""
   length = (f"{LENGTH_TASKS[config.task]}={config.length}, "
             if config.task in LENGTH_TASKS and "length" in config else "")

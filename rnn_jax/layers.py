@@ -11,6 +11,8 @@ the one deep-RNN abstraction: the models' decoders are stacked layers too.
   bidirectional(fwd, bwd, merge)  →a⟨t⟩ over x⟨1..T⟩, ←a⟨t⟩ over x⟨T..1⟩ (within lengths), merged
   stacked([l1, l2, ...])          deep RNN: layer l's outputs are layer l+1's inputs,
                                   optional residual connections and variational dropout
+  convolution(kernel_size)        a local (non-recurrent) front end: y⟨t⟩ = relu of a
+                                  'same' 1-D convolution of x⟨t−⌊K/2⌋..⟩ within lengths
 """
 from __future__ import annotations
 
@@ -98,6 +100,57 @@ def bidirectional(fwd_cell: Cell, bwd_cell: Cell | None = None, merge: str = "co
 
   return Layer(init, apply, (lambda h: 2 * h) if merge == "concat" else (lambda h: h),
                initial_carry, step)
+
+
+def convolution(kernel_size: int, activation: str = "relu") -> Layer:
+  """A 1-D convolution over time as a layer (no recurrence), e.g. a front end for a RNN.
+
+  y⟨t⟩ = g(Σ_{j<K} W_j x⟨t + j − ⌊(K−1)/2⌋⟩ + b) with g = relu (or ``"identity"``):
+  'same' padding, and steps at or past a sequence's length read as zeros, so padding never
+  reaches a valid output (outputs at padded steps are zero). ``hidden_size`` is the number
+  of output features F. Params ``{"w": [K, D, F], "b": [F]}`` (He-normal w, zero b).
+  Carry: ``None``. Not causal: it has no ``step``.
+  """
+  k = check_positive_int("kernel_size", kernel_size)
+  check_choice("activation", activation, ("relu", "identity"))
+  g = jax.nn.relu if activation == "relu" else (lambda z: z)
+
+  def init(key, input_size, hidden_size, dtype=jnp.float32):
+    d = check_positive_int("input_size", input_size)
+    f = check_positive_int("hidden_size", hidden_size)
+    w = jax.random.normal(key, (k, d, f), dtype) * jnp.sqrt(2.0 / (k * d)).astype(dtype)
+    return {"w": w, "b": jnp.zeros((f,), dtype)}
+
+  def apply(params, xs, carry=None, *, lengths=None, key=None, **options):
+    del carry, key, options
+    if xs.ndim != 3:
+      raise ValueError(f"xs must have shape [B, T, D], got {xs.shape}.")
+    valid = None
+    if lengths is not None:
+      valid = (jnp.arange(xs.shape[1])[None, :] < jnp.asarray(lengths)[:, None])[:, :, None]
+      xs = jnp.where(valid, xs, jnp.zeros((), xs.dtype))
+    left = (k - 1) // 2
+    padded = jnp.pad(xs, ((0, 0), (left, k - 1 - left), (0, 0)))
+    time = xs.shape[1]
+    # im2col: window [B, T, K·D] of x⟨t−left .. t−left+K−1⟩, then one matrix product (a plain
+    # dot under vmap too, where XLA's CPU grouped convolution is slow).
+    windows = jnp.concatenate([padded[:, j:j + time] for j in range(k)], axis=-1)
+    w = params["w"].astype(xs.dtype)
+    ys = windows @ w.reshape(-1, w.shape[-1]) + params["b"].astype(xs.dtype)[None, None, :]
+    ys = g(ys)
+    if valid is not None:
+      ys = jnp.where(valid, ys, jnp.zeros((), ys.dtype))
+    return None, ys
+
+  def initial_carry(params, batch, dtype=jnp.float32):
+    del params, batch, dtype
+    return None
+
+  def step(params, carry, x):
+    raise ValueError("a convolution reads neighbouring steps on both sides: it cannot decode "
+                     "step by step.")
+
+  return Layer(init, apply, lambda h: h, initial_carry, step)
 
 
 def variational_dropout(key, xs, rate: float):

@@ -126,3 +126,50 @@ def test_unknown_merge_and_bad_layers_raise():
     rj.stacked([rj.lstm(), "gru"])
   with pytest.raises(ValueError, match="at least one layer"):
     rj.stacked([])
+
+
+def _conv_reference(x, n, w, b, relu=True):
+  """Loop form of a 'same' convolution over the valid steps of one sequence."""
+  k = w.shape[0]
+  left = (k - 1) // 2
+  out = np.zeros((x.shape[0], w.shape[2]))
+  for t in range(n):
+    z = b.copy()
+    for j in range(k):
+      s = t + j - left
+      if 0 <= s < n:
+        z = z + x[s] @ w[j]
+    out[t] = np.maximum(z, 0.0) if relu else z
+  return out
+
+
+@pytest.mark.parametrize("kernel,activation", [(1, "relu"), (4, "identity"), (5, "relu")])
+def test_convolution_is_a_same_padded_sum_within_lengths(kernel, activation):
+  layer = rj.convolution(kernel, activation)
+  params = layer.init(jax.random.PRNGKey(0), D, 7)
+  params["b"] = 0.3 * jax.random.normal(jax.random.PRNGKey(4), (7,))
+  xs = _xs()
+  carry, ys = layer.apply(params, xs, lengths=LENGTHS)
+  assert carry is None and ys.shape == (B, T, 7) and layer.output_size(7) == 7
+  w, b = np.asarray(params["w"], np.float64), np.asarray(params["b"], np.float64)
+  for i in range(B):
+    want = _conv_reference(np.asarray(xs[i], np.float64), LENGTHS[i], w, b, activation == "relu")
+    np.testing.assert_allclose(ys[i], want, atol=1e-5)
+  garbage = jnp.where(jnp.arange(T)[None, :, None] < LENGTHS[:, None, None], xs, 1e3)
+  np.testing.assert_allclose(layer.apply(params, garbage, lengths=LENGTHS)[1], ys, atol=1e-5)
+  with pytest.raises(ValueError, match="cannot decode"):
+    layer.step(params, None, xs[:, 0])
+
+
+def test_convolution_front_end_stacks_under_a_recurrent_layer():
+  layer = rj.stacked([rj.convolution(3), rj.bidirectional(rj.gru())])
+  params = layer.init(jax.random.PRNGKey(0), D, [6, H])
+  finals, ys = layer.apply(params, _xs(), lengths=LENGTHS)
+  _, conv = rj.convolution(3).apply(params[0], _xs(), lengths=LENGTHS)
+  want = rj.bidirectional(rj.gru()).apply(params[1], conv, lengths=LENGTHS)[1]
+  assert finals[0] is None and ys.shape == (B, T, 2 * H)
+  np.testing.assert_allclose(ys, want, atol=1e-6)
+  with pytest.raises(ValueError, match="kernel_size"):
+    rj.convolution(0)
+  with pytest.raises(ValueError, match="activation"):
+    rj.convolution(3, "tanh")

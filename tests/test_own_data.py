@@ -109,7 +109,7 @@ def test_fold_keeps_every_value_and_downsample_follows_the_length():
   from rnn_jax.data.ts import TSData
   data = TSData([rng.normal(size=(300, 1)) for _ in range(10)], np.arange(10) % 2, ("a", "b"))
   parts, k = classify.prepare(configs.get("classify"), data, data)
-  assert k == 3 and parts["fit"][0].shape[1:] == (100, 3)  # ceil(300 / 128) = 3
+  assert k == 3 and parts["train"][0].shape[1:] == (100, 3)  # ceil(300 / 128) = 3
 
 
 def test_validation_split_is_stratified_and_disjoint():
@@ -117,6 +117,79 @@ def test_validation_split_is_stratified_and_disjoint():
   fit, val = classify.validation_split(labels, 0.2, seed=0, stratify=True)
   assert sorted(np.concatenate([fit, val])) == list(range(17))
   assert np.bincount(labels[val], minlength=3).tolist() == [2, 1, 0]  # a 2-example class stays
+
+
+def test_kfold_members_partition_the_training_set_and_never_see_their_fold():
+  labels = np.array([0] * 11 + [1] * 7 + [2] * 2)
+  folds = classify.kfold_split(labels, 3, seed=4, stratify=True)
+  for c in range(3):  # each class dealt round the folds: counts differ by at most one
+    counts = np.bincount(folds[labels == c], minlength=3)
+    assert counts.max() - counts.min() <= 1 and counts.sum() == (labels == c).sum()
+  config = configs.get("classify", ensemble=3, seed=4)
+  holdout = classify.member_holdouts(labels, config, stratify=True)
+  assert holdout.shape == (3, 20) and np.all(holdout.sum(0) == 1)  # held out exactly once
+  np.testing.assert_array_equal(holdout, folds[None, :] == np.arange(3)[:, None])
+  one = classify.member_holdouts(labels, configs.get("classify", ensemble=1, seed=4), True)
+  _, val = classify.validation_split(labels, 0.2, seed=4, stratify=True)
+  np.testing.assert_array_equal(np.flatnonzero(one[0]), val)
+  # each member's standardization comes from its own training examples only
+  rng = np.random.default_rng(0)
+  x, n = rng.normal(size=(20, 5, 2)), rng.integers(1, 6, 20)
+  mean, std = classify.channel_stats(x, n, holdout)
+  changed = np.where(holdout[1][:, None, None], 1e6, x)  # member 1's fold rewritten
+  mean2, std2 = classify.channel_stats(changed, n, holdout)
+  np.testing.assert_allclose(mean2[1], mean[1]) and np.testing.assert_allclose(std2[1], std[1])
+  rows = np.concatenate([x[i, :n[i]] for i in np.flatnonzero(~holdout[0])])
+  np.testing.assert_allclose(mean[0], rows.mean(0), rtol=1e-5)
+  np.testing.assert_allclose(std[0], rows.std(0), rtol=1e-5)
+  default = configs.get("classify")
+  assert classify.ensemble_size(default, 500) == 3 and classify.ensemble_size(default, 501) == 1
+  assert classify.ensemble_size(configs.get("classify", ensemble=2), 10_000) == 2
+  for field, bad in (("ensemble", 0), ("conv_layers", -1), ("conv_kernel", 0)):
+    with pytest.raises(ValueError, match=f"--config.{field} must be"):
+      configs.validate(configs.get("classify", **{field: bad}))
+  with pytest.raises(ValueError, match="ensemble=30 members need at least 30"):
+    classify.member_holdouts(labels, configs.get("classify", ensemble=30), True)
+
+
+def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabilities(tmp_path):
+  import jax
+  import jax.numpy as jnp
+  rng = np.random.default_rng(3)
+
+  def cases(n):
+    out = []
+    for i in range(n):
+      up = i % 2
+      values = np.linspace(0, 1, 9) * (1 if up else -1) + 0.8 * rng.normal(size=9)
+      out.append(",".join(f"{v:.4f}" for v in values) + (":a" if up else ":b"))
+    return out
+
+  train, test = _ts(tmp_path, "C_TRAIN.ts", cases(24)), _ts(tmp_path, "C_TEST.ts", cases(10))
+  config = configs.get(
+      "classify", train_ts=train, test_ts=test, steps=12, eval_every=4, hidden_size=6,
+      ensemble=3, conv_layers=1, conv_kernel=3, patience=0)
+  report, params = classify.train_and_evaluate(config, None, log=QUIET, return_params=True)
+  best = report["best"]
+  assert report["members"] == 3 and report["val_size"] == 24
+  # independently: each member on the series of its own fold, standardized with numpy
+  data_tr, data_te = classify.load(config)[:2]
+  x_tr = np.stack(data_tr.sequences).astype(np.float32)
+  x_te = np.stack(data_te.sequences).astype(np.float32)
+  holdout = classify.member_holdouts(data_tr.labels, config, True)
+  single = classify.build_model(config, 1, 1, 2)
+  correct, probs = 0, 0.0
+  for m in range(3):
+    p_m = jax.tree_util.tree_map(lambda a: a[m], params)
+    fit = x_tr[~holdout[m]].reshape(-1, 1)
+    mu, sd = fit.mean(0), fit.std(0) + 1e-8
+    held = np.flatnonzero(holdout[m])
+    logits = single.apply(p_m, jnp.asarray((x_tr[held] - mu) / sd))
+    correct += int(np.sum(np.argmax(logits, -1) == data_tr.labels[held]))
+    probs = probs + jax.nn.softmax(single.apply(p_m, jnp.asarray((x_te - mu) / sd)), -1) / 3
+  assert best["eval_val_accuracy"] == pytest.approx(correct / 24, abs=1e-6)
+  assert best["eval_test_accuracy"] == pytest.approx(
+      float(np.mean(np.argmax(probs, -1) == data_te.labels)), abs=1e-6)
 
 
 def test_classify_regression_ts_reports_rmse_beside_the_mean(tmp_path):

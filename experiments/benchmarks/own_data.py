@@ -197,6 +197,17 @@ def markdown(cls, fc) -> str:
   return out.getvalue()
 
 
+def keep_other_table(path: str, cls: list, fc: list) -> tuple[list, list]:
+  """With ``--only``, the table not re-run keeps its earlier rows from ``path`` (if any)."""
+  if _ONLY.value == "both" or not os.path.exists(path):
+    return cls, fc
+  with open(path) as f:
+    earlier = json.load(f)
+  if _ONLY.value == "classify":
+    return cls, earlier.get("forecast", [])
+  return earlier.get("classify", []), fc
+
+
 def main(argv):
   del argv
   from rnn_jax.parallel import set_cpu_devices_if_unset
@@ -207,6 +218,7 @@ def main(argv):
   fc = forecast_rows(root, _CACHE.value, _SEEDS.value) if _ONLY.value in ("both",
                                                                           "forecast") else []
   os.makedirs(_OUT.value, exist_ok=True)
+  cls, fc = keep_other_table(os.path.join(_OUT.value, "own_data.json"), cls, fc)
   with open(os.path.join(_OUT.value, "own_data.json"), "w") as f:
     json.dump({"classify": cls, "forecast": fc, "seconds": time.time() - start}, f, indent=1)
   table = markdown(cls, fc)

@@ -1,8 +1,10 @@
 """Classifying any .ts pair: ``python -m experiments.main --task=classify`` (JapaneseVowels by
 default; ``--config.train_ts=X_TRAIN.ts --config.test_ts=X_TEST.ts`` for another UEA/UCR
-problem; ``@targetLabel true`` files are regression). Bidirectional GRU-64 with max pooling;
-validation split, training length, early stopping and downsampling adapt to the data (see
-``experiments/classify.py``). Fields left None are chosen from the data.
+problem; ``@targetLabel true`` files are regression). Two convolutions (kernel 8, 64 features)
+over the folded steps, a bidirectional GRU-64 with max pooling; an ensemble of 3 members
+trained on cross-validation folds for training files of up to 500 series; validation,
+training length, early stopping and folding adapt to the data (see ``experiments/classify.py``).
+Fields left None are chosen from the data.
 """
 from ml_collections import config_dict
 
@@ -14,6 +16,8 @@ def get_config():
   c.task = "classify"
   c.cell = "gru"
   c.bidirectional = True
+  c.conv_layers = 2  # convolutions over the (folded) steps before the recurrence; 0: none
+  c.conv_kernel = 8
   c.pooling = "max"  # over a⟨t⟩ at valid steps: "max", "mean" or "last"
   c.batch_size = 32
   c.learning_rate = 3e-3
@@ -22,7 +26,9 @@ def get_config():
   c.eval_every = config_dict.placeholder(int)  # None: about 40 evaluations
   c.checkpoint_every = 300
   c.patience = 10  # evaluations without a better validation score before stopping; 0: off
-  c.val_fraction = 0.2  # validation examples carved from the training file
+  c.ensemble = config_dict.placeholder(int)  # members, each validated on its own fold
+  # (cross-validation), probabilities averaged; None: 3 up to 500 training series, else 1
+  c.val_fraction = 0.2  # with ensemble=1: validation examples carved from the training file
   c.downsample = config_dict.placeholder(int)  # block-average k steps; None: from the length
   c.derivative = False  # add x⟨t⟩ − x⟨t−1⟩ as input channels
   c.max_steps_in = 128  # the automatic downsample keeps at most this many steps
