@@ -195,8 +195,7 @@ def member_batches(batch_size, x, n, y, holdout):
   @jax.jit
   def draw(key, weights, x, n, y):
     keys = jax.random.split(key, weights.shape[0])
-    idx = jax.vmap(lambda k, w: jax.random.choice(k, x.shape[0], (batch_size,), p=w))(keys,
-                                                                                         weights)
+    idx = jax.vmap(lambda k, w: jax.random.choice(k, x.shape[0], (batch_size,), p=w))(keys, weights)
     return tuple(jnp.swapaxes(a[idx], 0, 1) for a in (x, n, y))
 
   return lambda key: draw(key, weights, *arrays)
@@ -210,7 +209,11 @@ def build_model(config, channels: int, k: int, outputs: int):
   if config.get("conv_layers"):
     layer = rj.stacked([rj.convolution(config.conv_kernel)] * config.conv_layers + [layer])
   return many_to_one(
-      layer, channels * k, config.hidden_size, outputs, pooling=config.pooling,
+      layer,
+      channels * k,
+      config.hidden_size,
+      outputs,
+      pooling=config.pooling,
       backward=config.backward)
 
 
@@ -228,8 +231,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   else:
     y_mu, y_sd = np.zeros(members, np.float32), np.ones(members, np.float32)
   outputs = 1 if regression else len(train.classes)
-  steps = config.steps or auto_steps(int(fit_sizes.min()), config.batch_size, config.epochs, 1000,
-                                     4000)
+  steps = config.steps or auto_steps(
+      int(fit_sizes.min()), config.batch_size, config.epochs, 1000, 4000)
   config = configs.replace(
       config, steps=steps, eval_every=config.eval_every or auto_eval_every(steps))
   single = build_model(config, train.dimensions * (2 if config.get("derivative") else 1), k,
@@ -255,8 +258,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     # Validation: every member on the examples it did not train on, pooled.
     out = model.apply(params, *arrays["train"][:2])
     y_train = arrays["train"][2]
-    errors = ((out[..., 0] * sd + mu - y_train[None, :])**2,) if regression else member_errors(
-        out, y_train)
+    errors = ((out[..., 0] * sd + mu -
+               y_train[None, :])**2,) if regression else member_errors(out, y_train)
     pooled = [jnp.sum(held * e) / jnp.sum(held) for e in errors]
     test_out = model.apply(params, *arrays["test"][:2])
     y_te = arrays["test"][2]
@@ -299,19 +302,28 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
           stop_when=patience_stop(key, mode, config.patience, tie),
           select=lambda hist: best_row(hist, key, mode, tie),
           extra_report={
-              "data": name,
-              "regression": regression,
-              "train_size": len(train.labels),
-              "members": members,
-              "fit_size": int(fit_sizes.min()),
-              "val_size": int(holdout.sum()),
-              "test_size": len(test.labels),
-              "classes": list(train.classes),
-              "downsample": k,
+              "data":
+                  name,
+              "regression":
+                  regression,
+              "train_size":
+                  len(train.labels),
+              "members":
+                  members,
+              "fit_size":
+                  int(fit_sizes.min()),
+              "val_size":
+                  int(holdout.sum()),
+              "test_size":
+                  len(test.labels),
+              "classes":
+                  list(train.classes),
+              "downsample":
+                  k,
               **({
                   "mean_baseline_rmse": float(np.sqrt(np.mean((test.labels - y_tr.mean())**2)))
-              } if regression else {}),
-              "steps_in": int(parts["train"][0].shape[1])
+              } if regression else {}), "steps_in":
+                  int(parts["train"][0].shape[1])
           }),
       log=log)
   if report["best"]:

@@ -167,8 +167,16 @@ def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabili
 
   train, test = _ts(tmp_path, "C_TRAIN.ts", cases(24)), _ts(tmp_path, "C_TEST.ts", cases(10))
   config = configs.get(
-      "classify", train_ts=train, test_ts=test, steps=12, eval_every=4, hidden_size=6,
-      ensemble=3, conv_layers=1, conv_kernel=3, patience=0)
+      "classify",
+      train_ts=train,
+      test_ts=test,
+      steps=12,
+      eval_every=4,
+      hidden_size=6,
+      ensemble=3,
+      conv_layers=1,
+      conv_kernel=3,
+      patience=0)
   report, params = classify.train_and_evaluate(config, None, log=QUIET, return_params=True)
   best = report["best"]
   assert report["members"] == 3 and report["val_size"] == 24
