@@ -185,16 +185,16 @@ def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabili
   x_tr = np.stack(data_tr.sequences).astype(np.float32)
   x_te = np.stack(data_te.sequences).astype(np.float32)
   holdout = classify.member_holdouts(data_tr.labels, config, True)
-  single = classify.build_model(config, 1, 1, 2)
+  apply = jax.jit(classify.build_model(config, 1, 1, 2).apply)
   correct, probs = 0, 0.0
   for m in range(3):
     p_m = jax.tree_util.tree_map(lambda a: a[m], params)
     fit = x_tr[~holdout[m]].reshape(-1, 1)
     mu, sd = fit.mean(0), fit.std(0) + 1e-8
     held = np.flatnonzero(holdout[m])
-    logits = single.apply(p_m, jnp.asarray((x_tr[held] - mu) / sd))
+    logits = apply(p_m, jnp.asarray((x_tr[held] - mu) / sd))
     correct += int(np.sum(np.argmax(logits, -1) == data_tr.labels[held]))
-    probs = probs + jax.nn.softmax(single.apply(p_m, jnp.asarray((x_te - mu) / sd)), -1) / 3
+    probs = probs + jax.nn.softmax(apply(p_m, jnp.asarray((x_te - mu) / sd)), -1) / 3
   assert best["eval_val_accuracy"] == pytest.approx(correct / 24, abs=1e-6)
   assert best["eval_test_accuracy"] == pytest.approx(
       float(np.mean(np.argmax(probs, -1) == data_te.labels)), abs=1e-6)
