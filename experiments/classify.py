@@ -43,7 +43,7 @@ from experiments.common import make_layer
 from experiments.outputs import pyplot, save_confusion, save_figure
 from experiments.runner import Task, run_task
 from experiments.selection import auto_eval_every, auto_steps, best_row, patience_stop
-from rnn_jax.data.common import pad_sequences
+from rnn_jax.data.common import pad_sequences, standardize
 from rnn_jax.data.japanese_vowels import load_japanese_vowels
 from rnn_jax.data.ts import read_ts_pair
 from rnn_jax.models import many_to_one
@@ -126,13 +126,8 @@ def member_holdouts(labels, config, stratify: bool) -> np.ndarray:
 def channel_stats(x, lengths, holdout):
   """Per-member mean and std ``[M, F]`` of each feature over the valid steps of the examples
   that member trains on (its validation examples never enter its statistics)."""
-  valid = np.arange(x.shape[1])[None, :] < lengths[:, None]
-  means, stds = [], []
-  for held in holdout:
-    rows = x[~held][valid[~held]]
-    means.append(rows.mean(0))
-    stds.append(rows.std(0) + 1e-8)
-  return np.stack(means).astype(np.float32), np.stack(stds).astype(np.float32)
+  stats = [standardize(x[~held], lengths=lengths[~held])[:2] for held in holdout]
+  return tuple(np.stack(s).astype(np.float32) for s in zip(*stats))
 
 
 def prepare(config, train, test):

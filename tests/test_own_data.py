@@ -138,7 +138,9 @@ def test_kfold_members_partition_the_training_set_and_never_see_their_fold():
   mean, std = classify.channel_stats(x, n, holdout)
   changed = np.where(holdout[1][:, None, None], 1e6, x)  # member 1's fold rewritten
   mean2, std2 = classify.channel_stats(changed, n, holdout)
-  np.testing.assert_allclose(mean2[1], mean[1]) and np.testing.assert_allclose(std2[1], std[1])
+  np.testing.assert_allclose(mean2[1], mean[1])
+  np.testing.assert_allclose(std2[1], std[1])
+  assert not np.allclose(mean2[0], mean[0])  # the others train on that fold: theirs move
   rows = np.concatenate([x[i, :n[i]] for i in np.flatnonzero(~holdout[0])])
   np.testing.assert_allclose(mean[0], rows.mean(0), rtol=1e-5)
   np.testing.assert_allclose(std[0], rows.std(0), rtol=1e-5)
