@@ -47,8 +47,8 @@ def test_min_cells_parallel_equals_sequential_with_masks(make):
   np.testing.assert_allclose(y_seq[0], _np_min(cell.kind, params, xs[0], c0[0]), atol=1e-5)
   np.testing.assert_allclose(f_seq[2], c0[2])  # length 0 keeps the initial carry
   loss = lambda fn: lambda p, c: jnp.sum(fn(cell, p, xs, c, lengths=LENGTHS)[1]**2)
-  g_seq = jax.grad(loss(rj.unroll), argnums=(0, 1))(params, c0)
-  g_par = jax.grad(loss(pt.associative_unroll), argnums=(0, 1))(params, c0)
+  g_seq = jax.jit(jax.grad(loss(rj.unroll), argnums=(0, 1)))(params, c0)
+  g_par = jax.jit(jax.grad(loss(pt.associative_unroll), argnums=(0, 1)))(params, c0)
   assert max_rel_err(g_par, g_seq) <= 1e-5
 
 
@@ -59,13 +59,14 @@ def test_deer_equals_sequential_and_reports_iterations(make, quasi):
   params = cell.init(jax.random.PRNGKey(0), D, H)
   xs = jax.random.normal(jax.random.PRNGKey(1), (B, T, D))
   f_seq, y_seq = rj.unroll(cell, params, xs, lengths=LENGTHS)
-  f_deer, y_deer, iters = pt.deer_unroll(cell, params, xs, lengths=LENGTHS, quasi=quasi)
+  deer = jax.jit(lambda p, x: pt.deer_unroll(cell, p, x, lengths=LENGTHS, quasi=quasi))
+  f_deer, y_deer, iters = deer(params, xs)
   np.testing.assert_allclose(y_deer, y_seq, atol=1e-5)
   jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-5), f_deer, f_seq)
   assert iters.shape == (B,) and np.all(np.asarray(iters) >= 1) and np.all(np.asarray(iters) <= T)
   loss = lambda fn: lambda p: jnp.sum(fn(cell, p, xs, lengths=LENGTHS)[1]**2)
-  g_seq = jax.grad(loss(rj.unroll))(params)
-  g_deer = jax.grad(loss(lambda *a, **k: pt.deer_unroll(*a, quasi=quasi, **k)[:2]))(params)
+  g_seq = jax.jit(jax.grad(loss(rj.unroll)))(params)
+  g_deer = jax.jit(jax.grad(loss(lambda *a, **k: pt.deer_unroll(*a, quasi=quasi, **k)[:2])))(params)
   assert max_rel_err(g_deer, g_seq) <= 1e-5
 
 
