@@ -44,9 +44,10 @@ def test_remat_last_chunk_overlap_at_every_length(remat, x64):
     final, ys = rj.unroll(cell, p, xs, lengths=lengths, remat=remat_, reverse=reverse, truncate=4)
     return jnp.sum(jnp.sin(ys)) + jnp.sum(final**2), ys
 
+  value_and_grad = jax.jit(jax.value_and_grad(loss, has_aux=True), static_argnums=(1, 2))
   for reverse in (False, True):
-    (v0, ys0), g0 = jax.value_and_grad(loss, has_aux=True)(params, None, reverse)
-    (v1, ys1), g1 = jax.value_and_grad(loss, has_aux=True)(params, remat, reverse)
+    (v0, ys0), g0 = value_and_grad(params, None, reverse)
+    (v1, ys1), g1 = value_and_grad(params, remat, reverse)
     chex.assert_shape(ys1, (5, 13, 4))
     np.testing.assert_allclose(v1, v0, rtol=1e-12)
     np.testing.assert_allclose(ys1, ys0, atol=1e-13)
