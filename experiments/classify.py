@@ -22,8 +22,10 @@ Default data: JapaneseVowels (shipped); any UEA/UCR pair with ``--config.train_t
   a better validation score.
 
 Model (``build_model``): ``conv_layers`` relu convolutions of ``conv_kernel`` folded steps
-(``rnn_jax.convolution``; 0: none), a bidirectional GRU-64, the maximum of a⟨t⟩ over valid
-steps (``pooling``), a dense readout.
+(``rnn_jax.convolution``; 0: none), each instance-normalized for classification
+(``conv_norm``: every feature standardized over each series' own valid steps before the
+relu; off by default for regression), a bidirectional GRU-64,
+the maximum of a⟨t⟩ over valid steps (``pooling``), a dense readout.
 Picture: ``confusion.png`` (classification) or ``predictions.png`` (regression).
 """
 from __future__ import annotations
@@ -196,13 +198,22 @@ def member_batches(batch_size, x, n, y, holdout):
   return lambda key: draw(key, weights, *arrays)
 
 
-def build_model(config, channels: int, k: int, outputs: int):
+def conv_norm(config, regression: bool) -> bool:
+  """``config.conv_norm``, or by default on for classification and off for regression (where
+  the target may depend on a series' level, which the normalization removes)."""
+  chosen = config.get("conv_norm")
+  return (not regression) if chosen is None else bool(chosen)
+
+
+def build_model(config, channels: int, k: int, outputs: int, regression: bool = False):
   """The classifier for series of ``channels`` channels folded by ``k``: ``conv_layers``
-  convolutions over the folded steps (each sees ``conv_kernel`` blocks of k raw steps), the
+  convolutions over the folded steps (each sees ``conv_kernel`` blocks of k raw steps;
+  instance-normalized with ``conv_norm``), the
   recurrent encoder, pooling over valid steps, a dense readout."""
   layer = make_layer(config)
   if config.get("conv_layers"):
-    layer = rj.stacked([rj.convolution(config.conv_kernel)] * config.conv_layers + [layer])
+    conv = rj.convolution(config.conv_kernel, normalize=conv_norm(config, regression))
+    layer = rj.stacked([conv] * config.conv_layers + [layer])
   return many_to_one(
       layer,
       channels * k,
@@ -231,7 +242,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   config = configs.replace(
       config, steps=steps, eval_every=config.eval_every or auto_eval_every(steps))
   single = build_model(config, train.dimensions * (2 if config.get("derivative") else 1), k,
-                       outputs)
+                       outputs, regression)
   init, apply = ensemble_model(single, members)
   stats = (jnp.asarray(parts["mean"]), jnp.asarray(parts["std"]))
   model = type(single)(init, lambda params, x, n: apply(params, x, n, *stats))

@@ -73,7 +73,8 @@ def describe(config, report=None):
   window = report.get("window")
   cell = ("bi-" if config.bidirectional else "") + f"{config.cell}-{config.hidden_size}"
   if config.get("conv_layers"):
-    cell = f"{config.conv_layers} conv (kernel {config.conv_kernel}) + {cell}"
+    norm = ", normalized" if config.get("conv_norm") in (None, True) else ""
+    cell = f"{config.conv_layers} conv (kernel {config.conv_kernel}{norm}) + {cell}"
   if report.get("members", 1) > 1:
     cell = f"{cell}, {report['members']}-member ensemble"
   sched = ", cosine" if config.schedule == "cosine" else ""

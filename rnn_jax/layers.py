@@ -13,6 +13,7 @@ the one deep-RNN abstraction: the models' decoders are stacked layers too.
                                   optional residual connections and variational dropout
   convolution(kernel_size)        a local (non-recurrent) front end: y⟨t⟩ = relu of a
                                   'same' 1-D convolution of x⟨t−⌊K/2⌋..⟩ within lengths
+                                  (optionally instance-normalized per sequence)
 """
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ def bidirectional(fwd_cell: Cell, bwd_cell: Cell | None = None, merge: str = "co
                initial_carry, step)
 
 
-def convolution(kernel_size: int, activation: str = "relu") -> Layer:
+def convolution(kernel_size: int, activation: str = "relu", normalize: bool = False) -> Layer:
   """A 1-D convolution over time as a layer (no recurrence), e.g. a front end for a RNN.
 
   y⟨t⟩ = g(Σ_{j<K} W_j x⟨t + j − ⌊(K−1)/2⌋⟩ + b) with g = relu (or ``"identity"``):
@@ -110,9 +111,18 @@ def convolution(kernel_size: int, activation: str = "relu") -> Layer:
   reaches a valid output (outputs at padded steps are zero). ``hidden_size`` is the number
   of output features F. Params ``{"w": [K, D, F], "b": [F]}`` (He-normal w, zero b).
   Carry: ``None``. Not causal: it has no ``step``.
+
+  ``normalize=True``: instance normalization, y⟨t⟩ = g(n⟨t⟩ + b) where n⟨t⟩ is the product
+  Σ_j W_j x⟨·⟩ of each sequence standardized per feature over that sequence's own valid steps
+  (mean 0, variance 1 with ε = 1e-5; population variance). Nothing is carried between
+  examples (unlike batch normalization: no running statistics, the same in training and
+  evaluation); b becomes the threshold of g on the standardized value. A sequence of length 0
+  gives zeros.
   """
   k = check_positive_int("kernel_size", kernel_size)
   check_choice("activation", activation, ("relu", "identity"))
+  if not isinstance(normalize, bool):
+    raise ValueError(f"normalize must be True or False, got {normalize!r}.")
   g = jax.nn.relu if activation == "relu" else (lambda z: z)
 
   def init(key, input_size, hidden_size, dtype=jnp.float32):
@@ -136,8 +146,10 @@ def convolution(kernel_size: int, activation: str = "relu") -> Layer:
     # dot under vmap too, where XLA's CPU grouped convolution is slow).
     windows = jnp.concatenate([padded[:, j:j + time] for j in range(k)], axis=-1)
     w = params["w"].astype(xs.dtype)
-    ys = windows @ w.reshape(-1, w.shape[-1]) + params["b"].astype(xs.dtype)[None, None, :]
-    ys = g(ys)
+    ys = windows @ w.reshape(-1, w.shape[-1])
+    if normalize:
+      ys = _instance_standardize(ys, valid)
+    ys = g(ys + params["b"].astype(xs.dtype)[None, None, :])
     if valid is not None:
       ys = jnp.where(valid, ys, jnp.zeros((), ys.dtype))
     return None, ys
@@ -151,6 +163,15 @@ def convolution(kernel_size: int, activation: str = "relu") -> Layer:
                      "step by step.")
 
   return Layer(init, apply, lambda h: h, initial_carry, step)
+
+
+def _instance_standardize(ys, valid, eps: float = 1e-5):
+  """``ys [B, T, F]`` standardized per sequence and feature over the valid steps."""
+  mask = jnp.ones(ys.shape[:2] + (1,), ys.dtype) if valid is None else valid.astype(ys.dtype)
+  count = jnp.maximum(jnp.sum(mask, axis=1, keepdims=True), 1.0)
+  mean = jnp.sum(ys * mask, axis=1, keepdims=True) / count
+  var = jnp.sum(((ys - mean) * mask)**2, axis=1, keepdims=True) / count
+  return (ys - mean) * jax.lax.rsqrt(var + eps)
 
 
 def variational_dropout(key, xs, rate: float):

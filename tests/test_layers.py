@@ -161,6 +161,30 @@ def test_convolution_is_a_same_padded_sum_within_lengths(kernel, activation):
     layer.step(params, None, xs[:, 0])
 
 
+@pytest.mark.parametrize("kernel,activation", [(3, "relu"), (4, "identity")])
+def test_normalized_convolution_standardizes_each_sequence_over_its_valid_steps(kernel, activation):
+  layer = rj.convolution(kernel, activation, normalize=True)
+  params = layer.init(jax.random.PRNGKey(0), D, 7)
+  params["b"] = 0.3 * jax.random.normal(jax.random.PRNGKey(4), (7,))
+  xs, lengths = _xs(), np.array([6, 1, 0])
+  _, ys = layer.apply(params, xs, lengths=lengths)
+  w, b = np.asarray(params["w"], np.float64), np.asarray(params["b"], np.float64)
+  for i in range(B):
+    n = lengths[i]
+    z = _conv_reference(np.asarray(xs[i], np.float64), n, w, np.zeros(7), relu=False)[:n]
+    z = (z - z.mean(0)) / np.sqrt(z.var(0) + 1e-5) + b if n else z
+    want = np.zeros((T, 7))
+    want[:n] = np.maximum(z, 0.0) if activation == "relu" else z
+    np.testing.assert_allclose(ys[i], want, atol=1e-4)
+  garbage = jnp.where(jnp.arange(T)[None, :, None] < lengths[:, None, None], xs, 1e3)
+  np.testing.assert_allclose(layer.apply(params, garbage, lengths=lengths)[1], ys, atol=1e-5)
+  # Without lengths every step is valid: the statistics run over the whole row.
+  full = layer.apply(params, xs)[1]
+  np.testing.assert_allclose(full[0], ys[0], atol=1e-5)
+  with pytest.raises(ValueError, match="normalize"):
+    rj.convolution(3, normalize="yes")
+
+
 def test_convolution_front_end_stacks_under_a_recurrent_layer():
   layer = rj.stacked([rj.convolution(3), rj.bidirectional(rj.gru())])
   params = layer.init(jax.random.PRNGKey(0), D, [6, H])

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 
@@ -147,6 +148,19 @@ def test_kfold_members_partition_the_training_set_and_never_see_their_fold():
   default = configs.get("classify")
   assert classify.ensemble_size(default, 500) == 3 and classify.ensemble_size(default, 501) == 1
   assert classify.ensemble_size(configs.get("classify", ensemble=2), 10_000) == 2
+  # instance-normalized convolutions: by default for classes, not for regression targets
+  assert classify.conv_norm(default, regression=False) and not classify.conv_norm(default, True)
+  assert classify.conv_norm(configs.get("classify", conv_norm=True), True)
+  assert not classify.conv_norm(configs.get("classify", conv_norm=False), False)
+  # normalized: a series scaled by 10 gives the same outputs (the product scales, its
+  # standardization does not); without normalization it does not
+  series, lengths = rng.normal(size=(3, 9, 1)), np.array([9, 5, 7])
+  for regression in (False, True):
+    model = classify.build_model(default, 1, 1, 2, regression)
+    params = model.init(jax.random.PRNGKey(0))
+    same = np.allclose(
+        model.apply(params, 10 * series, lengths), model.apply(params, series, lengths), atol=1e-4)
+    assert same == (not regression)
   for field, bad in (("ensemble", 0), ("conv_layers", -1), ("conv_kernel", 0)):
     with pytest.raises(ValueError, match=f"--config.{field} must be"):
       configs.validate(configs.get("classify", **{field: bad}))
@@ -155,7 +169,6 @@ def test_kfold_members_partition_the_training_set_and_never_see_their_fold():
 
 
 def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabilities(tmp_path):
-  import jax
   import jax.numpy as jnp
   rng = np.random.default_rng(3)
 

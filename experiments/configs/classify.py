@@ -1,7 +1,7 @@
 """Classifying any .ts pair: ``python -m experiments.main --task=classify`` (JapaneseVowels by
 default; ``--config.train_ts=X_TRAIN.ts --config.test_ts=X_TEST.ts`` for another UEA/UCR
-problem; ``@targetLabel true`` files are regression). Two convolutions (kernel 8, 64 features)
-over the folded steps, a bidirectional GRU-64 with max pooling; an ensemble of 3 members
+problem; ``@targetLabel true`` files are regression). Two instance-normalized convolutions
+(kernel 8, 64 features) over the folded steps, a bidirectional GRU-64 with max pooling; an ensemble of 3 members
 trained on cross-validation folds for training files of up to 500 series; validation,
 training length, early stopping and folding adapt to the data (see ``experiments/classify.py``).
 Fields left None are chosen from the data.
@@ -18,6 +18,10 @@ def get_config():
   c.bidirectional = True
   c.conv_layers = 2  # convolutions over the (folded) steps before the recurrence; 0: none
   c.conv_kernel = 8
+  # Standardize each convolution's features over each series' valid steps (invariance to a
+  # series' level and scale); None: on for classes, off for regression (targets that may
+  # depend on the level).
+  c.conv_norm = config_dict.placeholder(bool)
   c.pooling = "max"  # over a⟨t⟩ at valid steps: "max", "mean" or "last"
   c.batch_size = 32
   c.learning_rate = 3e-3
