@@ -12,7 +12,9 @@ Default data: JapaneseVowels (shipped); any UEA/UCR pair with ``--config.train_t
   scores pool every training series once; the test prediction averages the members'
   probabilities (regression: their predictions). One member: ``val_fraction`` of the training
   file is the validation set. The reported test figure is that of the best validation
-  evaluation (accuracy, ties broken by validation loss; RMSE for regression), with its step;
+  evaluation, with its step: best by the mean validation accuracy (regression: RMSE) of the
+  evaluation and the ``smooth_evals`` − 1 before it, ties broken by its validation loss;
+  early stopping counts evaluations since that one;
   gradient clipping acts on the global norm of all members' gradients together;
 - per-channel standardization, each member with the statistics of its own training series;
 - long series are folded: each block of ``downsample`` steps becomes one step of
@@ -44,7 +46,8 @@ from experiments import configs
 from experiments.common import make_layer
 from experiments.outputs import pyplot, save_confusion, save_figure
 from experiments.runner import Task, run_task
-from experiments.selection import auto_eval_every, auto_steps, best_row, patience_stop
+from experiments.selection import (auto_eval_every, auto_steps, best_row, patience_stop,
+                                   trailing_mean)
 from rnn_jax.data.common import pad_sequences, standardize
 from rnn_jax.data.japanese_vowels import load_japanese_vowels
 from rnn_jax.data.ts import read_ts_pair
@@ -291,6 +294,11 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
 
   key, mode, tie = ("eval_val_rmse", "min", None) if regression else ("eval_val_accuracy", "max",
                                                                       "eval_val_nats")
+  # The score of an evaluation: its validation score averaged with the `smooth_evals` − 1
+  # evaluations before it (a pooled validation set of a few dozen series moves in steps of
+  # several percent: one lucky early evaluation should not outrank a stretch of good ones).
+  smooth = lambda hist: trailing_mean(hist, key, config.smooth_evals)
+  stop = patience_stop(key + "_mean", mode, config.patience, tie)
   metric = (lambda r, p: f"RMSE {r[f'eval_{p}_rmse']:.4g}") if regression else (
       lambda r, p: f"accuracy {100 * r[f'eval_{p}_accuracy']:.1f}%")
   report, params = run_task(
@@ -305,8 +313,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
           evaluate=evaluate,
           summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f}  validation "
                              f"{metric(r, 'val')}  test {metric(r, 'test')}"),
-          stop_when=patience_stop(key, mode, config.patience, tie),
-          select=lambda hist: best_row(hist, key, mode, tie),
+          stop_when=lambda hist: stop(smooth(hist)),
+          select=lambda hist: best_row(smooth(hist), key + "_mean", mode, tie),
           extra_report={
               "data":
                   name,

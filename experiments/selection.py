@@ -30,6 +30,19 @@ def best_row(history: list[dict], key: str, mode: str = "min", tie: str | None =
   return max(rows, key=lambda r: (score(r, key, mode), -r[tie] if tie else 0, -r["step"]))
 
 
+def trailing_mean(history: list[dict], key: str, window: int) -> list[dict]:
+  """Copies of the rows that have ``key``, each with ``key + "_mean"``: the mean of ``key`` over
+  that row and the ``window − 1`` evaluations before it (fewer at the start). A row's value is
+  fixed when it arrives (no later row changes it), so a single lucky evaluation on a small
+  validation set does not outrank a stretch of good ones."""
+  rows = [r for r in history if key in r]
+  values = [r[key] for r in rows]
+  return [{
+      **r, key + "_mean":
+          sum(values[max(0, i - window + 1):i + 1]) / (i + 1 - max(0, i - window + 1))
+  } for i, r in enumerate(rows)]
+
+
 def patience_stop(key: str, mode: str, patience: int, tie: str | None = None):
   """``stop_when(history)``: True once ``patience`` evaluations have passed since the best
   one (0: never)."""

@@ -29,6 +29,7 @@ def get_config():
   c.epochs = 100
   c.eval_every = config_dict.placeholder(int)  # None: about 40 evaluations
   c.checkpoint_every = 300
+  c.smooth_evals = 3  # an evaluation's score: mean validation score of it and the 2 before it
   c.patience = 10  # evaluations without a better validation score before stopping; 0: off
   c.ensemble = config_dict.placeholder(int)  # members, each validated on its own fold
   # (cross-validation), probabilities averaged; None: 3 up to 500 training series, else 1
