@@ -22,7 +22,7 @@ import sys
 import zipfile
 
 import numpy as np
-from absl import app
+from absl import app, flags
 
 from experiments.benchmarks import own_data
 
@@ -91,15 +91,15 @@ def main(argv):
   del argv
   from rnn_jax.parallel import set_cpu_devices_if_unset
   set_cpu_devices_if_unset()
-  ref = own_data.inception_time(own_data.extract(own_data._CACHE.value))
-  root = prepare(own_data._CACHE.value)
-  rows = own_data.classify_rows(root, own_data._SEEDS.value,
+  ref = own_data.inception_time(own_data.extract(flags.FLAGS.cache))
+  root = prepare(flags.FLAGS.cache)
+  rows = own_data.classify_rows(root, flags.FLAGS.seeds,
                                 [(name, os.path.join(root, name)) for name in PROBLEMS], ref)
-  os.makedirs(own_data._OUT.value, exist_ok=True)
-  with open(os.path.join(own_data._OUT.value, "unseen_ts.json"), "w") as f:
+  os.makedirs(flags.FLAGS.outdir, exist_ok=True)
+  with open(os.path.join(flags.FLAGS.outdir, "unseen_ts.json"), "w") as f:
     json.dump({"classify": rows}, f, indent=1)
   table = own_data.markdown(rows, [])
-  with open(os.path.join(own_data._OUT.value, "unseen_ts.md"), "w") as f:
+  with open(os.path.join(flags.FLAGS.outdir, "unseen_ts.md"), "w") as f:
     f.write(table)
   print(table)
 
