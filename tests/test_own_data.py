@@ -154,7 +154,7 @@ def test_kfold_members_partition_the_training_set_and_never_see_their_fold():
   assert not classify.conv_norm(configs.get("classify", conv_norm=False), False)
   # normalized: a series scaled by 10 gives the same outputs (the product scales, its
   # standardization does not); without normalization it does not
-  series, lengths = rng.normal(size=(3, 9, 1)), np.array([9, 5, 7])
+  series, lengths = rng.normal(size=(3, 9, 1)).astype(np.float32), np.array([9, 5, 7])
   for regression in (False, True):
     model = classify.build_model(default, 1, 1, 2, regression)
     params = model.init(jax.random.PRNGKey(0))

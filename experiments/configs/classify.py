@@ -1,10 +1,11 @@
 """Classifying any .ts pair: ``python -m experiments.main --task=classify`` (JapaneseVowels by
 default; ``--config.train_ts=X_TRAIN.ts --config.test_ts=X_TEST.ts`` for another UEA/UCR
-problem; ``@targetLabel true`` files are regression). Two instance-normalized convolutions
-(kernel 8, 64 features) over the folded steps, a bidirectional GRU-64 with max pooling; an ensemble of 3 members
-trained on cross-validation folds for training files of up to 500 series; validation,
-training length, early stopping and folding adapt to the data (see ``experiments/classify.py``).
-Fields left None are chosen from the data.
+problem; ``@targetLabel true`` files are regression). Two convolutions (kernel 8, 64
+features; instance-normalized for classes) over the folded steps, a bidirectional GRU-64 with
+max pooling; an ensemble of 3 members trained on cross-validation folds for training files of
+up to 500 series; validation, training length, early stopping (on the mean of 3 evaluations)
+and folding adapt to the data (see ``experiments/classify.py``). Fields left None are chosen
+from the data.
 """
 from ml_collections import config_dict
 
