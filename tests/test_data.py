@@ -30,6 +30,13 @@ def test_read_ts_parses_variable_length_cases(tmp_path):
   xs, lengths = data.padded()
   assert xs.shape == (2, 3, 2) and list(lengths) == [3, 2]
   np.testing.assert_array_equal(xs[1, 2], [0, 0])  # padding is zero
+  # "%" comment lines (ARFF style, as in the archive's UnitTest header) read like "#" ones
+  body = "1,2,3:4,5,6:b\n% x\n7,8:9,10:a\n"
+  pct = write(tmp_path, "p.ts", "%# a note\n% more\n" + TS_HEADER + body)
+  same = ts.read_ts(pct)
+  assert same.classes == data.classes and list(same.labels) == [1, 0]
+  for a, b in zip(same.sequences, data.sequences):
+    np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("body,message",

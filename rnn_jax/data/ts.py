@@ -2,9 +2,10 @@
 
 A header of ``@key value`` lines (``@dimensions``, ``@classLabel true c1 c2 …`` or
 ``@targetLabel true`` for regression, ``@equalLength``, ``@missing``, ``@data``), ``#``
-comments, then one case per line: the dimensions separated by ``:``, values by ``,``, the
-class label (or the numeric target) last. Sequences may differ in length between cases (not
-between the dimensions of one case). Missing values are written ``?`` (or ``NaN``).
+comments (and ``%`` ones, as in ARFF files and some archive headers), then one case per line:
+the dimensions separated by ``:``, values by ``,``, the class label (or the numeric target)
+last. Sequences may differ in length between cases (not between the dimensions of one case).
+Missing values are written ``?`` (or ``NaN``).
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def _header(path, lines):
   header = {"classes": None, "dims": None, "target": None}
   for i, raw in enumerate(lines):
     line = raw.strip()
-    if not line or line.startswith("#"):
+    if not line or line.startswith(("#", "%")):
       continue
     where = f"{path}:{i + 1}"
     if not line.startswith("@"):
@@ -122,7 +123,7 @@ def read_ts(path: str,
   sequences, labels, gaps = [], [], []
   for num in range(start, len(lines)):
     line = lines[num].strip()
-    if not line or line.startswith("#"):
+    if not line or line.startswith(("#", "%")):
       continue
     case, label = _parse_case(f"{path}:{num + 1}", line, header["dims"])
     if len(case) > max_length:
