@@ -112,11 +112,22 @@ def ensemble_size(config, examples: int) -> int:
   return config.get("ensemble") or (3 if examples <= SMALL else 1)
 
 
+def few_shot(labels, config, stratify: bool) -> bool:
+  """Whether a classification file's smallest class has fewer than ``validate_min_class``
+  training series (0: never): too few to hold any out, since a member validated on one of a
+  class's 2–4 series learns it from the other 1–3."""
+  least = config.get("validate_min_class", 0)
+  return bool(stratify and least and np.unique(labels, return_counts=True)[1].min() < least)
+
+
 def member_holdouts(labels, config, stratify: bool) -> np.ndarray:
   """``[M, N]`` booleans: the training examples member m does NOT train on (its validation
   examples). One member: ``val_fraction`` held out (``validation_split``); M = ``ensemble``
-  ≥ 2 members: M-fold cross-validation, every example held out by exactly one member."""
+  ≥ 2 members: M-fold cross-validation, every example held out by exactly one member. A
+  ``few_shot`` file: none held out (every member trains on every series)."""
   m = ensemble_size(config, len(labels))
+  if few_shot(labels, config, stratify):
+    return np.zeros((m, len(labels)), bool)
   if m == 1:
     _, val = validation_split(labels, config.val_fraction, config.seed, stratify)
     holdout = np.zeros((1, len(labels)), bool)
@@ -262,6 +273,11 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     ce = optax.softmax_cross_entropy_with_integer_labels(out, y)
     return ce, (jnp.argmax(out, -1) == y).astype(jnp.float32)
 
+  validated = bool(holdout.any())  # False: a few-shot file, every member fits every series
+  part = "val" if validated else "train"
+  # Without validation the pooled rows are all of them: the members' fit of the training set.
+  pool = held if validated else jnp.ones_like(held)
+
   @jax.jit
   def evaluate(params):
     # Validation: every member on the examples it did not train on, pooled.
@@ -269,7 +285,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     y_train = arrays["train"][2]
     errors = ((out[..., 0] * sd + mu -
                y_train[None, :])**2,) if regression else member_errors(out, y_train)
-    pooled = [jnp.sum(held * e) / jnp.sum(held) for e in errors]
+    pooled = [jnp.sum(pool * e) / jnp.sum(pool) for e in errors]
     test_out = model.apply(params, *arrays["test"][:2])
     y_te = arrays["test"][2]
     if regression:
@@ -281,8 +297,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     probs = jnp.mean(jax.nn.softmax(test_out, -1), 0)  # the members' mean probabilities
     picked = jnp.take_along_axis(probs, y_te[:, None], 1)[:, 0]
     return {
-        "val_nats": pooled[0],
-        "val_accuracy": pooled[1],
+        f"{part}_nats": pooled[0],
+        f"{part}_accuracy": pooled[1],
         "test_nats": -jnp.mean(jnp.log(jnp.maximum(picked, 1e-30))),
         "test_accuracy": jnp.mean(jnp.argmax(probs, -1) == y_te)
     }
@@ -292,13 +308,18 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     out = jax.vmap(single.apply)(params, jax.vmap(scaled)(x, n, *stats), n)
     return jnp.mean(member_errors(out, y)[0]), {}
 
-  key, mode, tie = ("eval_val_rmse", "min", None) if regression else ("eval_val_accuracy", "max",
-                                                                      "eval_val_nats")
+  key, mode, tie = ("eval_val_rmse", "min", None) if regression else (f"eval_{part}_accuracy",
+                                                                      "max", "eval_val_nats")
   # The score of an evaluation: its validation score averaged with the `smooth_evals` − 1
   # evaluations before it (a pooled validation set of a few dozen series moves in steps of
   # several percent: one lucky early evaluation should not outrank a stretch of good ones).
   smooth = lambda hist: trailing_mean(hist, key, config.smooth_evals)
-  stop = patience_stop(key + "_mean", mode, config.patience, tie)
+  if validated:
+    stop = patience_stop(key + "_mean", mode, config.patience, tie)
+    select = lambda hist: best_row(smooth(hist), key + "_mean", mode, tie)
+  else:  # stop `patience` evaluations after the training fit's (first) best; report the last
+    stop = patience_stop(key + "_mean", mode, config.patience)
+    select = lambda hist: [r for r in hist if key in r][-1]
   metric = (lambda r, p: f"RMSE {r[f'eval_{p}_rmse']:.4g}") if regression else (
       lambda r, p: f"accuracy {100 * r[f'eval_{p}_accuracy']:.1f}%")
   report, params = run_task(
@@ -311,10 +332,12 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
           make_batch=member_batches(config.batch_size, *parts["train"], holdout),
           jit_batch=False,
           evaluate=evaluate,
-          summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f}  validation "
-                             f"{metric(r, 'val')}  test {metric(r, 'test')}"),
+          summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f}  " +
+                             (f"validation {metric(r, 'val')}"
+                              if validated else f"fit {metric(r, 'train')} (no validation)"
+                             ) + f"  test {metric(r, 'test')}"),
           stop_when=lambda hist: stop(smooth(hist)),
-          select=lambda hist: best_row(smooth(hist), key + "_mean", mode, tie),
+          select=select,
           extra_report={
               "data":
                   name,
@@ -328,6 +351,10 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
                   int(fit_sizes.min()),
               "val_size":
                   int(holdout.sum()),
+              "validated":
+                  validated,
+              "smallest_class":
+                  0 if regression else int(np.unique(y_tr, return_counts=True)[1].min()),
               "test_size":
                   len(test.labels),
               "classes":
@@ -369,9 +396,12 @@ def plot_predictions(truth, predicted, step, workdir):
 
 
 def result_line(report) -> str:
-  where = (f"at the best validation step {report['best_step']} on {report['test_size']} test "
-           f"series of {report['data']} (downsample {report['downsample']}) in "
-           f"{report['seconds']:.0f}s")
+  chosen = (f"at the best validation step {report['best_step']}" if report.get("validated", True)
+            else f"at step {report['best_step']} (no validation: its smallest class has "
+            f"{report['smallest_class']} training series, so every member trained on all "
+            f"{report['train_size']} and stopped once it fit them)")
+  where = (f"{chosen} on {report['test_size']} test series of {report['data']} (downsample "
+           f"{report['downsample']}) in {report['seconds']:.0f}s")
   if report["regression"]:
     return (f"final test RMSE {report['test_rmse']:.4g} (predicting the training mean: "
             f"{report['mean_baseline_rmse']:.4g}) {where}")

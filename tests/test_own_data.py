@@ -126,11 +126,13 @@ def test_kfold_members_partition_the_training_set_and_never_see_their_fold():
   for c in range(3):  # each class dealt round the folds: counts differ by at most one
     counts = np.bincount(folds[labels == c], minlength=3)
     assert counts.max() - counts.min() <= 1 and counts.sum() == (labels == c).sum()
-  config = configs.get("classify", ensemble=3, seed=4)
+  config = configs.get("classify", ensemble=3, seed=4, validate_min_class=0)
   holdout = classify.member_holdouts(labels, config, stratify=True)
   assert holdout.shape == (3, 20) and np.all(holdout.sum(0) == 1)  # held out exactly once
   np.testing.assert_array_equal(holdout, folds[None, :] == np.arange(3)[:, None])
-  one = classify.member_holdouts(labels, configs.get("classify", ensemble=1, seed=4), True)
+  one = classify.member_holdouts(labels,
+                                 configs.get("classify", ensemble=1, seed=4, validate_min_class=0),
+                                 True)
   _, val = classify.validation_split(labels, 0.2, seed=4, stratify=True)
   np.testing.assert_array_equal(np.flatnonzero(one[0]), val)
   # each member's standardization comes from its own training examples only
@@ -146,6 +148,15 @@ def test_kfold_members_partition_the_training_set_and_never_see_their_fold():
   np.testing.assert_allclose(mean[0], rows.mean(0), rtol=1e-5)
   np.testing.assert_allclose(std[0], rows.std(0), rtol=1e-5)
   default = configs.get("classify")
+  # few-shot: a class of 2 (< validate_min_class = 5) keeps every series in every member's
+  # training set; at 5 per class, or for regression targets, the folds are held out again
+  for members in (1, 3):
+    few = classify.member_holdouts(labels, configs.get("classify", ensemble=members), True)
+    assert few.shape == (members, 20) and not few.any()
+  assert classify.few_shot(np.repeat([0, 1], [5, 4]), default, True)
+  assert not classify.few_shot(np.repeat([0, 1], [5, 5]), default, True)
+  assert not classify.few_shot(labels, default, stratify=False)
+  assert classify.member_holdouts(np.repeat([0, 1], 5), default, True).sum() == 10
   assert classify.ensemble_size(default, 500) == 3 and classify.ensemble_size(default, 501) == 1
   assert classify.ensemble_size(configs.get("classify", ensemble=2), 10_000) == 2
   # instance-normalized convolutions: by default for classes, not for regression targets
@@ -161,11 +172,13 @@ def test_kfold_members_partition_the_training_set_and_never_see_their_fold():
     same = np.allclose(
         model.apply(params, 10 * series, lengths), model.apply(params, series, lengths), atol=1e-4)
     assert same == (not regression)
-  for field, bad in (("ensemble", 0), ("conv_layers", -1), ("conv_kernel", 0)):
+  for field, bad in (("ensemble", 0), ("conv_layers", -1), ("conv_kernel", 0),
+                     ("validate_min_class", -1)):
     with pytest.raises(ValueError, match=f"--config.{field} must be"):
       configs.validate(configs.get("classify", **{field: bad}))
   with pytest.raises(ValueError, match="ensemble=30 members need at least 30"):
-    classify.member_holdouts(labels, configs.get("classify", ensemble=30), True)
+    classify.member_holdouts(labels, configs.get("classify", ensemble=30, validate_min_class=0),
+                             True)
 
 
 def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabilities(tmp_path):
@@ -212,6 +225,61 @@ def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabili
     probs = probs + jax.nn.softmax(apply(p_m, jnp.asarray((x_te - mu) / sd)), -1) / 3
   assert best["eval_val_accuracy"] == pytest.approx(correct / 24, abs=1e-6)
   assert best["eval_test_accuracy"] == pytest.approx(
+      float(np.mean(np.argmax(probs, -1) == data_te.labels)), abs=1e-6)
+
+
+def test_few_shot_members_fit_every_series_and_stop_once_they_fit_them(tmp_path):
+  import jax.numpy as jnp
+  rng = np.random.default_rng(5)
+
+  def cases(n):  # three shapes, n of each
+    shapes = (np.linspace(-1, 1, 9), -np.linspace(-1, 1, 9), np.cos(np.linspace(0, 6, 9)))
+    return [
+        ",".join(f"{v:.4f}"
+                 for v in shape + 0.3 * rng.normal(size=9)) + f":{name}"
+        for name, shape in zip("abc", shapes)
+        for _ in range(n)
+    ]
+
+  train = _ts(tmp_path, "F_TRAIN.ts", cases(2), "@classLabel true a b c")
+  test = _ts(tmp_path, "F_TEST.ts", cases(5), "@classLabel true a b c")
+  config = configs.get(
+      "classify",
+      train_ts=train,
+      test_ts=test,
+      steps=400,
+      eval_every=5,
+      hidden_size=8,
+      ensemble=2,
+      conv_layers=1,
+      conv_kernel=3,
+      patience=4)
+  report, params = classify.train_and_evaluate(config, None, log=QUIET, return_params=True)
+  assert not report["validated"] and report["val_size"] == 0 and report["smallest_class"] == 2
+  assert "no validation: its smallest class has 2 training series" in classify.result_line(report)
+  rows = report["history"]
+  assert all("eval_val_accuracy" not in r for r in rows)
+  # stopped 4 evaluations after the first best mean fit (mean of the last 3), long before 400
+  fit = [r["eval_train_accuracy"] for r in rows]
+  means = [np.mean(fit[max(0, i - 2):i + 1]) for i in range(len(fit))]
+  first_best = int(np.argmax(means))
+  assert report["stopped_early"] and len(rows) == first_best + 5 and means[first_best] == 1.0
+  assert report["best"] == rows[-1] and report["best_step"] == rows[-1]["step"] < 400
+  assert report["test_accuracy"] == rows[-1]["eval_test_accuracy"]
+  # independently: both members on all 6 training series, standardized with all of them
+  data_tr, data_te = classify.load(config)[:2]
+  x_tr = np.stack(data_tr.sequences).astype(np.float32)
+  x_te = np.stack(data_te.sequences).astype(np.float32)
+  mu, sd = x_tr.reshape(-1, 1).mean(0), x_tr.reshape(-1, 1).std(0) + 1e-8
+  apply = jax.jit(classify.build_model(config, 1, 1, 3).apply)
+  correct, probs = 0, 0.0
+  for m in range(2):
+    p_m = jax.tree_util.tree_map(lambda a: a[m], params)
+    correct += int(
+        np.sum(np.argmax(apply(p_m, jnp.asarray((x_tr - mu) / sd)), -1) == data_tr.labels))
+    probs = probs + jax.nn.softmax(apply(p_m, jnp.asarray((x_te - mu) / sd)), -1) / 2
+  assert rows[-1]["eval_train_accuracy"] == pytest.approx(correct / 12, abs=1e-6)
+  assert report["test_accuracy"] == pytest.approx(
       float(np.mean(np.argmax(probs, -1) == data_te.labels)), abs=1e-6)
 
 

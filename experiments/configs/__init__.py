@@ -80,11 +80,10 @@ def validate(config: config_dict.ConfigDict) -> None:
   if config.get("length") is not None and config.length < 2:
     raise ValueError(f"--config.length must be >= 2 (a sequence or window of two steps at least), "
                      f"got {config.length!r}.")
-  if config.get("conv_layers") is not None and (isinstance(config.conv_layers, bool) or
-                                                not isinstance(config.conv_layers, int) or
-                                                config.conv_layers < 0):
-    raise ValueError(f"--config.conv_layers must be an int >= 0 (0: none), got "
-                     f"{config.conv_layers!r}.")
+  for name, zero in (("conv_layers", "none"), ("validate_min_class", "always hold out")):
+    value = config.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+      raise ValueError(f"--config.{name} must be an int >= 0 (0: {zero}), got {value!r}.")
   if config.get("patience") is not None and (not isinstance(config.patience, int) or
                                              config.patience < 0):
     raise ValueError(f"--config.patience must be an int >= 0 (0: off), got {config.patience!r}.")

@@ -3,9 +3,9 @@ default; ``--config.train_ts=X_TRAIN.ts --config.test_ts=X_TEST.ts`` for another
 problem; ``@targetLabel true`` files are regression). Two convolutions (kernel 8, 64
 features; instance-normalized for classes) over the folded steps, a bidirectional GRU-64 with
 max pooling; an ensemble of 3 members trained on cross-validation folds for training files of
-up to 500 series; validation, training length, early stopping (on the mean of 3 evaluations)
-and folding adapt to the data (see ``experiments/classify.py``). Fields left None are chosen
-from the data.
+up to 500 series (all members on all series when a class has fewer than 5); validation,
+training length, early stopping (on the mean of 3 evaluations) and folding adapt to the
+data (see ``experiments/classify.py``). Fields left None are chosen from the data.
 """
 from ml_collections import config_dict
 
@@ -35,6 +35,10 @@ def get_config():
   c.ensemble = config_dict.placeholder(int)  # members, each validated on its own fold
   # (cross-validation), probabilities averaged; None: 3 up to 500 training series, else 1
   c.val_fraction = 0.2  # with ensemble=1: validation examples carved from the training file
+  # Hold validation series out only if every class has at least this many training series;
+  # below it (few-shot files) every member trains on all of them and stops `patience`
+  # evaluations after fitting them, and the last evaluation is reported. 0: always hold out.
+  c.validate_min_class = 5
   c.downsample = config_dict.placeholder(int)  # block-average k steps; None: from the length
   c.derivative = False  # add x⟨t⟩ − x⟨t−1⟩ as input channels
   c.max_steps_in = 128  # the automatic downsample keeps at most this many steps
