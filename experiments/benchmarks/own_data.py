@@ -137,7 +137,8 @@ def classify_rows(root: str, seeds: int, problems=None, ref=None):
         "steps_in": r["steps_in"],
         "seconds": statistics.fmean(x["seconds"] for x in runs),
         "best_step": r["best_step"],
-        "steps": r["config"]["steps"]
+        "steps": r["config"]["steps"],
+        "validated": r.get("validated", True)
     })
     print(json.dumps(rows[-1]), flush=True)
   return rows
@@ -184,7 +185,8 @@ def markdown(cls, fc) -> str:
                  f"{r['mean_baseline_rmse']:.4g})")
         ref, ratio = "—", "—"
       else:
-        value = f"{100 * r['value']:.1f}% ± {100 * r['sd']:.1f}"
+        value = f"{100 * r['value']:.1f}% ± {100 * r['sd']:.1f}" + ("" if r.get(
+            "validated", True) else " (few-shot: no validation)")
         ref = f"{100 * r['reference']:.1f}%" if r["reference"] else "not in aeon's file"
         ratio = f"{r['ratio']:.2f}" if r["ratio"] else "—"
       out.write(f"| {r['data']} | {r['train']}/{r['test']} | {r['steps_in']} ({r['downsample']}) "
