@@ -388,3 +388,21 @@ def test_unseen_benchmark_writes_ts_files_the_reader_reads_back_unchanged(tmp_pa
   for data, x, y in ((train, x_tr, y_tr), (test, x_te, y_te)):
     np.testing.assert_array_equal(np.stack(data.sequences)[:, :, 0], x)  # bit for bit
     assert [train.classes[i] for i in data.labels] == y
+
+
+def test_few_shot_subsets_copy_k_cases_per_class_verbatim(tmp_path):
+  from experiments.benchmarks.few_shot import subset_ts
+  from rnn_jax.data.ts import read_ts
+  cases = [f"{i},{i + 1}:{i * 2},{i}:{'abc'[i % 3]}" for i in range(13)]  # 2 dims, 3 classes
+  source = tmp_path / "S_TRAIN.ts"
+  source.write_text("% note\n@problemName s\n@dimensions 2\n@classLabel true a b c\n@data\n" +
+                    "\n".join(cases[:5] + ["# a comment"] + cases[5:]) + "\n")
+  full = read_ts(str(source))
+  keep = subset_ts(str(source), str(tmp_path / "K_TRAIN.ts"), full.labels, 2, seed=3)
+  part = read_ts(str(tmp_path / "K_TRAIN.ts"))
+  assert len(keep) == 6 and np.all(np.bincount(part.labels) == 2)
+  np.testing.assert_array_equal(part.labels, full.labels[keep])
+  for i, seq in zip(keep, part.sequences):
+    np.testing.assert_array_equal(seq, full.sequences[i])
+  with pytest.raises(ValueError, match="class 1 has 4 cases, fewer than 5"):
+    subset_ts(str(source), str(tmp_path / "X_TRAIN.ts"), full.labels, 5, seed=0)
