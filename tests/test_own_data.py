@@ -181,8 +181,29 @@ def test_kfold_members_partition_the_training_set_and_never_see_their_fold():
                              True)
 
 
-def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabilities(tmp_path):
+def _numpy_ensemble(config, params, fit, scored, classes: int):
+  """Independently of classify's ensemble code, for equal-length univariate files: member m
+  (``params`` stacked on axis 0) on the training series standardized with the numpy mean and
+  std of the series ``fit[m]`` (``[M, N]`` booleans). Returns the accuracy pooled over the
+  training series ``scored[m]`` of every member, and the test accuracy of the members' mean
+  probabilities."""
   import jax.numpy as jnp
+  data_tr, data_te = classify.load(config)[:2]
+  x_tr = np.stack(data_tr.sequences).astype(np.float32)
+  x_te = np.stack(data_te.sequences).astype(np.float32)
+  apply = jax.jit(classify.build_model(config, 1, 1, classes).apply)
+  correct, probs = 0, 0.0
+  for m in range(len(fit)):
+    p_m = jax.tree_util.tree_map(lambda a: a[m], params)
+    mu, sd = x_tr[fit[m]].reshape(-1, 1).mean(0), x_tr[fit[m]].reshape(-1, 1).std(0) + 1e-8
+    rows = np.flatnonzero(scored[m])
+    logits = apply(p_m, jnp.asarray((x_tr[rows] - mu) / sd))
+    correct += int(np.sum(np.argmax(logits, -1) == data_tr.labels[rows]))
+    probs = probs + jax.nn.softmax(apply(p_m, jnp.asarray((x_te - mu) / sd)), -1) / len(fit)
+  return correct / scored.sum(), float(np.mean(np.argmax(probs, -1) == data_te.labels))
+
+
+def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabilities(tmp_path):
   rng = np.random.default_rng(3)
 
   def cases(n):
@@ -209,27 +230,13 @@ def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabili
   best = report["best"]
   assert report["members"] == 3 and report["val_size"] == 24
   # independently: each member on the series of its own fold, standardized with numpy
-  data_tr, data_te = classify.load(config)[:2]
-  x_tr = np.stack(data_tr.sequences).astype(np.float32)
-  x_te = np.stack(data_te.sequences).astype(np.float32)
-  holdout = classify.member_holdouts(data_tr.labels, config, True)
-  apply = jax.jit(classify.build_model(config, 1, 1, 2).apply)
-  correct, probs = 0, 0.0
-  for m in range(3):
-    p_m = jax.tree_util.tree_map(lambda a: a[m], params)
-    fit = x_tr[~holdout[m]].reshape(-1, 1)
-    mu, sd = fit.mean(0), fit.std(0) + 1e-8
-    held = np.flatnonzero(holdout[m])
-    logits = apply(p_m, jnp.asarray((x_tr[held] - mu) / sd))
-    correct += int(np.sum(np.argmax(logits, -1) == data_tr.labels[held]))
-    probs = probs + jax.nn.softmax(apply(p_m, jnp.asarray((x_te - mu) / sd)), -1) / 3
-  assert best["eval_val_accuracy"] == pytest.approx(correct / 24, abs=1e-6)
-  assert best["eval_test_accuracy"] == pytest.approx(
-      float(np.mean(np.argmax(probs, -1) == data_te.labels)), abs=1e-6)
+  holdout = classify.member_holdouts(classify.load(config)[0].labels, config, True)
+  val, test_accuracy = _numpy_ensemble(config, params, ~holdout, holdout, 2)
+  assert best["eval_val_accuracy"] == pytest.approx(val, abs=1e-6)
+  assert best["eval_test_accuracy"] == pytest.approx(test_accuracy, abs=1e-6)
 
 
 def test_few_shot_members_fit_every_series_and_stop_once_they_fit_them(tmp_path):
-  import jax.numpy as jnp
   rng = np.random.default_rng(5)
 
   def cases(n):  # three shapes, n of each
@@ -267,20 +274,10 @@ def test_few_shot_members_fit_every_series_and_stop_once_they_fit_them(tmp_path)
   assert report["best"] == rows[-1] and report["best_step"] == rows[-1]["step"] < 400
   assert report["test_accuracy"] == rows[-1]["eval_test_accuracy"]
   # independently: both members on all 6 training series, standardized with all of them
-  data_tr, data_te = classify.load(config)[:2]
-  x_tr = np.stack(data_tr.sequences).astype(np.float32)
-  x_te = np.stack(data_te.sequences).astype(np.float32)
-  mu, sd = x_tr.reshape(-1, 1).mean(0), x_tr.reshape(-1, 1).std(0) + 1e-8
-  apply = jax.jit(classify.build_model(config, 1, 1, 3).apply)
-  correct, probs = 0, 0.0
-  for m in range(2):
-    p_m = jax.tree_util.tree_map(lambda a: a[m], params)
-    correct += int(
-        np.sum(np.argmax(apply(p_m, jnp.asarray((x_tr - mu) / sd)), -1) == data_tr.labels))
-    probs = probs + jax.nn.softmax(apply(p_m, jnp.asarray((x_te - mu) / sd)), -1) / 2
-  assert rows[-1]["eval_train_accuracy"] == pytest.approx(correct / 12, abs=1e-6)
-  assert report["test_accuracy"] == pytest.approx(
-      float(np.mean(np.argmax(probs, -1) == data_te.labels)), abs=1e-6)
+  every = np.ones((2, 6), bool)
+  fit_accuracy, test_accuracy = _numpy_ensemble(config, params, every, every, 3)
+  assert rows[-1]["eval_train_accuracy"] == pytest.approx(fit_accuracy, abs=1e-6)
+  assert report["test_accuracy"] == pytest.approx(test_accuracy, abs=1e-6)
 
 
 def test_classify_regression_ts_reports_rmse_beside_the_mean(tmp_path):
