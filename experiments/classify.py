@@ -291,7 +291,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     if regression:
       predicted = jnp.mean(test_out[..., 0] * sd + mu, 0)  # the members' mean prediction
       return {
-          "val_rmse": jnp.sqrt(pooled[0]),
+          f"{part}_rmse": jnp.sqrt(pooled[0]),
           "test_rmse": jnp.sqrt(jnp.mean((predicted - y_te)**2))
       }
     probs = jnp.mean(jax.nn.softmax(test_out, -1), 0)  # the members' mean probabilities
@@ -308,8 +308,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     out = jax.vmap(single.apply)(params, jax.vmap(scaled)(x, n, *stats), n)
     return jnp.mean(member_errors(out, y)[0]), {}
 
-  key, mode, tie = ("eval_val_rmse", "min", None) if regression else (f"eval_{part}_accuracy",
-                                                                      "max", "eval_val_nats")
+  key, mode, tie = (f"eval_{part}_rmse", "min", None) if regression else (f"eval_{part}_accuracy",
+                                                                          "max", "eval_val_nats")
   # The score of an evaluation: its validation score averaged with the `smooth_evals` − 1
   # evaluations before it (a pooled validation set of a few dozen series moves in steps of
   # several percent: one lucky early evaluation should not outrank a stretch of good ones).
@@ -396,10 +396,14 @@ def plot_predictions(truth, predicted, step, workdir):
 
 
 def result_line(report) -> str:
-  chosen = (f"at the best validation step {report['best_step']}" if report.get("validated", True)
-            else f"at step {report['best_step']} (no validation: its smallest class has "
-            f"{report['smallest_class']} training series, so every member trained on all "
-            f"{report['train_size']} and stopped once it fit them)")
+  if report.get("validated", True):
+    chosen = f"at the best validation step {report['best_step']}"
+  else:
+    few = (f"{report['train_size']} training series are too few to hold any out"
+           if report["regression"] else
+           f"its smallest class has {report['smallest_class']} training series")
+    chosen = (f"at step {report['best_step']} (no validation: {few}, so every member trained "
+              f"on all {report['train_size']} and stopped once it fit them)")
   where = (f"{chosen} on {report['test_size']} test series of {report['data']} (downsample "
            f"{report['downsample']}) in {report['seconds']:.0f}s")
   if report["regression"]:

@@ -301,6 +301,19 @@ def test_classify_regression_ts_reports_rmse_beside_the_mean(tmp_path):
   assert classify.result_line(report).startswith("final test RMSE")
 
 
+def test_regression_too_small_to_hold_out_reports_its_fit_not_a_validation(tmp_path):
+  header = "@targetLabel true"
+  train = _ts(tmp_path, "T_TRAIN.ts", ["1,2,3:1.5", "3,2,1:0.5"], header)
+  test = _ts(tmp_path, "T_TEST.ts", ["1,2,3:1.0"], header)
+  config = configs.get(
+      "classify", train_ts=train, test_ts=test, ensemble=1, steps=8, eval_every=4, hidden_size=4)
+  report = classify.train_and_evaluate(config, None, log=QUIET)
+  assert not report["validated"] and report["val_size"] == 0
+  assert all("eval_train_rmse" in r and "eval_val_rmse" not in r for r in report["history"])
+  assert report["best_step"] == 8 and report["test_rmse"] == report["history"][-1]["eval_test_rmse"]
+  assert "no validation: 2 training series are too few" in classify.result_line(report)
+
+
 def test_launcher_aliases_and_one_line_data_errors(tmp_path):
   train = _ts(tmp_path, "A_TRAIN.ts", ["1,2,3:a", "3,2,1:b"])
   other = _ts(tmp_path, "B_TEST.ts", ["1,2:3"], "@targetLabel true")
