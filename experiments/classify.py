@@ -18,15 +18,18 @@ Default data: JapaneseVowels (shipped); any UEA/UCR pair with ``--config.train_t
   gradient clipping acts on the global norm of all members' gradients together;
 - per-channel standardization, each member with the statistics of its own training series;
 - long series are folded: each block of ``downsample`` steps becomes one step of
-  ``downsample × D`` features (no value dropped), ``downsample`` chosen by default so that the
-  longest series has at most ``max_steps_in`` steps;
+  ``downsample × D`` features (no value dropped), by default so that the median series has at
+  most ``max_steps_in`` (128) steps; when the longest series would still have more, the
+  convolutions' output is max-pooled over blocks of ``pool_time`` steps before the recurrence,
+  so the recurrence reads at most ``max_steps_in`` steps (equal lengths: no pooling);
 - training length in epochs (clamped), early stopping after ``patience`` evaluations without
   a better validation score.
 
 Model (``build_model``): ``conv_layers`` relu convolutions of ``conv_kernel`` folded steps
 (``rnn_jax.convolution``; 0: none), each instance-normalized for classification
 (``conv_norm``: every feature standardized over each series' own valid steps before the
-relu; off by default for regression), a bidirectional GRU-64,
+relu; off by default for regression), max pooling over ``pool_time`` steps, a bidirectional
+GRU-64,
 the maximum of a⟨t⟩ over valid steps (``pooling``), a dense readout.
 Picture: ``confusion.png`` (classification) or ``predictions.png`` (regression).
 """
@@ -149,10 +152,9 @@ def channel_stats(x, lengths, holdout):
 def prepare(config, train, test):
   """Padded, folded arrays and each member's split and statistics:
   ``{"train": (x, n, y), "test": (x, n, y), "holdout": [M, N], "mean"/"std": [M, F]}``
-  and the fold factor ``k``. Standardization happens in the model (``scaled``), with each
+  and ``(k, p)`` of ``fold_and_pool``. Standardization happens in the model (``scaled``), with each
   member's own training statistics."""
-  longest = max(len(s) for s in train.sequences + test.sequences)
-  k = config.downsample or max(1, math.ceil(longest / config.max_steps_in))
+  k, p = fold_and_pool(config, [len(s) for s in train.sequences + test.sequences])
   extend = lambda s: np.concatenate([s, np.diff(s, axis=0, prepend=s[:1])], 1) if config.get(
       "derivative") else s
   pad = lambda seqs: pad_sequences([fold(extend(s), k) for s in seqs])
@@ -171,7 +173,37 @@ def prepare(config, train, test):
       "mean": mean,
       "std": std
   }
-  return parts, k
+  return parts, (k, p)
+
+
+def fold_and_pool(config, lengths) -> tuple[int, int]:
+  """``(k, p)`` for series of these ``lengths``: fold k raw steps into one input step
+  (``downsample``) and max-pool p convolved steps into one recurrent step (``pool_time``).
+
+  By default k = ⌈median length / max_steps_in⌉, so a typical series keeps at most
+  ``max_steps_in`` steps however long the longest one is, and (with convolutions) p =
+  ⌈⌈longest / k⌉ / max_steps_in⌉, so the recurrence reads at most ``max_steps_in`` steps.
+  Equal lengths give p = 1: folding alone, as before pooling existed. Without convolutions
+  nothing pools and k = ⌈longest / max_steps_in⌉. An explicit ``pool_time`` p folds by
+  ⌈longest / (p · max_steps_in)⌉; an explicit ``downsample`` is kept as given.
+  """
+  lengths = np.asarray(lengths)
+  longest, most = int(lengths.max()), config.max_steps_in
+  convolved = bool(config.get("conv_layers"))
+  p = config.get("pool_time")
+  if p is not None and p > 1 and not convolved:
+    raise ValueError(f"--config.pool_time={p} pools the convolutions' output: it needs "
+                     f"--config.conv_layers >= 1 (or pool_time=1).")
+  if config.downsample:
+    k = config.downsample
+  elif p is not None or not convolved:
+    k = math.ceil(longest / ((p or 1) * most))
+  else:
+    k = math.ceil(math.ceil(np.median(lengths)) / most)
+  k = max(1, k)
+  if p is None:
+    p = max(1, math.ceil(math.ceil(longest / k) / most)) if convolved else 1
+  return k, p
 
 
 def scaled(x, n, mean, std):
@@ -219,27 +251,47 @@ def conv_norm(config, regression: bool) -> bool:
   return (not regression) if chosen is None else bool(chosen)
 
 
-def build_model(config, channels: int, k: int, outputs: int, regression: bool = False):
+def build_model(config,
+                channels: int,
+                k: int,
+                outputs: int,
+                regression: bool = False,
+                pool: int = 1):
   """The classifier for series of ``channels`` channels folded by ``k``: ``conv_layers``
   convolutions over the folded steps (each sees ``conv_kernel`` blocks of k raw steps;
-  instance-normalized with ``conv_norm``), the
-  recurrent encoder, pooling over valid steps, a dense readout."""
+  instance-normalized with ``conv_norm``), the recurrent encoder, pooling over valid steps, a
+  dense readout. ``pool`` > 1: the convolutions' output is max-pooled over blocks of ``pool``
+  steps (``rnn_jax.pool_time``) before the recurrence, params ``{"front": [conv params],
+  "head": many-to-one params}``; ``pool`` 1: one stacked encoder, as before pooling existed."""
   layer = make_layer(config)
-  if config.get("conv_layers"):
-    conv = rj.convolution(config.conv_kernel, normalize=conv_norm(config, regression))
-    layer = rj.stacked([conv] * config.conv_layers + [layer])
-  return many_to_one(
-      layer,
-      channels * k,
-      config.hidden_size,
-      outputs,
-      pooling=config.pooling,
-      backward=config.backward)
+  head = lambda encoder, inputs: many_to_one(
+      encoder, inputs, config.hidden_size, outputs, pooling=config.pooling, backward=config.backward)
+  if not config.get("conv_layers"):
+    return head(layer, channels * k)
+  convs = [rj.convolution(config.conv_kernel, normalize=conv_norm(config, regression))
+          ] * config.conv_layers
+  if pool == 1:
+    return head(rj.stacked(convs + [layer]), channels * k)
+  front, rest = rj.stacked(convs), head(layer, config.hidden_size)
+
+  def init(key, dtype=jnp.float32):
+    kf, kh = jax.random.split(key)
+    return {
+        "front": front.init(kf, channels * k, config.hidden_size, dtype),
+        "head": rest.init(kh, dtype)
+    }
+
+  def apply(params, xs, lengths=None, *, key=None):
+    _, ys = front.apply(params["front"], xs, lengths=lengths)
+    ys, lengths = rj.pool_time(ys, lengths, pool)
+    return rest.apply(params["head"], ys, lengths, key=key)
+
+  return type(rest)(init, apply)
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):
   train, test, name = load(config)
-  parts, k = prepare(config, train, test)
+  parts, (k, pooled_by) = prepare(config, train, test)
   regression = train.regression
   holdout = parts["holdout"]
   members = holdout.shape[0]
@@ -256,7 +308,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   config = configs.replace(
       config, steps=steps, eval_every=config.eval_every or auto_eval_every(steps))
   single = build_model(config, train.dimensions * (2 if config.get("derivative") else 1), k,
-                       outputs, regression)
+                       outputs, regression, pooled_by)
   init, apply = ensemble_model(single, members)
   stats = (jnp.asarray(parts["mean"]), jnp.asarray(parts["std"]))
   model = type(single)(init, lambda params, x, n: apply(params, x, n, *stats))
@@ -361,6 +413,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
                   list(train.classes),
               "downsample":
                   k,
+              "pool_time":
+                  pooled_by,
               **({
                   "mean_baseline_rmse": float(np.sqrt(np.mean((test.labels - y_tr.mean())**2)))
               } if regression else {}), "steps_in":
@@ -405,7 +459,8 @@ def result_line(report) -> str:
     chosen = (f"at step {report['best_step']} (no validation: {few}, so every member trained "
               f"on all {report['train_size']} and stopped once it fit them)")
   where = (f"{chosen} on {report['test_size']} test series of {report['data']} (downsample "
-           f"{report['downsample']}) in {report['seconds']:.0f}s")
+           f"{report['downsample']}, pool {report.get('pool_time', 1)}) in "
+           f"{report['seconds']:.0f}s")
   if report["regression"]:
     return (f"final test RMSE {report['test_rmse']:.4g} (predicting the training mean: "
             f"{report['mean_baseline_rmse']:.4g}) {where}")

@@ -10,7 +10,7 @@ from rnn_jax.cells import (Readout, dense, exp_rnn, gru, hidden_of, lstm, make_c
                            min_lstm, mixed_precision, readout_logits, simple_rnn, simplified_gru)
 from rnn_jax.recurrence import flip_sequences, time_mask
 from rnn_jax.unrolling import unroll
-from rnn_jax.layers import Layer, bidirectional, convolution, recurrent, stacked
+from rnn_jax.layers import Layer, bidirectional, convolution, pool_time, recurrent, stacked
 from rnn_jax.losses import per_step_loss, sequence_loss
 from rnn_jax.bptt import bptt_grads, rtrl_w_aa_sensitivity
 from rnn_jax.parallel_time import associative_unroll, deer_unroll
@@ -41,6 +41,7 @@ __all__ = [
     "min_lstm",
     "mixed_precision",
     "per_step_loss",
+    "pool_time",
     "readout_logits",
     "recurrent",
     "rtrl_w_aa_sensitivity",

@@ -14,6 +14,10 @@ the one deep-RNN abstraction: the models' decoders are stacked layers too.
   convolution(kernel_size)        a local (non-recurrent) front end: y⟨t⟩ = relu of a
                                   'same' 1-D convolution of x⟨t−⌊K/2⌋..⟩ within lengths
                                   (optionally instance-normalized per sequence)
+
+``pool_time(ys, lengths, size)`` shortens a layer's output between layers (max over blocks of
+``size`` valid steps, lengths divided accordingly), e.g. convolutions at full resolution, then
+a recurrence over ``size`` times fewer steps.
 """
 from __future__ import annotations
 
@@ -172,6 +176,31 @@ def _instance_standardize(ys, valid, eps: float = 1e-5):
   mean = jnp.sum(ys * mask, axis=1, keepdims=True) / count
   var = jnp.sum(((ys - mean) * mask)**2, axis=1, keepdims=True) / count
   return (ys - mean) * jax.lax.rsqrt(var + eps)
+
+
+def pool_time(ys, lengths, size: int):
+  """Max pooling over time within lengths: ``ys [B, T, F] -> [B, ⌈T/size⌉, F]`` and
+  ``lengths -> ⌈lengths/size⌉``.
+
+  Output step j is the maximum of ys⟨j·size .. j·size + size − 1⟩ over the steps of that
+  block that lie before the sequence's length (a partly valid last block ignores its padding);
+  steps at or past the new length are zero. ``lengths`` None: every step is valid.
+  """
+  size = check_positive_int("size", size)
+  if ys.ndim != 3:
+    raise ValueError(f"ys must have shape [B, T, F], got {ys.shape}.")
+  batch, time, features = ys.shape
+  lengths = jnp.full((batch,), time, jnp.int32) if lengths is None else jnp.asarray(lengths)
+  if lengths.shape != (batch,):
+    raise ValueError(f"lengths must have shape [B] = ({batch},), got {lengths.shape}.")
+  blocks = -(-time // size)
+  padded = jnp.pad(ys, ((0, 0), (0, blocks * size - time), (0, 0)))
+  valid = (jnp.arange(blocks * size)[None, :] < lengths[:, None])[:, :, None]
+  low = jnp.array(-jnp.inf, ys.dtype)
+  pooled = jnp.where(valid, padded, low).reshape(batch, blocks, size, features).max(axis=2)
+  new_lengths = -(-lengths // size)
+  kept = (jnp.arange(blocks)[None, :] < new_lengths[:, None])[:, :, None]
+  return jnp.where(kept, pooled, jnp.zeros((), ys.dtype)), new_lengths
 
 
 def variational_dropout(key, xs, rate: float):

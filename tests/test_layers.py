@@ -185,6 +185,35 @@ def test_normalized_convolution_standardizes_each_sequence_over_its_valid_steps(
     rj.convolution(3, normalize="yes")
 
 
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_pool_time_takes_block_maxima_within_lengths(size):
+  ys = jax.random.normal(jax.random.PRNGKey(2), (3, 7, 2))
+  lengths = np.array([7, 4, 0])
+  pooled, new = rj.pool_time(ys, list(lengths), size)
+  blocks = -(-7 // size)
+  assert pooled.shape == (3, blocks, 2)
+  np.testing.assert_array_equal(new, [-(-7 // size), -(-4 // size), 0])
+  y = np.asarray(ys)
+  for i, n in enumerate(lengths):
+    want = np.zeros((blocks, 2))
+    for j in range(blocks):
+      valid = y[i, j * size:min((j + 1) * size, n)]
+      if len(valid):
+        want[j] = valid.max(0)
+    np.testing.assert_allclose(pooled[i], want, atol=0)
+  garbage = jnp.where(jnp.arange(7)[None, :, None] < lengths[:, None, None], ys, 1e3)
+  np.testing.assert_array_equal(rj.pool_time(garbage, lengths, size)[0], pooled)
+  whole, n_whole = rj.pool_time(ys, None, size)  # no lengths: every step valid
+  np.testing.assert_array_equal(whole[0], pooled[0])
+  np.testing.assert_array_equal(n_whole, [blocks] * 3)
+  with pytest.raises(ValueError, match="size"):
+    rj.pool_time(ys, lengths, 0)
+  with pytest.raises(ValueError, match=r"ys must have shape \[B, T, F\]"):
+    rj.pool_time(ys[0], lengths, 2)
+  with pytest.raises(ValueError, match="lengths must have shape"):
+    rj.pool_time(ys, [7, 4], 2)
+
+
 def test_convolution_front_end_stacks_under_a_recurrent_layer():
   layer = rj.stacked([rj.convolution(3), rj.bidirectional(rj.gru())])
   params = layer.init(jax.random.PRNGKey(0), D, [6, H])

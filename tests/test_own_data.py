@@ -8,6 +8,7 @@ import jax
 import numpy as np
 import pytest
 
+import rnn_jax as rj
 from experiments import classify, configs, forecast
 from experiments.selection import auto_steps, best_row, patience_stop, trailing_mean
 from rnn_jax.data.series import seasonal_period
@@ -109,8 +110,63 @@ def test_fold_keeps_every_value_and_downsample_follows_the_length():
   rng = np.random.default_rng(0)
   from rnn_jax.data.ts import TSData
   data = TSData([rng.normal(size=(300, 1)) for _ in range(10)], np.arange(10) % 2, ("a", "b"))
-  parts, k = classify.prepare(configs.get("classify"), data, data)
-  assert k == 3 and parts["train"][0].shape[1:] == (100, 3)  # ceil(300 / 128) = 3
+  parts, (k, p) = classify.prepare(configs.get("classify"), data, data)
+  assert (k, p) == (3, 1) and parts["train"][0].shape[1:] == (100, 3)  # ceil(300 / 128) = 3
+  # unequal lengths: folded by the median (ceil(200 / 128) = 2), the convolutions' 300 steps
+  # of the longest pooled by ceil(300 / 128) = 3 before the recurrence
+  mixed = TSData([rng.normal(size=(n, 1)) for n in (100, 200, 600)], np.arange(3) % 2, ("a", "b"))
+  parts, (k, p) = classify.prepare(configs.get("classify"), mixed, mixed)
+  assert (k, p) == (2, 3) and parts["train"][0].shape[1:] == (300, 2)
+  np.testing.assert_array_equal(parts["train"][1], [50, 100, 300])
+
+
+@pytest.mark.parametrize("lengths,overrides,want", [
+    ([128], {}, (1, 1)),
+    ([129], {}, (2, 1)),
+    ([1460] * 3, {}, (12, 1)),  # equal lengths: folding only
+    ([100, 128, 129], {}, (1, 2)),  # median 128: no fold; the longest's 129 steps pooled by 2
+    ([100, 300, 300, 1344], {}, (3, 4)),  # median 300: fold 3; 448 steps pooled by 4
+    ([100, 300, 1344], {"conv_layers": 0}, (11, 1)),  # nothing to pool: fold by the longest
+    ([100, 300, 1344], {"pool_time": 1}, (11, 1)),
+    ([100, 300, 1344], {"pool_time": 2}, (6, 2)),
+    ([100, 300, 1344], {"downsample": 4}, (4, 3)),  # 336 steps pooled by 3
+    ([100, 300, 1344], {"downsample": 11}, (11, 1)),  # 123 steps: not pooled
+    ([300, 300, 700], {"max_steps_in": 64}, (5, 3)),
+])
+def test_fold_and_pool_rule(lengths, overrides, want):
+  assert classify.fold_and_pool(configs.get("classify", **overrides), lengths) == want
+
+
+def test_pool_time_without_convolutions_is_refused_and_bad_values_named():
+  with pytest.raises(ValueError, match="pool_time=2 pools the convolutions' output"):
+    classify.fold_and_pool(configs.get("classify", conv_layers=0, pool_time=2), [500])
+  with pytest.raises(ValueError, match="--config.pool_time must be a positive int"):
+    configs.validate(configs.get("classify", pool_time=0))
+
+
+def test_pooled_model_is_convolutions_then_block_maxima_then_the_recurrence():
+  import jax.numpy as jnp
+  config = configs.get("classify", hidden_size=6)
+  model = classify.build_model(config, 2, 3, 4, pool=2)
+  params = model.init(jax.random.PRNGKey(0))
+  assert set(params) == {"front", "head"} and len(params["front"]) == 2
+  rng = np.random.default_rng(1)
+  xs = rng.normal(size=(3, 9, 6)).astype(np.float32)
+  lengths = np.array([9, 4, 1])
+  logits = model.apply(params, jnp.asarray(xs), lengths)
+  # Independently: each series alone, unpadded; its convolved steps pooled in numpy.
+  conv = rj.stacked([rj.convolution(8, normalize=True)] * 2)
+  head = rj.models.many_to_one(
+      rj.bidirectional(rj.gru()), 6, 6, 4, pooling="max")
+  for i, n in enumerate(lengths):
+    _, front = conv.apply(params["front"], jnp.asarray(xs[i:i + 1, :n]))
+    f = np.asarray(front[0])
+    pooled = np.stack([f[j:j + 2].max(0) for j in range(0, n, 2)])
+    want = head.apply(params["head"], jnp.asarray(pooled[None]))
+    np.testing.assert_allclose(logits[i], want[0], atol=1e-5)
+  # without pooling the encoder is one stack, as before pooling existed
+  assert isinstance(classify.build_model(config, 2, 3, 4).init(jax.random.PRNGKey(0))["encoder"],
+                    list)
 
 
 def test_validation_split_is_stratified_and_disjoint():

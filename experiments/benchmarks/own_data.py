@@ -135,6 +135,7 @@ def classify_rows(root: str, seeds: int, problems=None, ref=None):
         "test": r["test_size"],
         "downsample": r["downsample"],
         "steps_in": r["steps_in"],
+        "pool_time": r.get("pool_time", 1),
         "seconds": statistics.fmean(x["seconds"] for x in runs),
         "best_step": r["best_step"],
         "steps": r["config"]["steps"],
@@ -177,7 +178,7 @@ def forecast_rows(root: str, cache: str, seeds: int):
 def markdown(cls, fc) -> str:
   out = io.StringIO()
   if cls:
-    out.write("| .ts problem | train/test | steps in (fold) | rnn_jax classify | InceptionTime "
+    out.write("| .ts problem | train/test | steps in (fold, pool) | rnn_jax classify | InceptionTime "
               "| ratio | time |\n|---|---|---|---|---|---|---|\n")
     for r in cls:
       if r["regression"]:
@@ -189,7 +190,8 @@ def markdown(cls, fc) -> str:
             "validated", True) else " (few-shot: no validation)")
         ref = f"{100 * r['reference']:.1f}%" if r["reference"] else "not in aeon's file"
         ratio = f"{r['ratio']:.2f}" if r["ratio"] else "—"
-      out.write(f"| {r['data']} | {r['train']}/{r['test']} | {r['steps_in']} ({r['downsample']}) "
+      out.write(f"| {r['data']} | {r['train']}/{r['test']} | {r['steps_in']} ({r['downsample']}, "
+                f"{r.get('pool_time', 1)}) "
                 f"| {value} | {ref} | {ratio} | {r['seconds']:.0f} s |\n")
   if fc:
     out.write("\n| CSV series | values | window (period) | rnn_jax forecast RMSE | persistence "

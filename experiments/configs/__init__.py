@@ -73,7 +73,7 @@ def validate(config: config_dict.ConfigDict) -> None:
       raise ValueError(f"--config.{name} must be one of {sorted(allowed)}, got {config[name]!r}.")
   for name in ("hidden_size", "num_layers", "steps", "batch_size", "eval_every", "checkpoint_every",
                "length", "embed_size", "truncate", "chrono", "devices", "horizon", "test_size",
-               "epochs", "downsample", "ensemble", "conv_kernel", "smooth_evals"):
+               "epochs", "downsample", "pool_time", "ensemble", "conv_kernel", "smooth_evals"):
     value = config.get(name)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
       raise ValueError(f"--config.{name} must be a positive int, got {value!r}.")
