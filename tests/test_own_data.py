@@ -456,6 +456,21 @@ def test_unseen_benchmark_writes_ts_files_the_reader_reads_back_unchanged(tmp_pa
     assert [train.classes[i] for i in data.labels] == y
 
 
+def test_few_shot_rerun_of_some_problems_keeps_the_other_rows(tmp_path):
+  import json
+  from experiments.benchmarks import few_shot
+  row = lambda name, shots, acc: {"data": name, "shots": shots, "all": [acc, 0.0],
+                                  "holdout": [acc, 0.0], "all_seconds": 1.0,
+                                  "holdout_seconds": 1.0, "train": 4, "test": 9}
+  path = tmp_path / "few_shot.json"
+  path.write_text(json.dumps([row("ACSF1", 2, 0.5), row("PLAID", 2, 0.2), row("ACSF1", 4, 0.7),
+                              row("PLAID", 4, 0.4)]))
+  merged = few_shot.merge_rows(str(path), [row("PLAID", 4, 0.9), row("PLAID", 2, 0.8)])
+  assert [(r["data"], r["shots"], r["all"][0]) for r in merged] == [
+      ("ACSF1", 2, 0.5), ("PLAID", 2, 0.8), ("ACSF1", 4, 0.7), ("PLAID", 4, 0.9)]
+  assert "1 seed(s) per cell" in few_shot.markdown(merged)
+
+
 def test_few_shot_subsets_copy_k_cases_per_class_verbatim(tmp_path):
   from experiments.benchmarks.few_shot import subset_ts
   from rnn_jax.data.ts import read_ts

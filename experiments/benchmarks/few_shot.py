@@ -1,6 +1,7 @@
 """Few-shot training files: hold validation series out, or train every member on every series?
 
   python -m experiments.benchmarks.few_shot --shots=2,4        # writes few_shot.md / few_shot.json
+  python -m experiments.benchmarks.few_shot --problems=PLAID    # re-runs PLAID's rows only
 
 ``classify`` holds series out for validation (3-fold cross-validation members, the best
 validation step reported) unless a class has fewer than ``validate_min_class`` (5) training
@@ -23,7 +24,8 @@ from absl import app, flags
 
 from experiments.benchmarks import own_data, unseen_ts
 
-# --cache, --outdir and --seeds are own_data's flags.
+# --cache, --outdir and --seeds are own_data's flags, --problems is unseen_ts's (one
+# definition per flag name).
 _SHOTS = flags.DEFINE_list("shots", ["2", "4"], "Training series per class in each subset.")
 PROBLEMS = [("ACSF1", "aeon"), ("OSULeaf", "aeon"), ("JapaneseVowels", "aeon"), ("Trace", "unseen"),
             ("PLAID", "unseen")]
@@ -71,9 +73,15 @@ def main(argv):
       "unseen": unseen_ts.prepare(cache)
   }
   out_root = os.path.join(cache, "few_shot")
+  chosen = flags.FLAGS.problems or [name for name, _ in PROBLEMS]
+  unknown = sorted(set(chosen) - {name for name, _ in PROBLEMS})
+  if unknown:
+    raise app.UsageError(f"--problems: {unknown} are not among {[n for n, _ in PROBLEMS]}.")
   rows = []
   for shots in map(int, _SHOTS.value):
     for name, where in PROBLEMS:
+      if name not in chosen:
+        continue
       folder = os.path.join(roots[where], name)
       source = os.path.join(folder, f"{name}_TRAIN.ts")
       test = os.path.join(folder, f"{name}_TEST.ts")
@@ -81,7 +89,7 @@ def main(argv):
       os.makedirs(target_dir, exist_ok=True)
       train = os.path.join(target_dir, f"{name}{shots}_TRAIN.ts")
       subset_ts(source, train, read_ts(source).labels, shots, seed=0)
-      result = {"data": name, "shots": shots}
+      result = {"data": name, "shots": shots, "seeds": flags.FLAGS.seeds}
       for mode, fields in (("all", {}), ("holdout", {"validate_min_class": 0})):
         runs = [run(train, test, seed, **fields) for seed in range(flags.FLAGS.seeds)]
         accs = [r["test_accuracy"] for r in runs]
@@ -92,15 +100,30 @@ def main(argv):
       rows.append(result)
       print(json.dumps(result), flush=True)
   os.makedirs(flags.FLAGS.outdir, exist_ok=True)
-  with open(os.path.join(flags.FLAGS.outdir, "few_shot.json"), "w") as f:
+  path = os.path.join(flags.FLAGS.outdir, "few_shot.json")
+  rows = merge_rows(path, rows)
+  with open(path + ".tmp", "w") as f:
     json.dump(rows, f, indent=1)
-  table = markdown(rows, flags.FLAGS.seeds)
+  os.replace(path + ".tmp", path)
+  table = markdown(rows)
   with open(os.path.join(flags.FLAGS.outdir, "few_shot.md"), "w") as f:
     f.write(table)
   print(table)
 
 
-def markdown(rows, seeds: int) -> str:
+def merge_rows(path: str, rows: list) -> list:
+  """``rows`` with the rows of ``path`` (an earlier few_shot.json) that they do not replace
+  (same problem and shots), ordered by shots, then ``PROBLEMS``."""
+  fresh = {(r["data"], r["shots"]): r for r in rows}
+  if os.path.exists(path):
+    with open(path) as f:
+      for r in json.load(f):
+        fresh.setdefault((r["data"], r["shots"]), r)
+  order = {name: i for i, (name, _) in enumerate(PROBLEMS)}
+  return sorted(fresh.values(), key=lambda r: (r["shots"], order.get(r["data"], len(order))))
+
+
+def markdown(rows) -> str:
   out = [
       "| problem | per class | train/test | every member on all (default) | held-out folds "
       "(validate_min_class=0) | difference |", "|---|---|---|---|---|---|"
@@ -111,6 +134,7 @@ def markdown(rows, seeds: int) -> str:
                f"{100 * a:.1f}% ± {100 * a_sd:.1f} ({r['all_seconds']:.0f} s) | "
                f"{100 * h:.1f}% ± {100 * h_sd:.1f} ({r['holdout_seconds']:.0f} s) | "
                f"{100 * (a - h):+.1f} |")
+  seeds = "/".join(str(n) for n in sorted({r.get("seeds", 1) for r in rows}))
   return "\n".join(out) + f"\n\n{seeds} seed(s) per cell; subsets drawn with seed 0.\n"
 
 

