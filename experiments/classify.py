@@ -19,17 +19,17 @@ Default data: JapaneseVowels (shipped); any UEA/UCR pair with ``--config.train_t
 - per-channel standardization, each member with the statistics of its own training series;
 - long series are folded: each block of ``downsample`` steps becomes one step of
   ``downsample × D`` features (no value dropped), by default so that the median series has at
-  most ``max_steps_in`` (128) steps; when the longest series would still have more, the
-  convolutions' output is max-pooled over blocks of ``pool_time`` steps before the recurrence,
-  so the recurrence reads at most ``max_steps_in`` steps (equal lengths: no pooling);
+  most ``max_steps_in`` (128) steps; when the longest series would still have more, the first
+  convolution's output is max-pooled over blocks of ``pool_time`` steps, so the recurrence
+  reads at most ``max_steps_in`` steps (equal lengths: no pooling);
 - training length in epochs (clamped), early stopping after ``patience`` evaluations without
   a better validation score.
 
 Model (``build_model``): ``conv_layers`` relu convolutions of ``conv_kernel`` folded steps
 (``rnn_jax.convolution``; 0: none), each instance-normalized for classification
 (``conv_norm``: every feature standardized over each series' own valid steps before the
-relu; off by default for regression), max pooling over ``pool_time`` steps, a bidirectional
-GRU-64,
+relu; off by default for regression; ``pool_time`` > 1: the first one's output max-pooled
+over blocks of that many steps), a bidirectional GRU-64,
 the maximum of a⟨t⟩ over valid steps (``pooling``), a dense readout.
 Picture: ``confusion.png`` (classification) or ``predictions.png`` (regression).
 """
@@ -152,7 +152,8 @@ def channel_stats(x, lengths, holdout):
 def prepare(config, train, test):
   """Padded, folded arrays and each member's split and statistics:
   ``{"train": (x, n, y), "test": (x, n, y), "holdout": [M, N], "mean"/"std": [M, F]}``
-  and ``(k, p)`` of ``fold_and_pool``. Standardization happens in the model (``scaled``), with each
+  and ``(k, p)`` of ``fold_and_pool``. Standardization happens in the model (``scaled``), with
+  each
   member's own training statistics."""
   k, p = fold_and_pool(config, [len(s) for s in train.sequences + test.sequences])
   extend = lambda s: np.concatenate([s, np.diff(s, axis=0, prepend=s[:1])], 1) if config.get(
@@ -178,7 +179,8 @@ def prepare(config, train, test):
 
 def fold_and_pool(config, lengths) -> tuple[int, int]:
   """``(k, p)`` for series of these ``lengths``: fold k raw steps into one input step
-  (``downsample``) and max-pool p convolved steps into one recurrent step (``pool_time``).
+  (``downsample``) and max-pool p steps of the first convolution's output into one
+  (``pool_time``).
 
   By default k = ⌈median length / max_steps_in⌉, so a typical series keeps at most
   ``max_steps_in`` steps however long the longest one is, and (with convolutions) p =
@@ -192,7 +194,8 @@ def fold_and_pool(config, lengths) -> tuple[int, int]:
   convolved = bool(config.get("conv_layers"))
   p = config.get("pool_time")
   if p is not None and p > 1 and not convolved:
-    raise ValueError(f"--config.pool_time={p} pools the convolutions' output: it needs "
+    raise ValueError(f"--config.pool_time={p} pools the first convolution's output: it "
+                     f"needs "
                      f"--config.conv_layers >= 1 (or pool_time=1).")
   if config.downsample:
     k = config.downsample
@@ -260,9 +263,10 @@ def build_model(config,
   """The classifier for series of ``channels`` channels folded by ``k``: ``conv_layers``
   convolutions over the folded steps (each sees ``conv_kernel`` blocks of k raw steps;
   instance-normalized with ``conv_norm``), the recurrent encoder, pooling over valid steps, a
-  dense readout. ``pool`` > 1: the convolutions' output is max-pooled over blocks of ``pool``
-  steps (``rnn_jax.pool_time``) before the recurrence, params ``{"front": [conv params],
-  "head": many-to-one params}``; ``pool`` 1: one stacked encoder, as before pooling existed."""
+  dense readout. ``pool`` > 1: the first convolution's output is max-pooled over blocks of
+  ``pool`` steps (``rnn_jax.pool_time``), so the other convolutions and the recurrence read
+  ``pool`` times fewer steps; params ``{"front": first conv's params, "head": many-to-one
+  params}``. ``pool`` 1: one stacked encoder, as before pooling existed."""
   layer = make_layer(config)
   head = lambda encoder, inputs: many_to_one(
       encoder, inputs, config.hidden_size, outputs, pooling=config.pooling, backward=config.backward)
@@ -272,7 +276,9 @@ def build_model(config,
           ] * config.conv_layers
   if pool == 1:
     return head(rj.stacked(convs + [layer]), channels * k)
-  front, rest = rj.stacked(convs), head(layer, config.hidden_size)
+  # pooled after the first convolution: it reads full resolution, the rest read 1/pool of it
+  rest = head(rj.stacked(convs[1:] + [layer]) if len(convs) > 1 else layer, config.hidden_size)
+  front = convs[0]
 
   def init(key, dtype=jnp.float32):
     kf, kh = jax.random.split(key)

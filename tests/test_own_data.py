@@ -138,26 +138,26 @@ def test_fold_and_pool_rule(lengths, overrides, want):
 
 
 def test_pool_time_without_convolutions_is_refused_and_bad_values_named():
-  with pytest.raises(ValueError, match="pool_time=2 pools the convolutions' output"):
+  with pytest.raises(ValueError, match="pool_time=2 pools the first convolution's output"):
     classify.fold_and_pool(configs.get("classify", conv_layers=0, pool_time=2), [500])
   with pytest.raises(ValueError, match="--config.pool_time must be a positive int"):
     configs.validate(configs.get("classify", pool_time=0))
 
 
-def test_pooled_model_is_convolutions_then_block_maxima_then_the_recurrence():
+def test_pooled_model_pools_the_first_convolution_then_convolves_and_recurs():
   import jax.numpy as jnp
   config = configs.get("classify", hidden_size=6)
   model = classify.build_model(config, 2, 3, 4, pool=2)
   params = model.init(jax.random.PRNGKey(0))
-  assert set(params) == {"front", "head"} and len(params["front"]) == 2
+  assert set(params) == {"front", "head"} and set(params["front"]) == {"w", "b"}
   rng = np.random.default_rng(1)
   xs = rng.normal(size=(3, 9, 6)).astype(np.float32)
   lengths = np.array([9, 4, 1])
   logits = model.apply(params, jnp.asarray(xs), lengths)
-  # Independently: each series alone, unpadded; its convolved steps pooled in numpy.
-  conv = rj.stacked([rj.convolution(8, normalize=True)] * 2)
+  # Independently: each series alone, unpadded; its first convolution's steps pooled in numpy.
+  conv = rj.convolution(8, normalize=True)
   head = rj.models.many_to_one(
-      rj.bidirectional(rj.gru()), 6, 6, 4, pooling="max")
+      rj.stacked([conv, rj.bidirectional(rj.gru())]), 6, 6, 4, pooling="max")
   for i, n in enumerate(lengths):
     _, front = conv.apply(params["front"], jnp.asarray(xs[i:i + 1, :n]))
     f = np.asarray(front[0])
