@@ -19,7 +19,7 @@ Default data: JapaneseVowels (shipped); any UEA/UCR pair with ``--config.train_t
 - per-channel standardization, each member with the statistics of its own training series;
 - long series are folded: each block of ``downsample`` steps becomes one step of
   ``downsample × D`` features (no value dropped), by default so that the median series has at
-  most ``max_steps_in`` (128) steps; when the longest series would still have more, the first
+  most ``max_steps_in`` (128) steps; when the longest series would still have more, each
   convolution's output is max-pooled over blocks of ``pool_time`` steps, so the recurrence
   reads at most ``max_steps_in`` steps (equal lengths: no pooling);
 - training length in epochs (clamped), early stopping after ``patience`` evaluations without
@@ -28,8 +28,8 @@ Default data: JapaneseVowels (shipped); any UEA/UCR pair with ``--config.train_t
 Model (``build_model``): ``conv_layers`` relu convolutions of ``conv_kernel`` folded steps
 (``rnn_jax.convolution``; 0: none), each instance-normalized for classification
 (``conv_norm``: every feature standardized over each series' own valid steps before the
-relu; off by default for regression; ``pool_time`` > 1: the first one's output max-pooled
-over blocks of that many steps), a bidirectional GRU-64,
+relu; off by default for regression; ``pool_time`` > 1: each one's output max-pooled over
+blocks of that many steps), a bidirectional GRU-64,
 the maximum of a⟨t⟩ over valid steps (``pooling``), a dense readout.
 Picture: ``confusion.png`` (classification) or ``predictions.png`` (regression).
 """
@@ -178,35 +178,36 @@ def prepare(config, train, test):
 
 
 def fold_and_pool(config, lengths) -> tuple[int, int]:
-  """``(k, p)`` for series of these ``lengths``: fold k raw steps into one input step
-  (``downsample``) and max-pool p steps of the first convolution's output into one
-  (``pool_time``).
+  """``(k, q)`` for series of these ``lengths``: fold k raw steps into one input step
+  (``downsample``) and max-pool each convolution's output over blocks of q steps
+  (``pool_time``), so the recurrence reads ⌈⌈T / k⌉ / q^L⌉ steps for L convolutions.
 
   By default k = ⌈median length / max_steps_in⌉, so a typical series keeps at most
-  ``max_steps_in`` steps however long the longest one is, and (with convolutions) p =
-  ⌈⌈longest / k⌉ / max_steps_in⌉, so the recurrence reads at most ``max_steps_in`` steps.
-  Equal lengths give p = 1: folding alone, as before pooling existed. Without convolutions
-  nothing pools and k = ⌈longest / max_steps_in⌉. An explicit ``pool_time`` p folds by
-  ⌈longest / (p · max_steps_in)⌉; an explicit ``downsample`` is kept as given.
+  ``max_steps_in`` steps however long the longest one is, and (with convolutions) q is the
+  smallest with which the longest series gives the recurrence at most ``max_steps_in`` steps.
+  Equal lengths give q = 1: folding alone, as before pooling existed. Without convolutions
+  nothing pools and k = ⌈longest / max_steps_in⌉. An explicit ``pool_time`` q folds by
+  ⌈longest / (q^L · max_steps_in)⌉; an explicit ``downsample`` is kept as given.
   """
   lengths = np.asarray(lengths)
   longest, most = int(lengths.max()), config.max_steps_in
-  convolved = bool(config.get("conv_layers"))
-  p = config.get("pool_time")
-  if p is not None and p > 1 and not convolved:
-    raise ValueError(f"--config.pool_time={p} pools the first convolution's output: it "
-                     f"needs "
+  layers = config.get("conv_layers") or 0
+  q = config.get("pool_time")
+  if q is not None and q > 1 and not layers:
+    raise ValueError(f"--config.pool_time={q} pools the convolutions' outputs: it needs "
                      f"--config.conv_layers >= 1 (or pool_time=1).")
   if config.downsample:
     k = config.downsample
-  elif p is not None or not convolved:
-    k = math.ceil(longest / ((p or 1) * most))
+  elif q is not None or not layers:
+    k = math.ceil(longest / ((q or 1)**layers * most))
   else:
     k = math.ceil(math.ceil(np.median(lengths)) / most)
   k = max(1, k)
-  if p is None:
-    p = max(1, math.ceil(math.ceil(longest / k) / most)) if convolved else 1
-  return k, p
+  if q is None:
+    q = 1
+    while layers and math.ceil(math.ceil(longest / k) / q**layers) > most:
+      q += 1
+  return k, q
 
 
 def scaled(x, n, mean, std):
@@ -263,34 +264,33 @@ def build_model(config,
   """The classifier for series of ``channels`` channels folded by ``k``: ``conv_layers``
   convolutions over the folded steps (each sees ``conv_kernel`` blocks of k raw steps;
   instance-normalized with ``conv_norm``), the recurrent encoder, pooling over valid steps, a
-  dense readout. ``pool`` > 1: the first convolution's output is max-pooled over blocks of
-  ``pool`` steps (``rnn_jax.pool_time``), so the other convolutions and the recurrence read
-  ``pool`` times fewer steps; params ``{"front": first conv's params, "head": many-to-one
-  params}``. ``pool`` 1: one stacked encoder, as before pooling existed."""
+  dense readout. ``pool`` > 1: each convolution's output is max-pooled over blocks of
+  ``pool`` steps (``rnn_jax.pool_time``), so the next convolution reads ``pool`` times fewer
+  steps and the recurrence ``pool``^L fewer; params ``{"convs": [each convolution's params],
+  "head": many-to-one params}``. ``pool`` 1: one stacked encoder, as before pooling existed."""
   layer = make_layer(config)
   head = lambda encoder, inputs: many_to_one(
       encoder, inputs, config.hidden_size, outputs, pooling=config.pooling, backward=config.backward)
   if not config.get("conv_layers"):
     return head(layer, channels * k)
-  convs = [rj.convolution(config.conv_kernel, normalize=conv_norm(config, regression))
-          ] * config.conv_layers
+  conv = rj.convolution(config.conv_kernel, normalize=conv_norm(config, regression))
   if pool == 1:
-    return head(rj.stacked(convs + [layer]), channels * k)
-  # pooled after the first convolution: it reads full resolution, the rest read 1/pool of it
-  rest = head(rj.stacked(convs[1:] + [layer]) if len(convs) > 1 else layer, config.hidden_size)
-  front = convs[0]
+    return head(rj.stacked([conv] * config.conv_layers + [layer]), channels * k)
+  rest = head(layer, config.hidden_size)
 
   def init(key, dtype=jnp.float32):
-    kf, kh = jax.random.split(key)
+    keys = jax.random.split(key, config.conv_layers + 1)
+    sizes = [channels * k] + [config.hidden_size] * (config.conv_layers - 1)
     return {
-        "front": front.init(kf, channels * k, config.hidden_size, dtype),
-        "head": rest.init(kh, dtype)
+        "convs": [conv.init(kc, d, config.hidden_size, dtype) for kc, d in zip(keys, sizes)],
+        "head": rest.init(keys[-1], dtype)
     }
 
   def apply(params, xs, lengths=None, *, key=None):
-    _, ys = front.apply(params["front"], xs, lengths=lengths)
-    ys, lengths = rj.pool_time(ys, lengths, pool)
-    return rest.apply(params["head"], ys, lengths, key=key)
+    for p in params["convs"]:
+      _, xs = conv.apply(p, xs, lengths=lengths)
+      xs, lengths = rj.pool_time(xs, lengths, pool)
+    return rest.apply(params["head"], xs, lengths, key=key)
 
   return type(rest)(init, apply)
 

@@ -112,11 +112,11 @@ def test_fold_keeps_every_value_and_downsample_follows_the_length():
   data = TSData([rng.normal(size=(300, 1)) for _ in range(10)], np.arange(10) % 2, ("a", "b"))
   parts, (k, p) = classify.prepare(configs.get("classify"), data, data)
   assert (k, p) == (3, 1) and parts["train"][0].shape[1:] == (100, 3)  # ceil(300 / 128) = 3
-  # unequal lengths: folded by the median (ceil(200 / 128) = 2), the convolutions' 300 steps
-  # of the longest pooled by ceil(300 / 128) = 3 before the recurrence
+  # unequal lengths: folded by the median (ceil(200 / 128) = 2); the longest's 300 steps
+  # pooled by 2 after each of the 2 convolutions, so the recurrence reads 75
   mixed = TSData([rng.normal(size=(n, 1)) for n in (100, 200, 600)], np.arange(3) % 2, ("a", "b"))
   parts, (k, p) = classify.prepare(configs.get("classify"), mixed, mixed)
-  assert (k, p) == (2, 3) and parts["train"][0].shape[1:] == (300, 2)
+  assert (k, p) == (2, 2) and parts["train"][0].shape[1:] == (300, 2)
   np.testing.assert_array_equal(parts["train"][1], [50, 100, 300])
 
 
@@ -124,45 +124,48 @@ def test_fold_keeps_every_value_and_downsample_follows_the_length():
     ([128], {}, (1, 1)),
     ([129], {}, (2, 1)),
     ([1460] * 3, {}, (12, 1)),  # equal lengths: folding only
-    ([100, 128, 129], {}, (1, 2)),  # median 128: no fold; the longest's 129 steps pooled by 2
-    ([100, 300, 300, 1344], {}, (3, 4)),  # median 300: fold 3; 448 steps pooled by 4
+    ([100, 128, 129], {}, (1, 2)),  # median 128: no fold; the longest's 129 steps pooled
+    ([100, 300, 300, 1344], {}, (3, 2)),  # median 300: fold 3; 448 → 224 → 112 steps
+    ([100, 300, 300, 1344], {"conv_layers": 1}, (3, 4)),  # one pooling: 448 → 112
+    ([100, 300, 300, 1344], {"conv_layers": 3}, (3, 2)),  # 448 → 224 → 112 → 56
     ([100, 300, 1344], {"conv_layers": 0}, (11, 1)),  # nothing to pool: fold by the longest
     ([100, 300, 1344], {"pool_time": 1}, (11, 1)),
-    ([100, 300, 1344], {"pool_time": 2}, (6, 2)),
-    ([100, 300, 1344], {"downsample": 4}, (4, 3)),  # 336 steps pooled by 3
+    ([100, 300, 1344], {"pool_time": 2}, (3, 2)),  # ceil(1344 / (2² · 128))
+    ([100, 300, 1344], {"downsample": 4}, (4, 2)),  # 336 steps → 84
     ([100, 300, 1344], {"downsample": 11}, (11, 1)),  # 123 steps: not pooled
-    ([300, 300, 700], {"max_steps_in": 64}, (5, 3)),
+    ([300, 300, 700], {"max_steps_in": 64}, (5, 2)),  # 140 → 35
 ])
 def test_fold_and_pool_rule(lengths, overrides, want):
   assert classify.fold_and_pool(configs.get("classify", **overrides), lengths) == want
 
 
 def test_pool_time_without_convolutions_is_refused_and_bad_values_named():
-  with pytest.raises(ValueError, match="pool_time=2 pools the first convolution's output"):
+  with pytest.raises(ValueError, match="pool_time=2 pools the convolutions' outputs"):
     classify.fold_and_pool(configs.get("classify", conv_layers=0, pool_time=2), [500])
   with pytest.raises(ValueError, match="--config.pool_time must be a positive int"):
     configs.validate(configs.get("classify", pool_time=0))
 
 
-def test_pooled_model_pools_the_first_convolution_then_convolves_and_recurs():
+def test_pooled_model_pools_after_each_convolution_then_recurs():
   import jax.numpy as jnp
   config = configs.get("classify", hidden_size=6)
   model = classify.build_model(config, 2, 3, 4, pool=2)
   params = model.init(jax.random.PRNGKey(0))
-  assert set(params) == {"front", "head"} and set(params["front"]) == {"w", "b"}
+  assert set(params) == {"convs", "head"} and len(params["convs"]) == 2
+  assert params["convs"][0]["w"].shape == (8, 6, 6) and params["convs"][1]["w"].shape == (8, 6, 6)
   rng = np.random.default_rng(1)
-  xs = rng.normal(size=(3, 9, 6)).astype(np.float32)
-  lengths = np.array([9, 4, 1])
+  xs = rng.normal(size=(3, 11, 6)).astype(np.float32)
+  lengths = np.array([11, 4, 1])
   logits = model.apply(params, jnp.asarray(xs), lengths)
-  # Independently: each series alone, unpadded; its first convolution's steps pooled in numpy.
+  # Independently: each series alone, unpadded, pooled in numpy after each convolution.
   conv = rj.convolution(8, normalize=True)
-  head = rj.models.many_to_one(
-      rj.stacked([conv, rj.bidirectional(rj.gru())]), 6, 6, 4, pooling="max")
+  head = rj.models.many_to_one(rj.bidirectional(rj.gru()), 6, 6, 4, pooling="max")
+  pool = lambda f: np.stack([f[j:j + 2].max(0) for j in range(0, len(f), 2)])
   for i, n in enumerate(lengths):
-    _, front = conv.apply(params["front"], jnp.asarray(xs[i:i + 1, :n]))
-    f = np.asarray(front[0])
-    pooled = np.stack([f[j:j + 2].max(0) for j in range(0, n, 2)])
-    want = head.apply(params["head"], jnp.asarray(pooled[None]))
+    h = xs[i, :n]
+    for p in params["convs"]:
+      h = pool(np.asarray(conv.apply(p, jnp.asarray(h[None]))[1][0]))
+    want = head.apply(params["head"], jnp.asarray(h[None]))
     np.testing.assert_allclose(logits[i], want[0], atol=1e-5)
   # without pooling the encoder is one stack, as before pooling existed
   assert isinstance(classify.build_model(config, 2, 3, 4).init(jax.random.PRNGKey(0))["encoder"],

@@ -3,8 +3,8 @@ default; ``--config.train_ts=X_TRAIN.ts --config.test_ts=X_TEST.ts`` for another
 problem; ``@targetLabel true`` files are regression). Two convolutions (kernel 8, 64
 features; instance-normalized for classes) over the folded steps, a bidirectional GRU-64 with
 max pooling (long series folded so the median one has at most 128 steps; series of unequal
-lengths whose longest would have more: the first convolution's output max-pooled over time so
-the GRU reads at most 128 steps); an ensemble of 3 members trained on
+lengths whose longest would have more: each convolution's output max-pooled over time so the
+GRU reads at most 128 steps); an ensemble of 3 members trained on
 cross-validation folds for training files of up to 500 series (all members on all series when a class has fewer than 5); validation,
 training length, early stopping (on the mean of 3 evaluations) and folding adapt to the
 data (see ``experiments/classify.py``). Fields left None are chosen from the data.
@@ -44,8 +44,8 @@ def get_config():
   # Fold k raw steps into one input step of k·D features; None: the median series keeps at
   # most max_steps_in steps (without convolutions: the longest).
   c.downsample = config_dict.placeholder(int)
-  # Max-pool the first convolution's output over blocks of this many steps; None: just enough
-  # that the longest series gives the recurrence at most max_steps_in steps (1: equal lengths).
+  # Max-pool each convolution's output over blocks of this many steps; None: just enough that
+  # the longest series gives the recurrence at most max_steps_in steps (1: equal lengths).
   c.pool_time = config_dict.placeholder(int)
   c.derivative = False  # add x⟨t⟩ − x⟨t−1⟩ as input channels
   c.max_steps_in = 128  # recurrent steps of the longest series, after folding and pooling
