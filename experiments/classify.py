@@ -270,7 +270,12 @@ def build_model(config,
   "head": many-to-one params}``. ``pool`` 1: one stacked encoder, as before pooling existed."""
   layer = make_layer(config)
   head = lambda encoder, inputs: many_to_one(
-      encoder, inputs, config.hidden_size, outputs, pooling=config.pooling, backward=config.backward)
+      encoder,
+      inputs,
+      config.hidden_size,
+      outputs,
+      pooling=config.pooling,
+      backward=config.backward)
   if not config.get("conv_layers"):
     return head(layer, channels * k)
   conv = rj.convolution(config.conv_kernel, normalize=conv_norm(config, regression))

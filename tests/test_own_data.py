@@ -120,21 +120,25 @@ def test_fold_keeps_every_value_and_downsample_follows_the_length():
   np.testing.assert_array_equal(parts["train"][1], [50, 100, 300])
 
 
-@pytest.mark.parametrize("lengths,overrides,want", [
+# (lengths, overrides, (fold, pool per convolution)); the default has 2 convolutions
+FOLD_AND_POOL = [
     ([128], {}, (1, 1)),
     ([129], {}, (2, 1)),
     ([1460] * 3, {}, (12, 1)),  # equal lengths: folding only
     ([100, 128, 129], {}, (1, 2)),  # median 128: no fold; the longest's 129 steps pooled
     ([100, 300, 300, 1344], {}, (3, 2)),  # median 300: fold 3; 448 → 224 → 112 steps
-    ([100, 300, 300, 1344], {"conv_layers": 1}, (3, 4)),  # one pooling: 448 → 112
-    ([100, 300, 300, 1344], {"conv_layers": 3}, (3, 2)),  # 448 → 224 → 112 → 56
-    ([100, 300, 1344], {"conv_layers": 0}, (11, 1)),  # nothing to pool: fold by the longest
-    ([100, 300, 1344], {"pool_time": 1}, (11, 1)),
-    ([100, 300, 1344], {"pool_time": 2}, (3, 2)),  # ceil(1344 / (2² · 128))
-    ([100, 300, 1344], {"downsample": 4}, (4, 2)),  # 336 steps → 84
-    ([100, 300, 1344], {"downsample": 11}, (11, 1)),  # 123 steps: not pooled
-    ([300, 300, 700], {"max_steps_in": 64}, (5, 2)),  # 140 → 35
-])
+    ([100, 300, 300, 1344], dict(conv_layers=1), (3, 4)),  # one pooling: 448 → 112
+    ([100, 300, 300, 1344], dict(conv_layers=3), (3, 2)),  # 448 → 224 → 112 → 56
+    ([100, 300, 1344], dict(conv_layers=0), (11, 1)),  # nothing to pool: fold by the longest
+    ([100, 300, 1344], dict(pool_time=1), (11, 1)),
+    ([100, 300, 1344], dict(pool_time=2), (3, 2)),  # ceil(1344 / (2² · 128))
+    ([100, 300, 1344], dict(downsample=4), (4, 2)),  # 336 steps → 84
+    ([100, 300, 1344], dict(downsample=11), (11, 1)),  # 123 steps: not pooled
+    ([300, 300, 700], dict(max_steps_in=64), (5, 2)),  # 140 → 35
+]
+
+
+@pytest.mark.parametrize("lengths,overrides,want", FOLD_AND_POOL)
 def test_fold_and_pool_rule(lengths, overrides, want):
   assert classify.fold_and_pool(configs.get("classify", **overrides), lengths) == want
 
@@ -168,8 +172,8 @@ def test_pooled_model_pools_after_each_convolution_then_recurs():
     want = head.apply(params["head"], jnp.asarray(h[None]))
     np.testing.assert_allclose(logits[i], want[0], atol=1e-5)
   # without pooling the encoder is one stack, as before pooling existed
-  assert isinstance(classify.build_model(config, 2, 3, 4).init(jax.random.PRNGKey(0))["encoder"],
-                    list)
+  assert isinstance(
+      classify.build_model(config, 2, 3, 4).init(jax.random.PRNGKey(0))["encoder"], list)
 
 
 def test_validation_split_is_stratified_and_disjoint():
@@ -462,15 +466,28 @@ def test_unseen_benchmark_writes_ts_files_the_reader_reads_back_unchanged(tmp_pa
 def test_few_shot_rerun_of_some_problems_keeps_the_other_rows(tmp_path):
   import json
   from experiments.benchmarks import few_shot
-  row = lambda name, shots, acc: {"data": name, "shots": shots, "all": [acc, 0.0],
-                                  "holdout": [acc, 0.0], "all_seconds": 1.0,
-                                  "holdout_seconds": 1.0, "train": 4, "test": 9}
+  row = lambda name, shots, acc: {
+      "data": name,
+      "shots": shots,
+      "all": [acc, 0.0],
+      "holdout": [acc, 0.0],
+      "all_seconds": 1.0,
+      "holdout_seconds": 1.0,
+      "train": 4,
+      "test": 9
+  }
   path = tmp_path / "few_shot.json"
-  path.write_text(json.dumps([row("ACSF1", 2, 0.5), row("PLAID", 2, 0.2), row("ACSF1", 4, 0.7),
-                              row("PLAID", 4, 0.4)]))
+  path.write_text(
+      json.dumps(
+          [row("ACSF1", 2, 0.5),
+           row("PLAID", 2, 0.2),
+           row("ACSF1", 4, 0.7),
+           row("PLAID", 4, 0.4)]))
   merged = few_shot.merge_rows(str(path), [row("PLAID", 4, 0.9), row("PLAID", 2, 0.8)])
-  assert [(r["data"], r["shots"], r["all"][0]) for r in merged] == [
-      ("ACSF1", 2, 0.5), ("PLAID", 2, 0.8), ("ACSF1", 4, 0.7), ("PLAID", 4, 0.9)]
+  assert [(r["data"], r["shots"], r["all"][0]) for r in merged] == [("ACSF1", 2, 0.5),
+                                                                    ("PLAID", 2, 0.8),
+                                                                    ("ACSF1", 4, 0.7),
+                                                                    ("PLAID", 4, 0.9)]
   assert "1 seed(s) per cell" in few_shot.markdown(merged)
 
 

@@ -115,8 +115,8 @@ def merge_rows(path: str, rows: list) -> list:
     with open(path) as f:
       earlier = json.load(f)
   order = [name for name, _ in PROBLEMS]
-  return own_data.merge_rows(earlier, rows, lambda r: (r["data"], r["shots"]),
-                             lambda r: (r["shots"], order.index(r["data"])))
+  return own_data.merge_rows(earlier, rows, lambda r: (r["data"], r["shots"]), lambda r:
+                             (r["shots"], order.index(r["data"])))
 
 
 def markdown(rows) -> str:

@@ -183,8 +183,9 @@ def forecast_rows(root: str, cache: str, seeds: int):
 def markdown(cls, fc) -> str:
   out = io.StringIO()
   if cls:
-    out.write("| .ts problem | train/test | steps in (fold, pool) | rnn_jax classify | InceptionTime "
-              "| ratio | time |\n|---|---|---|---|---|---|---|\n")
+    out.write(
+        "| .ts problem | train/test | steps in (fold, pool) | rnn_jax classify | InceptionTime "
+        "| ratio | time |\n|---|---|---|---|---|---|---|\n")
     for r in cls:
       if r["regression"]:
         value = (f"RMSE {r['value']:.4g} ± {r['sd']:.2g} (mean predictor "
@@ -219,8 +220,9 @@ def keep_other_table(path: str, cls: list, fc: list) -> tuple[list, list]:
       earlier = json.load(f)
   if _ONLY.value != "forecast" and _PROBLEMS.value:
     order = {name: i for i, name in enumerate(CLASSIFY)}
-    cls = merge_rows(earlier.get("classify", []), cls, lambda r: r["data"],
-                     lambda r: order.get(r["data"], len(order)))
+    cls = merge_rows(
+        earlier.get("classify", []), cls, lambda r: r["data"],
+        lambda r: order.get(r["data"], len(order)))
   if _ONLY.value == "classify":
     return cls, earlier.get("forecast", fc)
   if _ONLY.value == "forecast":
@@ -252,8 +254,9 @@ def main(argv):
   set_cpu_devices_if_unset()
   root = extract(_CACHE.value)
   start = time.time()
-  problems = [(name, os.path.join(root, "datasets", "data", name))
-              for name in chosen_problems(CLASSIFY)]
+  problems = [
+      (name, os.path.join(root, "datasets", "data", name)) for name in chosen_problems(CLASSIFY)
+  ]
   cls = classify_rows(root, _SEEDS.value, problems) if _ONLY.value != "forecast" else []
   fc = forecast_rows(root, _CACHE.value, _SEEDS.value) if _ONLY.value in ("both",
                                                                           "forecast") else []

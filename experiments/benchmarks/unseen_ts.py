@@ -99,8 +99,8 @@ def main(argv):
   path = os.path.join(flags.FLAGS.outdir, "unseen_ts.json")
   if os.path.exists(path):
     with open(path) as f:
-      rows = own_data.merge_rows(json.load(f)["classify"], rows, lambda r: r["data"],
-                                 lambda r: PROBLEMS.index(r["data"]))
+      rows = own_data.merge_rows(
+          json.load(f)["classify"], rows, lambda r: r["data"], lambda r: PROBLEMS.index(r["data"]))
   os.makedirs(flags.FLAGS.outdir, exist_ok=True)
   tmp = path + ".tmp"
   with open(tmp, "w") as f:

@@ -4,10 +4,10 @@ problem; ``@targetLabel true`` files are regression). Two convolutions (kernel 8
 features; instance-normalized for classes) over the folded steps, a bidirectional GRU-64 with
 max pooling (long series folded so the median one has at most 128 steps; series of unequal
 lengths whose longest would have more: each convolution's output max-pooled over time so the
-GRU reads at most 128 steps); an ensemble of 3 members trained on
-cross-validation folds for training files of up to 500 series (all members on all series when a class has fewer than 5); validation,
-training length, early stopping (on the mean of 3 evaluations) and folding adapt to the
-data (see ``experiments/classify.py``). Fields left None are chosen from the data.
+GRU reads at most 128 steps); an ensemble of 3 members trained on cross-validation folds for
+training files of up to 500 series (all members on all series when a class has fewer than 5);
+validation, training length, early stopping (on the mean of 3 evaluations) and folding adapt
+to the data (see ``experiments/classify.py``). Fields left None are chosen from the data.
 """
 from ml_collections import config_dict
 
