@@ -152,10 +152,9 @@ def channel_stats(x, lengths, holdout):
 def prepare(config, train, test):
   """Padded, folded arrays and each member's split and statistics:
   ``{"train": (x, n, y), "test": (x, n, y), "holdout": [M, N], "mean"/"std": [M, F]}``
-  and ``(k, p)`` of ``fold_and_pool``. Standardization happens in the model (``scaled``), with
-  each
-  member's own training statistics."""
-  k, p = fold_and_pool(config, [len(s) for s in train.sequences + test.sequences])
+  and ``(k, q)`` of ``fold_and_pool``. Standardization happens in the model (``scaled``),
+  with each member's own training statistics."""
+  k, q = fold_and_pool(config, [len(s) for s in train.sequences + test.sequences])
   extend = lambda s: np.concatenate([s, np.diff(s, axis=0, prepend=s[:1])], 1) if config.get(
       "derivative") else s
   pad = lambda seqs: pad_sequences([fold(extend(s), k) for s in seqs])
@@ -174,7 +173,7 @@ def prepare(config, train, test):
       "mean": mean,
       "std": std
   }
-  return parts, (k, p)
+  return parts, (k, q)
 
 
 def fold_and_pool(config, lengths) -> tuple[int, int]:
