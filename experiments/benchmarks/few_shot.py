@@ -95,15 +95,12 @@ def main(argv):
       result["train"], result["test"] = runs[0]["train_size"], runs[0]["test_size"]
       rows.append(result)
       print(json.dumps(result), flush=True)
+  from experiments.outputs import save_text  # atomic writes
   os.makedirs(flags.FLAGS.outdir, exist_ok=True)
-  path = os.path.join(flags.FLAGS.outdir, "few_shot.json")
-  rows = merge_rows(path, rows)
-  with open(path + ".tmp", "w") as f:
-    json.dump(rows, f, indent=1)
-  os.replace(path + ".tmp", path)
+  rows = merge_rows(os.path.join(flags.FLAGS.outdir, "few_shot.json"), rows)
+  save_text(flags.FLAGS.outdir, "few_shot.json", json.dumps(rows, indent=1))
   table = markdown(rows)
-  with open(os.path.join(flags.FLAGS.outdir, "few_shot.md"), "w") as f:
-    f.write(table)
+  save_text(flags.FLAGS.outdir, "few_shot.md", table)
   print(table)
 
 

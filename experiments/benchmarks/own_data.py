@@ -260,15 +260,17 @@ def main(argv):
   cls = classify_rows(root, _SEEDS.value, problems) if _ONLY.value != "forecast" else []
   fc = forecast_rows(root, _CACHE.value, _SEEDS.value) if _ONLY.value in ("both",
                                                                           "forecast") else []
+  from experiments.outputs import save_text  # atomic writes
   os.makedirs(_OUT.value, exist_ok=True)
   cls, fc = keep_other_table(os.path.join(_OUT.value, "own_data.json"), cls, fc)
-  path = os.path.join(_OUT.value, "own_data.json")
-  with open(path + ".tmp", "w") as f:
-    json.dump({"classify": cls, "forecast": fc, "seconds": time.time() - start}, f, indent=1)
-  os.replace(path + ".tmp", path)
+  save_text(_OUT.value, "own_data.json",
+            json.dumps({
+                "classify": cls,
+                "forecast": fc,
+                "seconds": time.time() - start
+            }, indent=1))
   table = markdown(cls, fc)
-  with open(os.path.join(_OUT.value, "own_data.md"), "w") as f:
-    f.write(table)
+  save_text(_OUT.value, "own_data.md", table)
   print(table)
 
 

@@ -101,14 +101,11 @@ def main(argv):
     with open(path) as f:
       rows = own_data.merge_rows(
           json.load(f)["classify"], rows, lambda r: r["data"], lambda r: PROBLEMS.index(r["data"]))
+  from experiments.outputs import save_text  # atomic writes
   os.makedirs(flags.FLAGS.outdir, exist_ok=True)
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump({"classify": rows}, f, indent=1)
-  os.replace(tmp, path)
+  save_text(flags.FLAGS.outdir, "unseen_ts.json", json.dumps({"classify": rows}, indent=1))
   table = own_data.markdown(rows, [])
-  with open(os.path.join(flags.FLAGS.outdir, "unseen_ts.md"), "w") as f:
-    f.write(table)
+  save_text(flags.FLAGS.outdir, "unseen_ts.md", table)
   print(table)
 
 
