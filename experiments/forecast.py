@@ -1,28 +1,28 @@
 """Forecasting any series: ``python -m experiments.main --task=forecast`` (alias ``sunspots``).
 
 Default data: the yearly sunspots (extra ``[data]``); any numeric CSV column with
-``--config.csv=FILE --config.column=NAME`` (rows in time order; blanks/NA by
-``--config.missing=error|drop|interpolate``). Everything else adapts to the series:
+``--config.csv=FILE [--config.column=NAME]``. A date/time column is detected (or named with
+``--config.time_column``): rows are sorted by time, times missing from the inferred interval's
+grid count as missing values (``--config.missing=error|drop|interpolate``), and the interval
+gives the candidate periods (``rnn_jax.data.timestamps``). Everything else adapts to the series:
 
 - Split, time order kept: the last ``test_size`` values held out (default 15%), the
-  ``val_fraction`` before them a validation tail; the model is trained on the rest.
-- Window: ``--config.length``, or two seasons when the series has an obvious period
-  (``seasonal_period``), else 12, shortened so that a short series (24 values and up) still
-  gives training windows.
-- The model forecasts the CHANGE over persistence: inputs are the window relative to its last
-  value and standardized, outputs are (y⟨t+k⟩ − y⟨t⟩)/σ_Δ for k = 1..``horizon``, and the
-  readout starts at zero, so training starts exactly at persistence.
-- Training length from the data (``epochs``, clamped), early stopping after ``patience``
-  evaluations without a better validation RMSE; the reported test RMSE is the best validation
-  evaluation's, with its step. Baselines: persistence (next = last) and, when there is a
-  period p, seasonal naive (next = the value p steps before).
-
-Picture: ``forecast.png``, one-step forecasts of the held-out tail.
+  ``val_fraction`` before them a validation tail; the model is fitted on the rest.
+- Periods: the interval's candidates and the autocorrelation rule (``seasonal_period``), each
+  kept where the training part holds two of it; seasonal naive uses the one with the lowest
+  training RMSE.
+- The model (``rnn_jax.models.forecaster``) is a linear part, the best of persistence,
+  seasonal naive and least-squares AR(q) over 4 rolling validation cut-offs, plus a GRU on
+  what it leaves, starting at zero. After training, the GRU is kept only if its best validation
+  step beats the linear part by more than three standard errors (``significantly_better``);
+  otherwise the forecast is the linear part alone. For the test tail an AR part is refitted on the training
+  and validation parts together, with the order validation chose.
+- Report, console and ``forecast.png``: persistence, seasonal naive (with its period) and the
+  linear AR beside the model, on the same held-out values.
 """
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from experiments import configs
@@ -30,95 +30,156 @@ from experiments.common import make_layer
 from experiments.outputs import pyplot, save_figure
 from experiments.runner import dataset_batches, Task, run_task
 from experiments.selection import auto_eval_every, auto_steps, best_row, patience_stop
-from rnn_jax.data.series import load_sunspots, read_csv_column, seasonal_period
-from rnn_jax.models import many_to_one
+from rnn_jax import baselines
+from rnn_jax.data.series import load_sunspots, read_csv_series, seasonal_period
+from rnn_jax.models import forecaster as fc
 
 
-def load(config):
-  """``(times, values, name)``."""
+def load(config) -> dict:
+  """``{"times", "values", "name", "interval", "periods", "time_column", "added"}``."""
   if config.csv:
-    values = read_csv_column(config.csv, config.column, missing=config.missing)
-    return np.arange(len(values)), values, f"{config.csv}:{config.column}"
+    s = read_csv_series(
+        config.csv, config.column, time_column=config.time_column, missing=config.missing)
+    return {
+        "times": s.times,
+        "values": s.values,
+        "name": f"{config.csv}:{s.column}",
+        "interval": s.interval.name if s.interval else None,
+        "periods": s.periods,
+        "time_column": s.time_column,
+        "added": s.added
+    }
   years, values = load_sunspots()
-  return years, values, "sunspots"
+  return {
+      "times": years.astype(np.float64),
+      "values": values,
+      "name": "sunspots",
+      "interval": "yearly",
+      "periods": [],
+      "time_column": "YEAR",
+      "added": 0
+  }
 
 
-def plan(n: int, values, config) -> dict:
-  """Sizes that fit this series: held-out test, validation tail, window, period."""
+def plan(n: int, values, config, periods=()) -> dict:
+  """Sizes that fit this series: held-out test, validation tail, fit part, the periods the fit
+  part can show, the seasonal naive period and the recurrent part's window."""
   h = config.horizon
   test = config.test_size or max(h, int(round(0.15 * n)))
   val = max(h, int(round(config.val_fraction * (n - test))))
   fit = n - test - val
-  period = seasonal_period(values[:n - test])
-  room = max(1, (fit - h) // 2)  # a window of at most half the training part
-  window = config.length or max(2, min(2 * period if period else 12, room))
-  if fit - window - h + 1 < 1:
+  if fit - h < 4:
     raise ValueError(f"a series of {n} values is too short for test_size={test}, a validation "
-                     f"tail of {val}, window={window} and horizon={h}; lower them "
-                     "(--config.test_size, --config.length, --config.horizon).")
-  return {"test": test, "val": val, "fit": fit, "window": window, "period": period, "horizon": h}
+                     f"tail of {val} and horizon={h}; lower them (--config.test_size, "
+                     "--config.horizon).")
+  acf = seasonal_period(values[:fit])
+  found = sorted({p for p in list(periods) + [acf] if p and 2 <= p <= (fit - h) // 2})
+  xs, ys, _ = baselines.windows(values, 0, fit, max(found + [1]), h)
+  sn = {p: baselines.rmse(baselines.seasonal_naive(xs, h, p), ys) for p in found}
+  period = min(sn, key=sn.get) if sn else None
+  room = max(2, (fit - h) // 2)
+  window = config.length or max(2, min(max(12, 2 * min(found)) if found else 12, 96, room))
+  return {
+      "test": test,
+      "val": val,
+      "fit": fit,
+      "window": window,
+      "period": period,
+      "periods": found,
+      "horizon": h
+  }
 
 
-def windows(values, start: int, stop: int, window: int, horizon: int):
-  """``(xs [N, window], ys [N, horizon], ends [N])``: every window whose ``horizon`` targets lie
-  in ``values[start:stop]``; ``ends`` is the index of each window's last value."""
-  ends = np.arange(max(start, window) - 1, stop - horizon)
-  xs = values[ends[:, None] + np.arange(1 - window, 1)[None, :]]
-  ys = values[ends[:, None] + np.arange(1, horizon + 1)[None, :]]
-  return xs, ys, ends
+def linear_parts(values, p) -> tuple[str, dict, dict]:
+  """``(chosen name, parts fitted on the fit part, rolling-origin RMSE of each)``: the rolling
+  origin covers the validation tail and as much again before it (at most half the series before
+  the test tail), in 4 blocks."""
+  stop = p["fit"] + p["val"]
+  span = min(2 * p["val"], stop // 2)
+  periods = sorted(set(p["periods"]))
+  max_order = max(48, 2 * max(periods, default=0) + 1)
+  scores = fc.rolling_origin(values, stop, span, p["horizon"], periods, max_order=max_order)
+  sn = [
+      k for k in scores if k.startswith("seasonal_naive_") and k != f"seasonal_naive_{p['period']}"
+  ]
+  scores = {k: v for k, v in scores.items() if k not in sn}  # seasonal naive: its period only
+  orders = [int(k[3:]) for k in scores if k.startswith("ar_")]
+  parts = fc.fit_linear_parts(values, p["fit"], p["horizon"], periods, orders=orders)
+  parts = {k: v for k, v in parts.items() if k in scores}
+  scores = {k: scores[k] for k in parts}
+  return fc.choose_linear_part(scores), parts, scores
 
 
-def seasonal_naive(values, ends, horizon: int, period: int):
-  """``values[t + k - p·⌈k/p⌉]``: the last value at the same phase of the season."""
-  k = np.arange(1, horizon + 1)[None, :]
-  return values[ends[:, None] + k - period * np.ceil(k / period).astype(int)]
+def refit(part: fc.LinearPart, values, stop: int, horizon: int) -> fc.LinearPart:
+  """An AR part refitted, same order, on every window whose targets lie in ``values[:stop]``."""
+  if part.kind != "ar":
+    return part
+  xs, ys, _ = baselines.windows(values, 0, stop, part.order, horizon)
+  return part._replace(coef=baselines.fit_ar(xs, ys, part.order))
 
 
-def rmse(a, b) -> float:
-  return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b))**2)))
+def baseline_table(values, p, parts, scores, xs, ys) -> tuple[dict, fc.LinearPart | None]:
+  """Test RMSE of persistence, seasonal naive and the best-on-validation AR (refitted on the
+  training and validation parts), and that AR part."""
+  h, best = p["horizon"], None
+  out = {"persistence": baselines.rmse(baselines.persistence(xs, h), ys)}
+  if p["period"]:
+    out["seasonal_naive"] = baselines.rmse(baselines.seasonal_naive(xs, h, p["period"]), ys)
+  ar = [k for k in scores if k.startswith("ar_")]
+  if ar:
+    best = refit(parts[min(ar, key=scores.get)], values, p["fit"] + p["val"], h)
+    out["linear_ar"] = baselines.rmse(fc.linear_forecast(best, xs, h), ys)
+    out["ar_order"] = best.order
+  return out, best
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):
-  times, values, name = load(config)
-  p = plan(len(values), values, config)
-  w, h, fit = p["window"], p["horizon"], p["fit"]
+  data = load(config)
+  values = data["values"]
+  p = plan(len(values), values, config, data["periods"])
+  h, fit, val = p["horizon"], p["fit"], p["val"]
+  name, parts, scores = linear_parts(values, p)
+  linear = parts[name]
+  base_val = fc.score_linear_parts({name: linear}, values, fit, fit + val, h)[name]
+  context = max(p["window"], linear.context, p["period"] or 1,
+                max((v.context for v in parts.values()), default=1))
   fit_part = values[:fit]
-  mu, s = fit_part.mean(), fit_part.std() + 1e-12
-  sd = np.std(np.diff(fit_part)) + 1e-12  # the scale of one step's change
-
-  def features(xs):
-    last = xs[:, -1:]
-    return np.stack([(xs - last) / sd, (xs - mu) / s], -1).astype(np.float32)
-
-  x_tr, y_tr, e_tr = windows(values, 0, fit, w, h)
-  x_va, y_va, e_va = windows(values, fit, fit + p["val"], w, h)
-  x_te, y_te, e_te = windows(values, fit + p["val"], len(values), w, h)
-  delta = lambda xs, ys: ((ys - xs[:, -1:]) / sd).astype(np.float32)
-  baselines = {"persistence": rmse(np.repeat(x_te[:, -1:], h, 1), y_te)}
-  if p["period"]:
-    baselines["seasonal_naive"] = rmse(seasonal_naive(values, e_te, h, p["period"]), y_te)
+  model_args = dict(
+      window=p["window"],
+      horizon=h,
+      level=(fit_part.mean(), fit_part.std() + 1e-12),
+      spread=np.std(np.diff(fit_part)) + 1e-12,
+      backward=config.backward)
+  layer = make_layer(config)
+  model = fc.forecaster(layer, config.hidden_size, linear=linear, **model_args)
+  test_model = fc.forecaster(
+      layer, config.hidden_size, linear=refit(linear, values, fit + val, h), **model_args)
+  x_tr, y_tr, _ = baselines.windows(values, 0, fit, max(p["window"], linear.context), h)
+  x_va, y_va, _ = baselines.windows(values, fit, fit + val, context, h)
+  x_te, y_te, e_te = baselines.windows(values, fit + val, len(values), context, h)
+  table, ar = baseline_table(values, p, parts, scores, x_te, y_te)
   steps = config.steps or auto_steps(len(y_tr), config.batch_size, config.epochs, 300, 3000)
   config = configs.replace(
       config, steps=steps, eval_every=config.eval_every or auto_eval_every(steps))
-  model = many_to_one(make_layer(config), 2, config.hidden_size, h, backward=config.backward)
-  init = model.init
-  model = model._replace(init=lambda key: {
-      **init(key), "readout": jax.tree_util.tree_map(jnp.zeros_like,
-                                                     init(key)["readout"])
-  })  # output 0: persistence at step 0
+  f_va, f_te = model.features(x_va), test_model.features(x_te)
+  b_va = fc.linear_forecast(linear, x_va, h)
+  b_te = fc.linear_forecast(test_model.linear, x_te, h)
+  residual = jax.jit(lambda params, f: model_args["spread"] * model.apply(params, f))
 
-  def forecast(params, xs):
-    return xs[:, -1:] + sd * model.apply(params, jnp.asarray(features(xs)))
+  def errors(params):
+    return (b_va + np.asarray(residual(params, f_va), np.float64) - y_va,
+            b_te + np.asarray(residual(params, f_te), np.float64) - y_te)
 
   def evaluate(params):
+    e_va, e_te_ = errors(params)
     return {
-        "val_rmse": jnp.sqrt(jnp.mean((forecast(params, x_va) - y_va)**2)),
-        "test_rmse": jnp.sqrt(jnp.mean((forecast(params, x_te) - y_te)**2))
+        "val_rmse": float(np.sqrt(np.mean(e_va**2))),
+        "test_rmse": float(np.sqrt(np.mean(e_te_**2)))
     }
 
   def loss_fn(params, batch, key):
     x, y = batch
-    return jnp.mean((model.apply(params, x) - y)**2), {}
+    return ((model.apply(params, x) - y)**2).mean(), {}
 
   unit = f"RMSE ({h} steps)" if h > 1 else "RMSE"
   report, params = run_task(
@@ -128,54 +189,106 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
           name="forecast",
           model=model,
           loss_fn=loss_fn,
-          make_batch=dataset_batches(config.batch_size, features(x_tr), delta(x_tr, y_tr)),
+          make_batch=dataset_batches(config.batch_size, model.features(x_tr),
+                                     model.targets(x_tr, y_tr)),
           jit_batch=False,
-          evaluate=jax.jit(evaluate),
+          evaluate=evaluate,
           summary=lambda r: (f"step {r['step']:5d}  train {r['loss']:.4f}  validation {unit} "
-                             f"{r['eval_val_rmse']:.4g}  test {r['eval_test_rmse']:.4g} "
-                             f"(persistence {baselines['persistence']:.4g})"),
+                             f"{r['eval_val_rmse']:.4g} (linear part {base_val:.4g})  test "
+                             f"{r['eval_test_rmse']:.4g} ({baseline_line(table, p)})"),
           stop_when=patience_stop("eval_val_rmse", "min", config.patience),
           select=lambda hist: best_row(hist, "eval_val_rmse", "min"),
           extra_report={
-              "data": name,
+              "data": data["name"],
               "values": len(values),
-              **{
-                  k: v for k, v in p.items()
-              },
-              "train_windows": len(y_tr),
-              "baselines": baselines,
-              "persistence_rmse": baselines["persistence"],
+              "interval": data["interval"],
+              "time_column": data["time_column"],
+              "times_added": data["added"],
+              **p, "train_windows": len(y_tr),
+              "linear_part": linear.label,
+              "linear_val_rmse": base_val,
+              "linear_rolling_origin": scores,
+              "linear_test_rmse": baselines.rmse(b_te, y_te),
+              "baselines": table,
+              "persistence_rmse": table["persistence"]
           }),
       log=log)
-  if report["best"]:
-    report["test_rmse"] = report["best"]["eval_test_rmse"]
-    report["best_step"] = report["best"]["step"]
+  e_va, e_te_ = errors(params)
+  kept, t = fc.significantly_better(b_va - y_va, e_va)
+  report["recurrent_kept"], report["recurrent_t"] = kept, t
+  report["val_rmse"] = baselines.rmse(e_va, 0) if kept else base_val
+  report["test_rmse"] = baselines.rmse(e_te_, 0) if kept else baselines.rmse(b_te, y_te)
+  report["best_step"] = report["params_step"] if kept else 0
+  report["model"] = (f"{linear.label} + {config.cell.upper()}-{config.hidden_size}"
+                     if kept else f"{linear.label} alone")
   if workdir and not report["interrupted"]:
-    one = np.asarray(forecast(params, x_te))[:, 0]
-    plot_forecast(times, values, e_te + 1, one, f"{name} (params of step {report['params_step']})",
-                  workdir)
+    one = (b_te + (np.asarray(residual(params, f_te), np.float64) if kept else 0))[:, 0]
+    plot_forecast(data["times"], values, e_te + 1, one, x_te, ar, p, table,
+                  f"{data['name']}: {report['model']}", workdir)
   return (report, params) if return_params else report
 
 
-def plot_forecast(times, values, at, predicted, name, workdir):
+def baseline_line(table: dict, p: dict) -> str:
+  out = f"persistence {table['persistence']:.4g}"
+  if "seasonal_naive" in table:
+    out += f", seasonal naive {table['seasonal_naive']:.4g} (period {p['period']})"
+  if "linear_ar" in table:
+    out += f", linear AR({table['ar_order']}) {table['linear_ar']:.4g}"
+  return out
+
+
+def plot_forecast(times, values, at, predicted, x_te, ar, p, table, name, workdir):
   plt = pyplot()
-  fig, ax = plt.subplots(figsize=(10, 3.6))
-  ax.plot(times, values, color="0.6", lw=1, label="series")
+  times = np.arange(len(values)) if times is None else np.asarray(times)
+  if times.max() > 1e8:  # seconds since 1970: plot as dates
+    times = times.astype("datetime64[s]")
+  fig, (top, ax) = plt.subplots(2, 1, figsize=(10, 6), gridspec_kw={"height_ratios": [1, 2]})
+  top.plot(times, values, color="0.5", lw=0.8)
+  top.axvspan(times[at[0]], times[at[-1]], color="tab:red", alpha=0.12, lw=0)
+  top.set(title=f"{name}: the series, held-out tail shaded")
   ax.plot(times[at], values[at], "k.-", lw=1, label="held-out truth")
-  ax.plot(times[at], predicted, "r.-", lw=1, label="one-step forecast")
-  ax.plot(times[at], values[at - 1], ":", color="tab:blue", lw=1, label="persistence")
-  ax.axvline(times[at[0]], color="0.3", ls="--", lw=0.8)
-  ax.set(title=f"{name}: forecast vs truth on the held-out tail", xlabel="time")
-  ax.legend(fontsize=8, loc="upper left")
+  ax.plot(times[at], predicted, "r.-", lw=1, label=f"model ({_score(predicted, values[at])})")
+  ax.plot(
+      times[at],
+      values[at - 1],
+      ":",
+      color="tab:blue",
+      lw=1,
+      label=f"persistence ({table['persistence']:.4g})")
+  if p["period"]:
+    ax.plot(
+        times[at],
+        baselines.seasonal_naive(x_te, 1, p["period"])[:, 0],
+        ":",
+        lw=1,
+        color="tab:green",
+        label=f"seasonal naive, period {p['period']} ({table['seasonal_naive']:.4g})")
+  if ar is not None:
+    ax.plot(
+        times[at],
+        fc.linear_forecast(ar, x_te, p["horizon"])[:, 0],
+        "--",
+        lw=1,
+        color="tab:orange",
+        label=f"linear AR({ar.order}) ({table['linear_ar']:.4g})")
+  ax.set(
+      title="one-step forecasts of the held-out tail (legend: RMSE over the horizon)",
+      xlabel="time")
+  ax.legend(fontsize=7, loc="upper left")
   fig.tight_layout()
   save_figure(fig, workdir, "forecast.png")
 
 
+def _score(predicted, truth) -> str:
+  return f"{baselines.rmse(predicted, truth):.4g}"
+
+
 def result_line(report) -> str:
-  base = report["baselines"]
-  seasonal = (f", seasonal naive {base['seasonal_naive']:.4g} (period {report['period']})"
-              if "seasonal_naive" in base else "")
-  return (f"final held-out RMSE {report['test_rmse']:.4g} at the best validation step "
-          f"{report['best_step']} vs persistence {base['persistence']:.4g}{seasonal} "
-          f"({report['test']} values of {report['data']}, window {report['window']}, horizon "
-          f"{report['horizon']}) in {report['seconds']:.0f}s")
+  found = (f"{report['interval']} data, " if report.get("interval") else
+           "") + (f"period {report['period']}" if report["period"] else "no period found")
+  kept = (f"GRU kept: validation t = {report['recurrent_t']:.1f}" if report["recurrent_kept"] else
+          f"GRU not kept: validation t = {report['recurrent_t']:.1f} ≤ 3")
+  return (f"final held-out RMSE {report['test_rmse']:.4g} ({report['model']}; {kept}) vs "
+          f"{baseline_line(report['baselines'], report)} ({report['test']} values of "
+          f"{report['data']}; {found}; window {report['window']}, horizon {report['horizon']}) "
+          f"in {report['seconds']:.0f}s")

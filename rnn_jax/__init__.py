@@ -14,9 +14,9 @@ from rnn_jax.layers import Layer, bidirectional, convolution, pool_time, recurre
 from rnn_jax.losses import per_step_loss, sequence_loss
 from rnn_jax.bptt import bptt_grads, rtrl_w_aa_sensitivity
 from rnn_jax.parallel_time import associative_unroll, deer_unroll
-from rnn_jax import (bptt, cells, checkpoint, data, decoding, diagnostics, interop, layers, losses,
-                     models, optim, parallel, parallel_time, recurrence, runs, tbptt, train, types,
-                     unrolling)
+from rnn_jax import (baselines, bptt, cells, checkpoint, data, decoding, diagnostics, interop,
+                     layers, losses, models, optim, parallel, parallel_time, recurrence, runs,
+                     tbptt, train, types, unrolling)
 
 __version__ = "0.1.0"
 
@@ -52,6 +52,7 @@ __all__ = [
     "time_mask",
     "unroll",
     # subpackages and modules
+    "baselines",
     "bptt",
     "cells",
     "checkpoint",

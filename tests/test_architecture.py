@@ -21,6 +21,7 @@ RANKS = {
     "rnn_jax.cells": 1,
     "rnn_jax.recurrence": 2,
     "rnn_jax.losses": 2,
+    "rnn_jax.baselines": 2,
     "rnn_jax.bptt": 3,
     "rnn_jax.unrolling": 4,
     "rnn_jax.parallel_time": 4,

@@ -106,7 +106,7 @@ def test_tasks_in_process_with_tiny_configs(task, picture, key, tmp_path):
 @pytest.mark.parametrize("flags,message", [
     (["--task=sunspots", "--config.csv=/no/such.csv", "--config.column=x"
      ], "--config.csv must name an existing file"),
-    (["--task=sunspots", "--config.csv=setup.cfg"], "--config.csv and --config.column go together"),
+    (["--task=sunspots", "--config.column=x"], "--config.column names a column of --config.csv"),
     (["--task=dates", "--config.text_file=README.md"
      ], "--config.text_file is not a field of the 'dates' config"),
     (["--task=japanese_vowels", "--config.train_ts=README.md"

@@ -33,49 +33,6 @@ def test_seasonal_period_finds_an_obvious_season_and_nothing_in_noise():
   assert seasonal_period(np.arange(5.0)) is None  # too short for three periods
 
 
-def test_windows_and_seasonal_naive_index_the_series_exactly():
-  values = np.arange(20.0)**2
-  xs, ys, ends = forecast.windows(values, 10, 16, window=3, horizon=2)
-  np.testing.assert_array_equal(ends, [9, 10, 11, 12, 13])  # targets 10..15 only
-  for x, y, e in zip(xs, ys, ends):
-    np.testing.assert_array_equal(x, values[e - 2:e + 1])
-    np.testing.assert_array_equal(y, values[e + 1:e + 3])
-  naive = forecast.seasonal_naive(values, ends, horizon=5, period=4)
-  for row, e in zip(naive, ends):  # k = 1..4: p back; k = 5: 2p back
-    np.testing.assert_array_equal(row,
-                                  [values[e + k - 4 * int(np.ceil(k / 4))] for k in range(1, 6)])
-
-
-@pytest.mark.parametrize("n", [24, 25, 36, 37])
-def test_short_series_get_windows_that_fit(n):
-  values = np.sin(np.arange(n) / 2.0)
-  p = forecast.plan(n, values, configs.get("forecast"))
-  assert p["fit"] - p["window"] - p["horizon"] + 1 >= 1 and p["window"] >= 2
-  assert p["test"] + p["val"] + p["fit"] == n
-
-
-def test_forecast_starts_at_persistence_and_reports_the_best_validation_step(tmp_path):
-  rng = np.random.default_rng(1)
-  values = np.cumsum(rng.normal(size=60)) + 10 * np.sin(np.arange(60) / 3)
-  csv = _csv(tmp_path, [f"{v:.5f}" for v in values])
-  frozen = configs.get(
-      "forecast",
-      csv=csv,
-      column="value",
-      steps=2,
-      eval_every=1,
-      learning_rate=1e-12,
-      hidden_size=8)
-  report = forecast.train_and_evaluate(frozen, None, log=QUIET)
-  # the readout starts at zero: the forecast is y<t> itself, i.e. persistence, to rounding
-  assert report["test_rmse"] == pytest.approx(report["baselines"]["persistence"], rel=1e-5)
-  trained = configs.replace(frozen, steps=60, eval_every=10, learning_rate=3e-3, horizon=2)
-  report = forecast.train_and_evaluate(trained, None, log=QUIET)
-  best = min(report["history"], key=lambda r: (r["eval_val_rmse"], r["step"]))
-  assert report["best_step"] == best["step"] and report["test_rmse"] == best["eval_test_rmse"]
-  assert report["horizon"] == 2 and "final held-out RMSE" in forecast.result_line(report)
-
-
 def test_forecast_missing_values_error_drop_interpolate(tmp_path):
   cells = [f"{np.sin(i / 3):.4f}" for i in range(50)]
   cells[7] = ""

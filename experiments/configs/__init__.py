@@ -98,7 +98,8 @@ def validate(config: config_dict.ConfigDict) -> None:
   for name in _files(config):
     if not os.path.isfile(config[name]):
       raise ValueError(f"--config.{name} must name an existing file, got {config[name]!r}.")
-  for a, b, what in (("csv", "column", "the file and the column to forecast"),
-                     ("train_ts", "test_ts", "a training and a test .ts file")):
+  if config.get("csv") is None and config.get("column") is not None:
+    raise ValueError("--config.column names a column of --config.csv: name the file too.")
+  for a, b, what in (("train_ts", "test_ts", "a training and a test .ts file"),):
     if a in config and (config[a] is None) != (config[b] is None):
       raise ValueError(f"--config.{a} and --config.{b} go together: {what}.")

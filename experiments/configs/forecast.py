@@ -28,6 +28,7 @@ def get_config():
   c.test_size = config_dict.placeholder(int)  # held-out tail; None: 15% of the series
   c.val_fraction = 0.15  # validation tail carved from the training part
   c.csv = config_dict.placeholder(str)  # None: the yearly sunspots
-  c.column = config_dict.placeholder(str)  # header name or 0-based index
+  c.column = config_dict.placeholder(str)  # header name or 0-based index; None: the only numeric
+  c.time_column = config_dict.placeholder(str)  # a date/time column; None: detected; "": none
   c.missing = "error"  # blank / NA cells: "error", "drop" or "interpolate"
   return c

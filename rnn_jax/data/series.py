@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import csv
 import os
+from typing import NamedTuple
 
 import numpy as np
 
+from rnn_jax.data import timestamps
 from rnn_jax.data.common import (check_missing_policy, interpolate_nans, missing_report,
                                  optional_import)
 
@@ -22,23 +24,79 @@ def load_sunspots():
   return frame["YEAR"].to_numpy(np.int32), frame["SUNACTIVITY"].to_numpy(np.float64)
 
 
-def read_csv_column(path: str,
-                    column: str,
-                    *,
-                    max_rows: int = 10_000_000,
-                    missing: str = "error") -> np.ndarray:
-  """The values of ``column`` (a header name, or a 0-based index) of a CSV file, in file order.
+class Series(NamedTuple):
+  """A CSV series: ``values [M]`` in time order (missing ones handled as ``missing`` said),
+  ``times [M]`` (seconds since 1970; None without a time column), ``interval`` and its
+  candidate ``periods`` (``rnn_jax.data.timestamps``), the ``time_column`` and value ``column``
+  names, ``blank`` (missing cells) and ``added`` (times on the grid that no row has)."""
+  values: np.ndarray
+  times: np.ndarray | None
+  interval: timestamps.Interval | None
+  periods: list
+  time_column: str | None
+  column: str
+  blank: int
+  added: int
 
-  Blank, ``NA``/``NaN`` and ``?`` cells are missing: ``missing="error"`` counts them and names
-  the first rows, ``"drop"`` leaves those rows out, ``"interpolate"`` fills them linearly
-  from their neighbours in time. Raises ValueError naming the file (and the row) for an empty
-  file, a missing column, a non-numeric or infinite value, or more than ``max_rows`` rows.
+
+def _numeric(cell: str) -> bool:
+  try:
+    float(cell)
+    return True
+  except ValueError:
+    return False
+
+
+def _column(header, name, path, what="column"):
+  if name in header:
+    return header.index(name)
+  if str(name).isdigit() and int(name) < len(header):
+    return int(name)
+  raise ValueError(f"{path}: no {what} {name!r}; the header has {header}.")
+
+
+def _find_time_column(header, rows, skip, path):
+  """The first column (other than ``skip``) whose cells all read as times: a text column, or a
+  numeric one with a time-like name (``year``, ``date``, …) whose values increase."""
+  for j, name in enumerate(header):
+    cells = [r[j].strip() if j < len(r) else "" for r in rows]
+    if j == skip or not all(cells):
+      continue
+    if all(_numeric(c) for c in cells):
+      v = np.array([float(c) for c in cells])
+      if not (timestamps.NAMED_TIME.search(name) and np.all(np.diff(v) > 0)):
+        continue
+    try:
+      timestamps.parse_times(cells, f"{path}: column {name!r}")
+      return j
+    except ValueError:
+      continue
+  return None
+
+
+def read_csv_series(path: str,
+                    column: str | None = None,
+                    *,
+                    time_column: str | None = None,
+                    missing: str = "error",
+                    max_rows: int = 10_000_000) -> Series:
+  """One numeric column of a CSV file as a series, placed in time by a date/time column.
+
+  ``column``: a header name or a 0-based index; None picks the only numeric column that is not
+  the time column. ``time_column``: a name or index; None detects one (see
+  ``_find_time_column``); ``""`` reads none (rows in file order). With times, the rows are
+  sorted by time and laid on the inferred interval's grid: a time that never appears is a
+  missing value, as a blank, ``NA``/``NaN``/``?``/``null`` cell is. ``missing="error"`` counts
+  them and names the first; ``"drop"`` leaves them out; ``"interpolate"`` fills them linearly
+  from their neighbours in time. Raises ValueError naming the file (and row) for an empty file,
+  a missing column, a non-numeric or infinite value, an unreadable or repeated time, or more
+  than ``max_rows`` rows.
   """
   check_missing_policy(missing)
   if not os.path.isfile(path):
     raise FileNotFoundError(f"{path}: no such CSV file.")
   try:
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
       rows = list(csv.reader(f))
   except UnicodeDecodeError as e:
     raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}).") from None
@@ -49,35 +107,82 @@ def read_csv_column(path: str,
   if len(numbered) - 1 > max_rows:
     raise ValueError(f"{path}: {len(numbered) - 1} rows exceed max_rows={max_rows}.")
   header = [h.strip() for h in numbered[0][1]]
-  if column in header:
-    index = header.index(column)
-  elif str(column).isdigit() and int(column) < len(header):
-    index = int(column)
+  data = [r for _, r in numbered[1:]]
+  cell = lambda r, j: r[j].strip() if j < len(r) else ""
+  index = None if column is None else _column(header, column, path)
+  if time_column == "":
+    t_index = None
+  elif time_column is not None:
+    t_index = _column(header, time_column, path, "time column")
   else:
-    raise ValueError(f"{path}: no column {column!r}; the header has {header}.")
+    t_index = _find_time_column(header, data, index, path)
+  if index is None:
+    numeric = [
+        j for j in range(len(header)) if j != t_index and all(
+            _numeric(cell(r, j)) or cell(r, j).lower() in _MISSING for r in data) and any(
+                _numeric(cell(r, j)) for r in data)
+    ]
+    if len(numeric) != 1:
+      raise ValueError(f"{path}: name the value column (--config.column): "
+                       f"{'no' if not numeric else len(numeric)} numeric columns "
+                       f"{[header[j] for j in numeric]}.")
+    index = numeric[0]
   values, gaps = [], []
   for num, row in numbered[1:]:
-    cell = row[index].strip() if index < len(row) else ""
-    if cell.lower() in ("", "na", "nan", "?", "null", "none"):
+    text = cell(row, index)
+    if text.lower() in _MISSING:
       gaps.append(f"row {num}")
       values.append(np.nan)
       continue
     try:
-      value = float(cell)
+      value = float(text)
     except ValueError:
-      raise ValueError(f"{path}:{num}: column {header[index]!r} holds {cell!r}, not a "
+      raise ValueError(f"{path}:{num}: column {header[index]!r} holds {text!r}, not a "
                        f"number.") from None
     if not np.isfinite(value):
       raise ValueError(f"{path}:{num}: column {header[index]!r} holds a non-finite value.")
     values.append(value)
   values = np.array(values, np.float64)
-  if gaps and missing == "error":
-    raise ValueError(f"{path}: column {header[index]!r}: "
-                     f"{missing_report(gaps, 'rows', len(values))}; pass missing='drop' or "
-                     "'interpolate' (launcher: --config.missing=...).")
-  if gaps and len(gaps) == len(values):
+  times, interval, periods, added = None, None, [], np.zeros(len(values), bool)
+  if t_index is not None:
+    name = f"{path}: time column {header[t_index]!r}"
+    cells = [cell(r, t_index) for r in data]
+    if not all(cells):
+      raise ValueError(f"{name}: row {numbered[1 + cells.index('')][0]} has no time.")
+    seconds, _ = timestamps.parse_times(cells, name)
+    try:
+      times, values, interval, added = timestamps.regularise(seconds, values)
+    except ValueError as e:
+      raise ValueError(f"{name}: {e}") from None
+    periods = timestamps.candidate_periods(interval)
+  if (gaps or added.any()) and missing == "error":
+    parts = [missing_report(gaps, "rows", len(data))] if gaps else []
+    if added.any():
+      first = [str(np.datetime64(int(s), "s")) for s in times[added][:3]]
+      parts.append(f"{added.sum()} {interval.name} times in {len(values)} have no row (first: "
+                   f"{', '.join(first)}{', ...' if added.sum() > 3 else ''})")
+    raise ValueError(f"{path}: column {header[index]!r}: {'; '.join(parts)}; pass "
+                     "missing='drop' or 'interpolate' (launcher: --config.missing=...).")
+  if np.all(np.isnan(values)):
     raise ValueError(f"{path}: column {header[index]!r} has no values, only missing cells.")
-  return values[~np.isnan(values)] if missing == "drop" else interpolate_nans(values)
+  keep = ~np.isnan(values) if missing == "drop" else np.ones(len(values), bool)
+  values = values[keep] if missing == "drop" else interpolate_nans(values)
+  return Series(values, None if times is None else times[keep], interval, periods,
+                None if t_index is None else header[t_index], header[index], len(gaps),
+                int(added.sum()))
+
+
+def read_csv_column(path: str,
+                    column: str,
+                    *,
+                    max_rows: int = 10_000_000,
+                    missing: str = "error") -> np.ndarray:
+  """The values of ``column`` (a header name, or a 0-based index) in file order: the
+  ``values`` of ``read_csv_series`` without a time column."""
+  return read_csv_series(path, column, time_column="", missing=missing, max_rows=max_rows).values
+
+
+_MISSING = ("", "na", "nan", "?", "null", "none", "n/a")
 
 
 def seasonal_period(values, max_period: int | None = None, threshold: float = 0.3) -> int | None:

@@ -6,8 +6,10 @@
   seq2seq         encoder–decoder, T_x ≠ T_y (translation)
   attention_model Bi-LSTM + attention + post-attention LSTM (seed 000)
   language_model  next-token prediction, sampling novel sequences
+  forecaster      a linear part (persistence, seasonal naive, AR) + an RNN on its residual
 """
 from rnn_jax.models.attention import AttentionModel, attention_model
+from rnn_jax.models.forecaster import Forecaster, LinearPart, forecaster
 from rnn_jax.models.language_model import LanguageModel, language_model
 from rnn_jax.models.many_to_many import many_to_many
 from rnn_jax.models.many_to_one import many_to_one, masked_pool
@@ -15,6 +17,7 @@ from rnn_jax.models.one_to_many import OneToMany, one_to_many
 from rnn_jax.models.seq2seq import Seq2Seq, seq2seq
 
 __all__ = [
-    "AttentionModel", "LanguageModel", "OneToMany", "Seq2Seq", "attention_model", "language_model",
-    "many_to_many", "many_to_one", "masked_pool", "one_to_many", "seq2seq"
+    "AttentionModel", "Forecaster", "LanguageModel", "LinearPart", "OneToMany", "Seq2Seq",
+    "attention_model", "forecaster", "language_model", "many_to_many", "many_to_one", "masked_pool",
+    "one_to_many", "seq2seq"
 ]

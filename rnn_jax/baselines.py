@@ -1,0 +1,157 @@
+"""The simple answers every model here is measured against, in NumPy (no training).
+
+Forecasting, on windows ``xs [N, w]`` whose last column is y⟨t⟩ (the newest value) and targets
+``ys [N, h]`` = y⟨t+1⟩ … y⟨t+h⟩:
+
+  persistence       ŷ⟨t+k⟩ = y⟨t⟩
+  seasonal naive    ŷ⟨t+k⟩ = y⟨t+k−p·⌈k/p⌉⟩   (the last value at the same phase of a period p)
+  linear AR(q)      ŷ⟨t+k⟩ = b_k + Σ_{j<q} w_{k,j} y⟨t−j⟩, one least-squares fit per k ("direct")
+
+Text: an interpolated Witten–Bell character n-gram (``witten_bell_bits``). Classification: the
+1-nearest-neighbour on z-normalised series, resampled to one length (``nearest_neighbour``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def rmse(a, b) -> float:
+  """√(mean((a − b)²)) over every element."""
+  return float(np.sqrt(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64))**2)))
+
+
+def windows(values, start: int, stop: int, window: int, horizon: int):
+  """``(xs [N, window], ys [N, horizon], ends [N])``: every window whose ``horizon`` targets all
+  lie in ``values[start:stop]`` (its context may reach before ``start``); ``ends[i]`` is the index
+  of window i's newest value y⟨t⟩."""
+  values = np.asarray(values, np.float64)
+  ends = np.arange(max(start, window) - 1, stop - horizon)
+  xs = values[ends[:, None] + np.arange(1 - window, 1)[None, :]]
+  ys = values[ends[:, None] + np.arange(1, horizon + 1)[None, :]]
+  return xs, ys, ends
+
+
+def persistence(xs, horizon: int) -> np.ndarray:
+  """``[N, horizon]``: y⟨t⟩ for every k."""
+  xs = np.asarray(xs, np.float64)
+  return np.repeat(xs[:, -1:], horizon, axis=1)
+
+
+def seasonal_naive(xs, horizon: int, period: int) -> np.ndarray:
+  """``[N, horizon]``: y⟨t+k−p·⌈k/p⌉⟩, read from the window (which must hold ≥ p values)."""
+  xs = np.asarray(xs, np.float64)
+  if period < 1 or period > xs.shape[1]:
+    raise ValueError(f"period must be in [1, window={xs.shape[1]}], got {period}.")
+  k = np.arange(1, horizon + 1)
+  return xs[:, xs.shape[1] - 1 + k - period * np.ceil(k / period).astype(int)]
+
+
+def ar_design(xs, order: int) -> np.ndarray:
+  """``[N, 1 + order]``: a column of ones, then y⟨t⟩, y⟨t−1⟩, …, y⟨t−order+1⟩."""
+  xs = np.asarray(xs, np.float64)
+  if not 1 <= order <= xs.shape[1]:
+    raise ValueError(f"order must be in [1, window={xs.shape[1]}], got {order}.")
+  return np.concatenate([np.ones((len(xs), 1)), xs[:, ::-1][:, :order]], axis=1)
+
+
+def fit_ar(xs, ys, order: int) -> np.ndarray:
+  """``[1 + order, h]``: the least-squares coefficients (b_k; w_{k,0..q−1}) of a linear AR on the
+  windows, every horizon step k fitted directly (``numpy.linalg.lstsq``; the minimum-norm
+  solution when the design is rank-deficient, e.g. a constant series)."""
+  ys = np.asarray(ys, np.float64)
+  coef, *_ = np.linalg.lstsq(ar_design(xs, order), ys.reshape(len(ys), -1), rcond=None)
+  return coef
+
+
+def ar_forecast(coef, xs) -> np.ndarray:
+  """``[N, h]``: the AR forecasts of ``fit_ar``'s coefficients."""
+  return ar_design(xs, coef.shape[0] - 1) @ coef
+
+
+def ar_orders(window: int, periods=(), train_windows: int | None = None) -> list[int]:
+  """Candidate AR orders: 1, 2, 3, 4, 6, 8, 12, 16, 24, … up to ``window``, plus each period p and
+  p + 1 (a seasonal lag and the step after it), keeping ≥ 4 windows per coefficient."""
+  top = window if train_windows is None else min(window, max(1, train_windows // 4 - 1))
+  grid = {1, 2, 3, 4} | {int(round(2**(e / 2))) for e in range(4, 40)}
+  grid |= {q for p in periods for q in (p, p + 1)}
+  return sorted(q for q in grid if 1 <= q <= top)
+
+
+def witten_bell_bits(symbols, split: int, order: int, vocab_size: int) -> float:
+  """Bits per symbol of ``symbols[split:]`` under an interpolated Witten–Bell n-gram of
+  ``order`` (n; contexts of n − 1 symbols) counted on ``symbols[:split]``.
+
+  With C(h, c) the training count of symbol c after context h, C(h) = Σ_c C(h, c) and T(h) the
+  number of distinct symbols seen after h:
+    P(c | h) = (C(h, c) + T(h) · P(c | h⁻)) / (C(h) + T(h)),  h⁻ = h without its oldest symbol,
+  P(c | h) = P(c | h⁻) for a context never seen, and the order-1 model (empty context)
+  interpolates with the uniform 1 / ``vocab_size``. Held-out symbols read their context across
+  the split (the text goes on), the first symbols of the text a shorter one.
+  """
+  s = np.asarray(symbols, np.int64)
+  if s.ndim != 1 or not 0 < split < len(s):
+    raise ValueError(f"split must be in (0, {len(s)}) of a 1-D symbol array, got {split}.")
+  if s.min() < 0 or s.max() >= vocab_size:
+    raise ValueError(f"symbols must be in [0, vocab_size={vocab_size}).")
+  if order < 1:
+    raise ValueError(f"order must be >= 1, got {order}.")
+  n, v = len(s), vocab_size
+  train = np.arange(n) < split
+  p = np.full(n, 1.0 / v)
+  ctx = np.zeros(n, np.int64)  # id of the context of length k before each position
+  for k in range(order):
+    if k:
+      prev = np.concatenate([np.full(k, v), s[:-k]])  # v: "before the text"
+      _, ctx = np.unique(ctx * (v + 1) + prev, return_inverse=True)
+    _, pair = np.unique(ctx * v + s, return_inverse=True)
+    c_hc = np.bincount(pair, weights=train, minlength=pair.max() + 1)
+    c_h = np.bincount(ctx, weights=train, minlength=ctx.max() + 1)
+    seen_pairs = np.zeros(pair.max() + 1, bool)
+    seen_pairs[pair[train]] = True
+    first = np.zeros(pair.max() + 1, np.int64)
+    first[pair] = ctx
+    t_h = np.bincount(first[seen_pairs], minlength=ctx.max() + 1)
+    full = np.arange(n) >= k  # positions with a whole context of length k
+    ch, th = c_h[ctx], t_h[ctx]
+    mixed = (c_hc[pair] + th * p) / np.maximum(ch + th, 1)
+    p = np.where(full & (ch > 0), mixed, p)
+  return float(-np.mean(np.log2(p[split:])))
+
+
+def best_witten_bell(symbols,
+                     split: int,
+                     vocab_size: int,
+                     orders=range(2, 8),
+                     dev_fraction: float = 0.1) -> tuple[int, float]:
+  """``(order, bits)``: the order of ``orders`` with the fewest bits on the last
+  ``dev_fraction`` of the training part (counted on the rest of it), then the held-out bits of
+  that order counted on the whole training part."""
+  dev = int(round(split * (1 - dev_fraction)))
+  scores = {o: witten_bell_bits(symbols[:split], dev, o, vocab_size) for o in orders}
+  order = min(scores, key=scores.get)
+  return order, witten_bell_bits(symbols, split, order, vocab_size)
+
+
+def _normalised(series, length: int) -> np.ndarray:
+  """One series ``[T, D]`` z-normalised per channel (a constant channel becomes 0), linearly
+  resampled to ``length`` steps, flattened."""
+  x = np.asarray(series, np.float64)
+  x = (x - x.mean(0)) / np.where(x.std(0) > 1e-12, x.std(0), 1.0)
+  if len(x) != length:
+    old = np.linspace(0.0, 1.0, len(x)) if len(x) > 1 else np.zeros(1)
+    new = np.linspace(0.0, 1.0, length)
+    x = np.stack([np.interp(new, old, x[:, d]) for d in range(x.shape[1])], 1)
+  return x.reshape(-1)
+
+
+def nearest_neighbour(train, train_labels, test, length: int | None = None) -> np.ndarray:
+  """The label of each test series' nearest training series: Euclidean distance between series
+  z-normalised per channel and resampled to one ``length`` (default: the longest series);
+  series are ``[T, D]`` arrays (a list when lengths differ). Ties go to the first."""
+  train = [np.asarray(x, np.float64).reshape(len(x), -1) for x in train]
+  test = [np.asarray(x, np.float64).reshape(len(x), -1) for x in test]
+  length = length or max(len(x) for x in train + test)
+  a = np.stack([_normalised(x, length) for x in train])
+  b = np.stack([_normalised(x, length) for x in test])
+  d2 = (b**2).sum(1)[:, None] - 2 * b @ a.T + (a**2).sum(1)[None, :]
+  return np.asarray(train_labels)[np.argmin(d2, axis=1)]

@@ -1,0 +1,183 @@
+"""Date/time columns: parse them, infer the sampling interval and the periods it implies, and lay
+the rows on a regular grid so that times that never appear become missing values.
+
+Formats read (each column must use one): ISO dates ``2020-01-31`` (or ``2020/01/31``),
+datetimes ``2020-01-31 13:30[:00]`` (``T`` separator, fractions and a trailing ``Z``/offset
+allowed; the offset is dropped), ``MM/DD/YYYY`` (``DD/MM/YYYY`` when a first field exceeds 12),
+``DD.MM.YYYY``, either with a time, year-month ``2020-01``/``2020/01``/``2020M01``/``Jan 2020``/
+``2020-Jan``, quarters ``2020Q1``/``2020 Q1``/``2020-Q1``, plain years ``1995`` and fractional
+years ``1995.25``.
+
+Candidate periods come from the natural cycles (a day, a week, a year) divided by the
+interval, e.g. half-hourly 48 and 336, hourly 24 and 168, daily 7 and 365.25 (used as 365),
+business days 5, weekly 52, monthly 12, quarterly 4, yearly none.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import NamedTuple
+
+import numpy as np
+
+_MONTHS = {
+    m: i + 1 for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
+}
+_TIME = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+_DAY, _HOUR, _YEAR = 86400.0, 3600.0, 365.25 * 86400.0
+NAMED_TIME = re.compile(
+    r"^(date|time|datetime|timestamp|ds|year|month|quarter|week|day|period|"
+    r"dates?|times?|t)$|date|time|year", re.I)
+
+
+def _datetime(y, mo, d, h=None, mi=None, s=None) -> float:
+  t = dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
+  return (t - dt.datetime(1970, 1, 1)).total_seconds()
+
+
+def _ym(m, order="ym"):
+  y, mo = (m.group(1), m.group(2)) if order == "ym" else (m.group(2), m.group(1))
+  mo = _MONTHS[mo[:3].lower()] if not mo.isdigit() else int(mo)
+  return _datetime(y, mo, 1)
+
+
+def _fractional_year(cell: str) -> float:
+  """1995.25 → 1995-04-01 (a fraction within 0.05 month of a month's start is that month),
+  else the same fraction of the year's seconds."""
+  year, frac = int(float(cell)), float(cell) % 1
+  month = frac * 12
+  if abs(month - round(month)) < 0.05 and round(month) < 12:
+    return _datetime(year, round(month) + 1, 1)
+  return _datetime(year, 1, 1) + frac * _YEAR
+
+
+# (name, pattern, seconds since 1970 from the match, calendar step in months or None)
+_FORMATS = [
+    ("iso", re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})" + _TIME + "$"),
+     lambda m: _datetime(*m.groups())),
+    ("mdy", re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})" + _TIME + "$"),
+     lambda m: _datetime(m.group(3), m.group(1), m.group(2),
+                         *m.groups()[3:])),
+    ("dmy", re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})" + _TIME + "$"),
+     lambda m: _datetime(m.group(3), m.group(2), m.group(1),
+                         *m.groups()[3:])),
+    ("year-month", re.compile(r"^(\d{4})(?:[-/]|M)(\d{1,2})$", re.I), _ym),
+    ("year-month", re.compile(r"^(\d{4})[- ]([A-Za-z]{3})[a-z]*$"), _ym),
+    ("year-month", re.compile(r"^([A-Za-z]{3})[a-z]*[- ](\d{4})$"), lambda m: _ym(m, "my")),
+    ("quarter", re.compile(r"^(\d{4})[- ]?Q([1-4])$",
+                           re.I), lambda m: _datetime(m.group(1), 3 * int(m.group(2)) - 2, 1)),
+    ("year", re.compile(r"^(\d{4})(?:\.0+)?$"), lambda m: _datetime(m.group(1), 1, 1)),
+    ("fractional year", re.compile(r"^(\d{4}\.\d+)$"), lambda m: _fractional_year(m.group(1))),
+]
+
+
+def parse_times(cells: list[str], name: str = "time column") -> tuple[np.ndarray, str]:
+  """``(seconds since 1970 [N], format name)``: every cell parsed with the first format that
+  reads them all. Raises ValueError naming the first cell no format reads."""
+  cells = [c.strip() for c in cells]
+  for fmt, pattern, convert in _FORMATS:
+    if fmt == "mdy" and any((m := pattern.match(c)) and int(m.group(1)) > 12 for c in cells):
+      continue  # a first field above 12 is a day: DD/MM/YYYY
+    try:
+      matches = [pattern.match(c) for c in cells]
+      if all(matches):
+        return np.array([convert(m) for m in matches], np.float64), fmt
+    except (ValueError, KeyError):
+      continue  # e.g. month 13: not this format
+  bad = next(c for c in cells if not any(p.match(c) for _, p, _ in _FORMATS))
+  raise ValueError(f"{name}: cannot read {bad!r} as a date or time (ISO dates and datetimes, "
+                   "MM/DD/YYYY, DD.MM.YYYY, year-month, quarters, years and fractional years).")
+
+
+class Interval(NamedTuple):
+  """A sampling interval: ``name``, ``seconds`` (a typical step), ``months`` (calendar steps for
+  monthly, quarterly and yearly data, else 0), ``business`` (daily data without weekends)."""
+  name: str
+  seconds: float
+  months: int = 0
+  business: bool = False
+
+
+def infer_interval(seconds) -> Interval:
+  """The interval of sorted times: the most common step between consecutive times (calendar
+  months recognised by their 28–31-day lengths)."""
+  t = np.asarray(seconds, np.float64)
+  steps = np.diff(t)
+  steps = steps[steps > 0]
+  if not len(steps):
+    raise ValueError("the time column needs at least two distinct times.")
+  vals, counts = np.unique(np.round(steps), return_counts=True)
+  step = float(vals[np.argmax(counts)])
+  days = step / _DAY
+  for name, lo, hi, months in (("monthly", 28, 31, 1), ("quarterly", 89, 92, 3), ("yearly", 365,
+                                                                                  366, 12)):
+    if lo <= days <= hi:
+      return Interval(name, step, months)
+  if days == 1:
+    weekday = (np.floor(t / _DAY).astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    if len(t) >= 10 and not np.any(weekday >= 5):
+      return Interval("business daily", step, business=True)
+  named = {1800: "half-hourly", 3600: "hourly", 86400: "daily", 604800: "weekly"}
+  return Interval(named.get(int(step), f"every {step:g} s"), step)
+
+
+def candidate_periods(interval: Interval) -> list[int]:
+  """Periods implied by the interval: a day, a week and a year in steps, where that is a whole
+  number of steps (a year is rounded: 365 days, 52 weeks, 8,766 hours) and at least 2."""
+  if interval.months:
+    return [12 // interval.months] if interval.months < 12 else []
+  if interval.business:
+    return [5]
+  out = []
+  for cycle in (_DAY, 7 * _DAY, _YEAR):
+    steps = cycle / interval.seconds
+    near = int(round(steps))
+    if near >= 2 and (abs(steps - near) < 1e-6 * steps or cycle == _YEAR):
+      out.append(near)
+  return out
+
+
+def grid_positions(seconds, interval: Interval) -> np.ndarray:
+  """Each time's index on the regular grid that starts at the first time (calendar months for
+  monthly data, weekdays for business days). Raises ValueError for a duplicate time or one off
+  the grid."""
+  t = np.asarray(seconds, np.float64)
+  if interval.months:
+    dates = [dt.datetime(1970, 1, 1) + dt.timedelta(seconds=float(s)) for s in t]
+    month = np.array([d.year * 12 + d.month - 1 for d in dates])
+    pos, off = np.divmod(month - month[0], interval.months)
+  elif interval.business:
+    day = np.floor(t / _DAY).astype(np.int64)
+    weeks, weekday = np.divmod(day + 3, 7)  # Monday = 0
+    pos = weeks * 5 + weekday
+    pos, off = pos - pos[0], np.zeros_like(pos)
+  else:
+    rel = (t - t[0]) / interval.seconds
+    pos = np.round(rel).astype(np.int64)
+    off = np.abs(rel - pos) > 1e-6
+  if np.any(off):
+    i = int(np.argmax(off != 0))
+    raise ValueError(f"time {i + 1} is not on the {interval.name} grid that the other times "
+                     "follow.")
+  dup = np.flatnonzero(np.diff(pos) == 0)
+  if len(dup):
+    raise ValueError(f"times {dup[0] + 1} and {dup[0] + 2} are the same {interval.name} step.")
+  return pos
+
+
+def regularise(seconds, values) -> tuple[np.ndarray, np.ndarray, Interval, np.ndarray]:
+  """``(times [M], values [M], interval, added [M] bool)``: the rows sorted by time and laid on
+  their grid; the grid times that no row has (``added``) get NaN values (missing) and times
+  interpolated between their neighbours."""
+  t = np.asarray(seconds, np.float64)
+  order = np.argsort(t, kind="stable")
+  t, v = t[order], np.asarray(values, np.float64)[order]
+  interval = infer_interval(t)
+  pos = grid_positions(t, interval)
+  full = np.full(pos[-1] + 1, np.nan)
+  full[pos] = v
+  added = np.ones(len(full), bool)
+  added[pos] = False
+  times = np.interp(np.arange(len(full)), pos, t)
+  return times, full, interval, added

@@ -1,0 +1,126 @@
+"""rnn_jax.baselines against independent computations: Python loops over the series, hand
+counts of a tiny text, numpy.linalg.lstsq built row by row, and a loop 1-NN."""
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from rnn_jax import baselines as bl
+
+
+def test_windows_index_the_series_exactly():
+  values = np.arange(20.0)**2
+  xs, ys, ends = bl.windows(values, 10, 16, window=3, horizon=2)
+  np.testing.assert_array_equal(ends, [9, 10, 11, 12, 13])  # targets 10..15 only
+  for x, y, e in zip(xs, ys, ends):
+    np.testing.assert_array_equal(x, values[e - 2:e + 1])
+    np.testing.assert_array_equal(y, values[e + 1:e + 3])
+
+
+def test_persistence_and_seasonal_naive_equal_a_loop():
+  values = np.random.default_rng(0).normal(size=40)
+  xs, _, ends = bl.windows(values, 20, 40, window=5, horizon=7)
+  naive = bl.seasonal_naive(xs, 7, period=4)
+  for row, e in zip(naive, ends):  # k = 1..4: one period back; k = 5..7: two periods back
+    want = [values[e + k - 4] if k <= 4 else values[e + k - 8] for k in range(1, 8)]
+    np.testing.assert_array_equal(row, want)
+  np.testing.assert_array_equal(bl.persistence(xs, 3), np.stack([values[ends]] * 3, 1))
+  with pytest.raises(ValueError, match="period must be in"):
+    bl.seasonal_naive(xs, 2, period=6)
+
+
+@pytest.mark.parametrize("order,horizon", [(1, 1), (3, 1), (5, 4)])
+def test_ar_equals_lstsq_on_design_rows_built_by_hand(order, horizon):
+  rng = np.random.default_rng(order)
+  values = np.cumsum(rng.normal(size=83)) + np.sin(np.arange(83))
+  xs, ys, _ = bl.windows(values, 0, 83, window=order, horizon=horizon)
+  coef = bl.fit_ar(xs, ys, order)
+  rows, targets = [], []
+  for t in range(order - 1, 83 - horizon):  # t: index of the newest value y<t>
+    rows.append([1.0] + [values[t - j] for j in range(order)])
+    targets.append([values[t + k] for k in range(1, horizon + 1)])
+  want, *_ = np.linalg.lstsq(np.array(rows), np.array(targets), rcond=None)
+  np.testing.assert_allclose(coef, want, rtol=1e-10, atol=1e-10)
+  np.testing.assert_allclose(bl.ar_forecast(coef, xs), np.array(rows) @ want, atol=1e-9)
+
+
+def test_ar_orders_include_the_periods_and_respect_the_data():
+  orders = bl.ar_orders(200, periods=[24], train_windows=400)
+  assert {1, 2, 3, 4, 24, 25} <= set(orders) and max(orders) <= 99
+  assert bl.ar_orders(3) == [1, 2, 3]
+
+
+def _wb_reference(train: str, held: str, order: int, vocab: int) -> float:
+  """Interpolated Witten-Bell written from the formula with dict counts, one symbol at a time."""
+  counts = [Counter() for _ in range(order)]  # counts[k][(context, c)], contexts of length k
+  for i, c in enumerate(train):
+    for k in range(min(order, i + 1)):
+      counts[k][(train[i - k:i], c)] += 1
+  text, bits = train + held, 0.0
+  for i in range(len(train), len(text)):
+    p = 1.0 / vocab
+    for k in range(min(order, i + 1)):
+      h = text[i - k:i]
+      c_h = sum(n for (hh, _), n in counts[k].items() if hh == h)
+      t_h = sum(1 for (hh, _) in counts[k] if hh == h)
+      if c_h:
+        p = (counts[k][(h, text[i])] + t_h * p) / (c_h + t_h)
+    bits -= math.log2(p)
+  return bits / len(held)
+
+
+def test_witten_bell_equals_a_hand_count():
+  # "abab" then "a": order 1 gives (2 + 2·½)/(4 + 2) = ½; after "b" (seen once, followed by
+  # "a"): (1 + 1·½)/(1 + 1) = ¾. Order 3, context "ab": seen once (followed by "a"): the
+  # order-2 context "b" gives ¾, so (1 + 1·¾)/(1 + 1) = 7/8.
+  s = np.array([0, 1, 0, 1, 0])
+  assert bl.witten_bell_bits(s, 4, 1, 2) == pytest.approx(1.0)
+  assert bl.witten_bell_bits(s, 4, 2, 2) == pytest.approx(-math.log2(0.75))
+  assert bl.witten_bell_bits(s, 4, 3, 2) == pytest.approx(-math.log2(7 / 8))
+  # an unseen symbol: order 1 gives (0 + 2·⅓)/(4 + 2) = 1/9, then after "b": (0 + 1·1/9)/2
+  s = np.array([0, 1, 0, 1, 2])
+  assert bl.witten_bell_bits(s, 4, 2, 3) == pytest.approx(math.log2(18))
+
+
+@pytest.mark.parametrize("order", [1, 2, 4])
+def test_witten_bell_equals_the_dict_reference_on_random_text(order):
+  rng = np.random.default_rng(order)
+  text = "".join(rng.choice(list("abcde"), p=[.4, .3, .15, .1, .05], size=300))
+  s = np.array(["abcde".index(c) for c in text])
+  assert bl.witten_bell_bits(s, 250, order, 6) == pytest.approx(
+      _wb_reference(text[:250], text[250:], order, 6), rel=1e-10)
+
+
+def test_best_witten_bell_picks_the_order_on_the_training_part_only():
+  s = np.tile([0, 1, 2, 3, 2, 1], 60)  # a cycle of 6: order >= 3 is exact, order 2 is not
+  s[330:] = np.random.default_rng(0).integers(0, 4, 30)  # held-out noise must not matter
+  order, bits = bl.best_witten_bell(s, 300, 4, orders=(2, 3, 4))
+  dev = {o: bl.witten_bell_bits(s[:300], 270, o, 4) for o in (2, 3, 4)}
+  assert order == min(dev, key=dev.get) and dev[2] > 0.5 > dev[3]
+  assert bits == bl.witten_bell_bits(s, 300, order, 4)
+  with pytest.raises(ValueError, match="split must be in"):
+    bl.witten_bell_bits(s, 0, 2, 4)
+
+
+def test_nearest_neighbour_equals_a_loop_with_unequal_lengths():
+  rng = np.random.default_rng(3)
+  train = [rng.normal(size=(n, 2)) for n in (9, 12, 12, 7)]
+  test = [rng.normal(size=(n, 2)) for n in (10, 12, 5)]
+  labels = np.array(["a", "b", "c", "d"])
+  got = bl.nearest_neighbour(train, labels, test)
+
+  def prep(x):
+    out = []
+    for d in range(x.shape[1]):
+      col = (x[:, d] - x[:, d].mean()) / x[:, d].std()
+      out.append(np.interp(np.linspace(0, 1, 12), np.linspace(0, 1, len(col)), col))
+    return np.stack(out, 1)
+
+  want = []
+  for y in test:
+    dists = [float(np.sum((prep(y) - prep(x))**2)) for x in train]
+    want.append(labels[int(np.argmin(dists))])
+  np.testing.assert_array_equal(got, want)
+  # a scaled and shifted copy of a training series is its own nearest neighbour
+  assert bl.nearest_neighbour(train, labels, [3 * train[2] + 5])[0] == "c"

@@ -1,0 +1,126 @@
+"""The forecaster (rnn_jax.models.forecaster) and the forecast task: a linear part chosen over
+rolling validation cut-offs, a recurrent part kept only when validation shows a clear gain,
+every baseline in the report; checked against computations written apart (lstsq by hand)."""
+import jax
+import numpy as np
+import pytest
+
+import rnn_jax as rj
+from experiments import configs, forecast
+from rnn_jax.models import forecaster as fc
+
+QUIET = lambda *a: None
+
+
+@pytest.mark.parametrize("n", [24, 25, 36, 37])
+def test_short_series_get_windows_that_fit(n):
+  values = np.sin(np.arange(n) / 2.0)
+  p = forecast.plan(n, values, configs.get("forecast"))
+  assert p["fit"] - p["window"] - p["horizon"] + 1 >= 1 and p["window"] >= 2
+  assert p["test"] + p["val"] + p["fit"] == n
+
+
+def test_forecaster_at_init_is_its_linear_part_exactly():
+  rng = np.random.default_rng(0)
+  values = np.cumsum(rng.normal(size=120)) + 5 * np.sin(np.arange(120) / 2)
+  xs, ys, _ = rj.baselines.windows(values, 0, 120, 12, 3)
+  parts = [
+      fc.LinearPart("persistence"),
+      fc.LinearPart("seasonal_naive", 6),
+      fc.LinearPart("ar", coef=rj.baselines.fit_ar(xs, ys, 5))
+  ]
+  for part in parts:
+    model = fc.forecaster(
+        rj.gru(), 8, linear=part, window=10, horizon=3, level=(1.0, 2.0), spread=0.5)
+    params = model.init(jax.random.PRNGKey(1))
+    np.testing.assert_array_equal(model.forecast(params, xs), fc.linear_forecast(part, xs, 3))
+    np.testing.assert_array_equal(model.residual(params, xs), 0)
+
+
+def test_rolling_origin_equals_blocks_refitted_by_hand():
+  rng = np.random.default_rng(2)
+  values = np.cumsum(rng.normal(size=90)) + 3 * np.sin(np.arange(90))
+  scores = fc.rolling_origin(values, 90, 40, 1, periods=(4,), folds=4)
+  errors = {"persistence": [], "seasonal_naive_4": [], "ar_2": []}
+  for a, b in [(50, 60), (60, 70), (70, 80), (80, 90)]:
+    rows = [[1.0, values[t], values[t - 1]] for t in range(1, a - 1)]
+    coef, *_ = np.linalg.lstsq(np.array(rows), values[2:a], rcond=None)
+    for t in range(a - 1, b - 1):  # forecasts of values[t + 1], targets in [a, b)
+      errors["persistence"].append(values[t] - values[t + 1])
+      errors["seasonal_naive_4"].append(values[t - 3] - values[t + 1])
+      errors["ar_2"].append(coef @ [1.0, values[t], values[t - 1]] - values[t + 1])
+  for name, e in errors.items():
+    assert scores[name] == pytest.approx(np.sqrt(np.mean(np.square(e))), rel=1e-9)
+  assert fc.choose_linear_part(scores) == min(scores, key=scores.get)
+
+
+def test_significantly_better_needs_a_clear_gain_in_both_halves():
+  rng = np.random.default_rng(0)
+  base = rng.normal(size=(200, 1))
+  assert fc.significantly_better(base, 0.5 * base)[0]
+  assert not fc.significantly_better(base, base + 0.01 * rng.normal(size=(200, 1)))[0]
+  assert not fc.significantly_better(base, 2 * base)[0]
+  half = np.concatenate([0.1 * base[:100], 1.2 * base[100:]])  # all of the gain in one half
+  assert not fc.significantly_better(base, half)[0]
+
+
+def _dated_csv(tmp_path, n=300, drop=()):
+  rng = np.random.default_rng(4)
+  day = np.arange(n)
+  values = (20 + 4 * np.sin(2 * np.pi * day / 7) + np.cumsum(rng.normal(0, 0.3, n)) +
+            rng.normal(0, 0.5, n))
+  rows = [
+      f'{v:.4f},"{np.datetime64("2022-01-03") + int(d)}"' for d, v in zip(day, values)
+      if d not in drop
+  ]
+  path = tmp_path / "daily.csv"
+  path.write_text("level,date\n" + "\n".join(rows) + "\n")
+  return str(path)
+
+
+def test_forecast_starts_at_the_chosen_linear_part_and_reports_every_baseline(tmp_path):
+  csv = _dated_csv(tmp_path, drop=(40,))
+  frozen = configs.get(
+      "forecast",
+      csv=csv,
+      missing="interpolate",
+      steps=2,
+      eval_every=1,
+      learning_rate=1e-9,
+      hidden_size=4)
+  report = forecast.train_and_evaluate(frozen, None, log=QUIET)
+  assert (report["interval"], report["time_column"], report["times_added"]) == ("daily", "date", 1)
+  assert report["period"] == 7 and 7 in report["periods"]
+  scores = report["linear_rolling_origin"]
+  name = min(scores, key=scores.get)
+  # validation of the chosen part, recomputed apart: refit by hand, windows by hand
+  values = forecast.load(frozen)["values"]
+  fit, val = report["fit"], report["val"]
+  if name.startswith("ar_"):
+    q = int(name[3:])
+    rows = np.array([[1.0] + [values[t - j] for j in range(q)] for t in range(q - 1, fit - 1)])
+    coef, *_ = np.linalg.lstsq(rows, values[q:fit], rcond=None)
+    predict = lambda t: coef @ np.r_[1.0, values[t - np.arange(q)]]
+  else:
+    lag = {"persistence": 1}.get(name, 7)
+    predict = lambda t: values[t + 1 - lag]
+  errors = [predict(t) - values[t + 1] for t in range(fit - 1, fit + val - 1)]
+  assert report["linear_val_rmse"] == pytest.approx(np.sqrt(np.mean(np.square(errors))), rel=1e-9)
+  assert report["history"][0]["eval_val_rmse"] == pytest.approx(report["linear_val_rmse"], rel=1e-6)
+  # no real training: the recurrent part is not kept and the forecast IS the linear part
+  assert not report["recurrent_kept"] and report["test_rmse"] == report["linear_test_rmse"]
+  assert {"persistence", "seasonal_naive", "linear_ar"} <= set(report["baselines"])
+  line = forecast.result_line(report)
+  assert "seasonal naive" in line and "(period 7)" in line and "linear AR(" in line
+  assert "daily data" in line and "GRU not kept" in line
+
+
+def test_forecast_horizon_and_training_keep_the_baselines_beside_the_model(tmp_path):
+  csv = _dated_csv(tmp_path, n=200)
+  config = configs.get("forecast", csv=csv, steps=40, eval_every=10, hidden_size=8, horizon=3)
+  report = forecast.train_and_evaluate(config, str(tmp_path / "run"), log=QUIET)
+  assert report["horizon"] == 3 and (tmp_path / "run" / "forecast.png").exists()
+  assert report["best_step"] in (0, report["params_step"])
+  if not report["recurrent_kept"]:
+    assert report["test_rmse"] == report["linear_test_rmse"]
+  assert "final held-out RMSE" in forecast.result_line(report)

@@ -1,0 +1,113 @@
+"""Date/time columns: every format, the interval and periods of each sampling rate, gaps in time
+as counted missing values, quoted cells, a value column that is not the first."""
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from rnn_jax.data import series, timestamps as ts
+
+EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _seconds(d):
+  return (d - EPOCH).total_seconds()
+
+
+@pytest.mark.parametrize("cells,fmt,first", [
+    (["2020-01-31", "2020-02-01"], "iso", dt.datetime(2020, 1, 31)),
+    (["2020/01/31 13:30", "2020/01/31 14:00"], "iso", dt.datetime(2020, 1, 31, 13, 30)),
+    (["2020-01-31T13:30:15Z", "2020-01-31T13:30:16.5+01:00"
+     ], "iso", dt.datetime(2020, 1, 31, 13, 30, 15)),
+    (["01/31/2020", "02/01/2020"], "mdy", dt.datetime(2020, 1, 31)),
+    (["31/01/2020", "01/02/2020"], "dmy", dt.datetime(2020, 1, 31)),
+    (["31.01.2020 06:00", "01.02.2020 06:00"], "dmy", dt.datetime(2020, 1, 31, 6)),
+    (["2020-01", "2020-02"], "year-month", dt.datetime(2020, 1, 1)),
+    (["1990M11", "1990M12"], "year-month", dt.datetime(1990, 11, 1)),
+    (["Jan 1990", "February 1990"], "year-month", dt.datetime(1990, 1, 1)),
+    (["1990-Mar", "1990-Apr"], "year-month", dt.datetime(1990, 3, 1)),
+    (["1990Q2", "1990 Q3"], "quarter", dt.datetime(1990, 4, 1)),
+    (["1749", "1750"], "year", dt.datetime(1749, 1, 1)),
+    (["1995.25", "1995.5"], "fractional year", dt.datetime(1995, 4, 1)),
+])
+def test_each_format_parses(cells, fmt, first):
+  seconds, got = ts.parse_times(cells)
+  assert got == fmt and seconds[0] == _seconds(first)
+
+
+def test_unreadable_time_is_named():
+  with pytest.raises(ValueError, match="when: cannot read 'soon'"):
+    ts.parse_times(["2020-01-01", "soon"], "when")
+
+
+def _grid(start, step, n):
+  return [start + i * step for i in range(n)]
+
+
+@pytest.mark.parametrize("times,name,periods", [
+    (_grid(dt.datetime(2021, 1, 1), dt.timedelta(minutes=30), 50), "half-hourly", [48, 336, 17532]),
+    (_grid(dt.datetime(2021, 1, 1), dt.timedelta(hours=1), 50), "hourly", [24, 168, 8766]),
+    (_grid(dt.datetime(2021, 1, 1), dt.timedelta(days=1), 50), "daily", [7, 365]),
+    (_grid(dt.datetime(2021, 1, 1), dt.timedelta(weeks=1), 50), "weekly", [52]),
+    ([dt.datetime(2000 + m // 12, m % 12 + 1, 1) for m in range(30)], "monthly", [12]),
+    ([dt.datetime(2000 + m // 4, 3 * (m % 4) + 1, 1) for m in range(30)], "quarterly", [4]),
+    ([dt.datetime(1900 + y, 1, 1) for y in range(30)], "yearly", []),
+])
+def test_interval_and_candidate_periods_of_each_rate(times, name, periods):
+  interval = ts.infer_interval([_seconds(t) for t in times])
+  assert interval.name == name and ts.candidate_periods(interval) == periods
+
+
+def test_business_days_skip_weekends_on_their_grid():
+  days = [d for d in _grid(dt.datetime(2021, 1, 4), dt.timedelta(days=1), 40) if d.weekday() < 5]
+  seconds = [_seconds(d) for d in days]
+  interval = ts.infer_interval(seconds)
+  assert interval.business and ts.candidate_periods(interval) == [5]
+  np.testing.assert_array_equal(ts.grid_positions(seconds, interval), np.arange(len(days)))
+
+
+def _write(tmp_path, text, name="s.csv"):
+  path = tmp_path / name
+  path.write_bytes(text.encode())
+  return str(path)
+
+
+def test_a_gap_in_time_is_a_counted_missing_value(tmp_path):
+  hours = [dt.datetime(2021, 3, 1) + dt.timedelta(hours=h) for h in range(30) if h not in (7, 8)]
+  rows = "".join(f"{np.sin(i)},\"{t:%Y-%m-%d %H:%M}\"\n" for i, t in enumerate(hours))
+  path = _write(tmp_path, "flow,when\n" + rows)
+  with pytest.raises(
+      ValueError,
+      match=r"2 hourly times in 30 have no row \(first: "
+      r"2021-03-01T07:00:00, 2021-03-01T08:00:00\); pass missing="):
+    series.read_csv_series(path)
+  s = series.read_csv_series(path, missing="interpolate")
+  assert (s.added, s.blank, s.time_column, s.column, len(s.values)) == (2, 0, "when", "flow", 30)
+  assert s.interval.name == "hourly" and s.periods == [24, 168, 8766]
+  # hours 7 and 8 lie on the line between hours 6 and 9 (rows 6 and 7 of the file)
+  np.testing.assert_allclose(s.values[7:9],
+                             np.sin(6) + (np.sin(7) - np.sin(6)) * np.array([1, 2]) / 3)
+  dropped = series.read_csv_series(path, missing="drop")
+  assert len(dropped.values) == 28 and len(dropped.times) == 28
+
+
+def test_rows_out_of_order_are_sorted_and_a_repeated_time_refused(tmp_path):
+  path = _write(tmp_path, "date,x\r\n2020-01-03,3\r\n2020-01-01,1\r\n2020-01-02,2\r\n")
+  s = series.read_csv_series(path)
+  np.testing.assert_array_equal(s.values, [1, 2, 3])
+  path = _write(tmp_path, "date,x\n2020-01-01,1\n2020-01-02,2\n2020-01-02,5\n")
+  with pytest.raises(ValueError, match="same daily step"):
+    series.read_csv_series(path)
+
+
+def test_numeric_time_columns_only_by_name_and_the_value_column_is_found(tmp_path):
+  path = _write(tmp_path, "year,count,other\n1990,1,a\n1991,2,b\n1992,4,c\n")
+  s = series.read_csv_series(path)
+  assert s.time_column == "year" and s.column == "count" and s.interval.name == "yearly"
+  path = _write(tmp_path, "a,b\n1990,1\n1991,2\n1992,4\n")  # no time-like name: two values
+  with pytest.raises(ValueError, match=r"name the value column .*2 numeric columns \['a', 'b'\]"):
+    series.read_csv_series(path)
+  s = series.read_csv_series(path, "b", time_column="a")
+  assert s.time_column == "a" and s.interval.name == "yearly"
+  s = series.read_csv_series(path, "b", time_column="")
+  assert s.times is None and s.interval is None
