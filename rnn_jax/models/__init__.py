@@ -9,7 +9,7 @@
   forecaster      a linear part (persistence, seasonal naive, AR) + an RNN on its residual
 """
 from rnn_jax.models.attention import AttentionModel, attention_model
-from rnn_jax.models.forecaster import Forecaster, LinearPart, forecaster
+from rnn_jax.models.forecasting import Forecaster, LinearPart, forecaster
 from rnn_jax.models.language_model import LanguageModel, language_model
 from rnn_jax.models.many_to_many import many_to_many
 from rnn_jax.models.many_to_one import many_to_one, masked_pool
