@@ -427,7 +427,9 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
                   pooled_by,
               **({
                   "mean_baseline_rmse": float(np.sqrt(np.mean((test.labels - y_tr.mean())**2)))
-              } if regression else {}), "steps_in":
+              } if regression else {
+                     **dict(zip(("nn_accuracy", "nn_normalise"), nn_accuracy(train, test)))
+                 }), "steps_in":
                   int(parts["train"][0].shape[1])
           }),
       log=log)
@@ -445,6 +447,14 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
       save_confusion(test.labels, probs.argmax(-1), train.classes, workdir, "confusion.png",
                      f"test confusion (params of step {report['params_step']})")
   return (report, params) if return_params else report
+
+
+def nn_accuracy(train, test) -> tuple[float, str]:
+  """``(test accuracy, normalisation)`` of the 1-nearest-neighbour baseline
+  (``rnn_jax.baselines.best_nearest_neighbour``: Euclidean on series resampled to the longest
+  length, normalised as leave-one-out on the training series prefers)."""
+  mode, guess = rj.baselines.best_nearest_neighbour(train.sequences, train.labels, test.sequences)
+  return float(np.mean(guess == test.labels)), mode
 
 
 def plot_predictions(truth, predicted, step, workdir):
@@ -475,4 +485,6 @@ def result_line(report) -> str:
     return (f"final test RMSE {report['test_rmse']:.4g} (predicting the training mean: "
             f"{report['mean_baseline_rmse']:.4g}) {where}")
   return (f"final test accuracy {100 * report['test_accuracy']:.1f}% ({len(report['classes'])} "
-          f"classes) {where}")
+          f"classes; 1-nearest-neighbour {100 * report['nn_accuracy']:.1f}%, "
+          f"{report['nn_normalise']}-normalised) "
+          f"{where}")

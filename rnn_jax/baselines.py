@@ -8,7 +8,9 @@ Forecasting, on windows ``xs [N, w]`` whose last column is y⟨t⟩ (the newest 
   linear AR(q)      ŷ⟨t+k⟩ = b_k + Σ_{j<q} w_{k,j} y⟨t−j⟩, one least-squares fit per k ("direct")
 
 Text: an interpolated Witten–Bell character n-gram (``witten_bell_bits``). Classification: the
-1-nearest-neighbour on z-normalised series, resampled to one length (``nearest_neighbour``).
+1-nearest-neighbour on series resampled to one length, z-normalised within each series or
+standardised per channel over the training set, whichever leave-one-out prefers
+(``best_nearest_neighbour``).
 """
 from __future__ import annotations
 
@@ -132,26 +134,66 @@ def best_witten_bell(symbols,
   return order, witten_bell_bits(symbols, split, order, vocab_size)
 
 
-def _normalised(series, length: int) -> np.ndarray:
-  """One series ``[T, D]`` z-normalised per channel (a constant channel becomes 0), linearly
-  resampled to ``length`` steps, flattened."""
+def _resampled(series, length: int) -> np.ndarray:
+  """One series ``[T, D]`` linearly resampled to ``length`` steps."""
   x = np.asarray(series, np.float64)
-  x = (x - x.mean(0)) / np.where(x.std(0) > 1e-12, x.std(0), 1.0)
-  if len(x) != length:
-    old = np.linspace(0.0, 1.0, len(x)) if len(x) > 1 else np.zeros(1)
-    new = np.linspace(0.0, 1.0, length)
-    x = np.stack([np.interp(new, old, x[:, d]) for d in range(x.shape[1])], 1)
-  return x.reshape(-1)
+  if len(x) == length:
+    return x
+  old = np.linspace(0.0, 1.0, len(x)) if len(x) > 1 else np.zeros(1)
+  new = np.linspace(0.0, 1.0, length)
+  return np.stack([np.interp(new, old, x[:, d]) for d in range(x.shape[1])], 1)
 
 
-def nearest_neighbour(train, train_labels, test, length: int | None = None) -> np.ndarray:
-  """The label of each test series' nearest training series: Euclidean distance between series
-  z-normalised per channel and resampled to one ``length`` (default: the longest series);
-  series are ``[T, D]`` arrays (a list when lengths differ). Ties go to the first."""
+def _zscore(x, axis) -> np.ndarray:
+  sd = x.std(axis, keepdims=True)
+  return (x - x.mean(axis, keepdims=True)) / np.where(sd > 1e-12, sd, 1.0)
+
+
+def nn_features(train, test, normalise: str = "series", length: int | None = None):
+  """``(a [N, L·D], b [M, L·D])``: series ``[T, D]`` (a list when lengths differ) resampled to
+  one ``length`` (default: the longest) and flattened, each channel z-normalised within each
+  series (``normalise="series"``, the UCR convention: level and scale removed) or standardised
+  with the training set's mean and deviation per channel (``"global"``: levels kept)."""
+  if normalise not in ("series", "global"):
+    raise ValueError(f"normalise must be 'series' or 'global', got {normalise!r}.")
   train = [np.asarray(x, np.float64).reshape(len(x), -1) for x in train]
   test = [np.asarray(x, np.float64).reshape(len(x), -1) for x in test]
   length = length or max(len(x) for x in train + test)
-  a = np.stack([_normalised(x, length) for x in train])
-  b = np.stack([_normalised(x, length) for x in test])
-  d2 = (b**2).sum(1)[:, None] - 2 * b @ a.T + (a**2).sum(1)[None, :]
-  return np.asarray(train_labels)[np.argmin(d2, axis=1)]
+  a = np.stack([_resampled(x, length) for x in train])
+  b = np.stack([_resampled(x, length) for x in test])
+  if normalise == "series":
+    a, b = _zscore(a, 1), _zscore(b, 1)
+  else:
+    mu, sd = a.mean((0, 1)), a.std((0, 1))
+    sd = np.where(sd > 1e-12, sd, 1.0)
+    a, b = (a - mu) / sd, (b - mu) / sd
+  return a.reshape(len(a), -1), b.reshape(len(b), -1)
+
+
+def _squared_distances(b, a):
+  return (b**2).sum(1)[:, None] - 2 * b @ a.T + (a**2).sum(1)[None, :]
+
+
+def nearest_neighbour(train,
+                      train_labels,
+                      test,
+                      normalise: str = "series",
+                      length: int | None = None) -> np.ndarray:
+  """The label of each test series' nearest training series in Euclidean distance, on the
+  features of ``nn_features``. Ties go to the first."""
+  a, b = nn_features(train, test, normalise, length)
+  return np.asarray(train_labels)[np.argmin(_squared_distances(b, a), axis=1)]
+
+
+def best_nearest_neighbour(train, train_labels, test) -> tuple[str, np.ndarray]:
+  """``(normalise, labels)``: the 1-NN whose normalisation ("series" or "global") has the
+  higher leave-one-out accuracy on the training series (ties: "series")."""
+  labels = np.asarray(train_labels)
+  scores = {}
+  for mode in ("series", "global"):
+    a, _ = nn_features(train, train[:1], mode)
+    d = _squared_distances(a, a)
+    np.fill_diagonal(d, np.inf)
+    scores[mode] = float(np.mean(labels[np.argmin(d, axis=1)] == labels))
+  mode = max(scores, key=lambda m: (scores[m], m == "series"))
+  return mode, nearest_neighbour(train, labels, test, mode)

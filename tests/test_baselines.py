@@ -103,24 +103,51 @@ def test_best_witten_bell_picks_the_order_on_the_training_part_only():
     bl.witten_bell_bits(s, 0, 2, 4)
 
 
+def _prep(x, length=12, mu=None, sd=None):
+  """Resample each channel to ``length``, then z-score it (within the series, or by ``mu``/``sd``)."""
+  cols = []
+  for d in range(x.shape[1]):
+    col = np.interp(np.linspace(0, 1, length), np.linspace(0, 1, len(x)), x[:, d])
+    cols.append((col - col.mean()) / col.std() if mu is None else (col - mu[d]) / sd[d])
+  return np.stack(cols, 1)
+
+
+def _loop_1nn(train, labels, test, **kw):
+  out = []
+  for y in test:
+    dists = [float(np.sum((_prep(y, **kw) - _prep(x, **kw))**2)) for x in train]
+    out.append(labels[int(np.argmin(dists))])
+  return np.array(out)
+
+
 def test_nearest_neighbour_equals_a_loop_with_unequal_lengths():
   rng = np.random.default_rng(3)
-  train = [rng.normal(size=(n, 2)) for n in (9, 12, 12, 7)]
+  train = [rng.normal(size=(n, 2)) + [5, 0] for n in (9, 12, 12, 7)]
   test = [rng.normal(size=(n, 2)) for n in (10, 12, 5)]
   labels = np.array(["a", "b", "c", "d"])
-  got = bl.nearest_neighbour(train, labels, test)
-
-  def prep(x):
-    out = []
-    for d in range(x.shape[1]):
-      col = (x[:, d] - x[:, d].mean()) / x[:, d].std()
-      out.append(np.interp(np.linspace(0, 1, 12), np.linspace(0, 1, len(col)), col))
-    return np.stack(out, 1)
-
-  want = []
-  for y in test:
-    dists = [float(np.sum((prep(y) - prep(x))**2)) for x in train]
-    want.append(labels[int(np.argmin(dists))])
-  np.testing.assert_array_equal(got, want)
-  # a scaled and shifted copy of a training series is its own nearest neighbour
+  np.testing.assert_array_equal(
+      bl.nearest_neighbour(train, labels, test), _loop_1nn(train, labels, test))
+  # "global": each channel standardised by the resampled training series' mean and deviation
+  stacked = np.stack([_prep(x, mu=np.zeros(2), sd=np.ones(2)) for x in train])
+  mu, sd = stacked.mean((0, 1)), stacked.std((0, 1))
+  np.testing.assert_array_equal(
+      bl.nearest_neighbour(train, labels, test, "global"),
+      _loop_1nn(train, labels, test, mu=mu, sd=sd))
+  # a scaled and shifted copy of a training series is its own nearest neighbour ("series")
   assert bl.nearest_neighbour(train, labels, [3 * train[2] + 5])[0] == "c"
+
+
+def test_best_nearest_neighbour_keeps_levels_when_they_carry_the_class():
+  rng = np.random.default_rng(0)
+  # the class is the level only: per-series z-scores erase it, leave-one-out sees that
+  make = lambda level, n: [level + 0.1 * rng.normal(size=(15, 1)) for _ in range(n)]
+  train, test = make(0.0, 10) + make(3.0, 10), make(0.0, 5) + make(3.0, 5)
+  labels = np.array([0] * 10 + [1] * 10)
+  mode, guess = bl.best_nearest_neighbour(train, labels, test)
+  assert mode == "global" and np.all(guess == [0] * 5 + [1] * 5)
+  # the class is the shape only, levels random: the per-series z-score wins
+  shape = lambda k: np.sin(np.linspace(0, (k + 1) * np.pi, 20))[:, None]
+  make = lambda k, n: [shape(k) * rng.uniform(1, 5) + rng.normal(0, 9) for _ in range(n)]
+  train, test = make(0, 10) + make(1, 10), make(0, 5) + make(1, 5)
+  mode, guess = bl.best_nearest_neighbour(train, labels, test)
+  assert mode == "series" and np.all(guess == [0] * 5 + [1] * 5)
