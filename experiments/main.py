@@ -39,6 +39,13 @@ def _task_in_argv(argv) -> str:
 
 
 _ARGV_TASK = _task_in_argv(sys.argv)
+_OWN_FLAGS = ("task", "config", "workdir", "restart", "coordinator_address", "num_processes",
+              "process_id", "distributed", "heartbeat_timeout")
+if __name__ == "__main__":  # before config_flags reads the overrides (it does so at definition)
+  _ERROR = configs.override_error(sys.argv, _ARGV_TASK, _OWN_FLAGS)
+  if _ERROR:
+    sys.stderr.write(f"FATAL Flags parsing error: {_ERROR}\n")
+    sys.exit(1)
 _TASK = flags.DEFINE_enum("task", "adding", configs.TASKS,
                           "Alias: --task=NAME reads experiments/configs/NAME.py.")
 

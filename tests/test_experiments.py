@@ -103,7 +103,31 @@ def test_tasks_in_process_with_tiny_configs(task, picture, key, tmp_path):
   assert module.result_line(report).startswith("final ")
 
 
+@pytest.mark.parametrize("argv,message", [
+    (["--config.hiden_size=128"], "--config.hiden_size is not a field of the 'adding' config; did "
+     "you mean --config.hidden_size? (its fields: backward, batch_size,"),
+    (["--steps=10"], "unknown flag --steps: the task's fields are set as --config.FIELD=VALUE; did "
+     "you mean --config.steps=10?"),
+    (["--steps", "10"], "did you mean --config.steps=10?"),
+    (["--nobidirectional"], "did you mean --config.bidirectional=false?"),
+    (["--config.hidden_size=big"], "--config.hidden_size=big: hidden_size takes an integer (int; "
+     "default 64), got 'big'."),
+    (["--task=forecast", "--config.length", "two"], "length takes an integer (int; default None)"),
+    (["--config.learning_rate=fast"], "learning_rate takes a number (float; default 0.01)"),
+    (["--config.bidirectional=maybe"], "bidirectional takes true or false (bool; default False)"),
+    (["--config.bidirectional=True", "--config.steps=3", "--workdir=/x"], None),
+])
+def test_override_errors_are_one_clean_line(argv, message):
+  from experiments import configs
+  task = next((a.split("=")[1] for a in argv if a.startswith("--task=")), "adding")
+  got = configs.override_error(["main"] + argv, task, ("task", "workdir"))
+  assert got == message if message is None else message in got
+  assert got is None or ("\n" not in got and "\\" not in got)
+
+
 @pytest.mark.parametrize("flags,message", [
+    (["--config.hiden_size=1"], "FATAL Flags parsing error: --config.hiden_size is not a field of "
+     "the 'adding' config; did you mean --config.hidden_size?"),
     (["--task=sunspots", "--config.csv=/no/such.csv", "--config.column=x"
      ], "--config.csv must name an existing file"),
     (["--task=sunspots", "--config.column=x"], "--config.column names a column of --config.csv"),

@@ -11,6 +11,7 @@ against the library's own registries and file fields before any training starts.
 from __future__ import annotations
 
 import copy
+import difflib
 import importlib
 import os
 
@@ -28,6 +29,60 @@ def path(task: str) -> str:
   if task not in TASKS:
     raise ValueError(f"task must be one of {list(TASKS)}, got {task!r}.")
   return os.path.join(FOLDER, f"{task}.py")
+
+
+_BOOLS = {"true": True, "t": True, "1": True, "false": False, "f": False, "0": False}
+
+
+def _convert(kind, value: str):
+  """``value`` as ``kind`` the way the flag parser reads it; ValueError if it cannot."""
+  if kind is bool:
+    if value.lower() not in _BOOLS:
+      raise ValueError(value)
+    return _BOOLS[value.lower()]
+  return kind(value)
+
+
+def _did_you_mean(name: str, names) -> str:
+  close = difflib.get_close_matches(name, sorted(names), 1, 0.6)
+  return f"; did you mean --config.{close[0]}?" if close else ""
+
+
+def override_error(argv, task: str, known_flags=()) -> str | None:
+  """One line saying what is wrong with the command line's config overrides, or None: a
+  ``--config.FIELD`` the task's config does not have (with the closest field), a value that is
+  not of the field's type (naming the field, the type and its default), or an old-style flag
+  such as ``--steps=10`` that is a config field (not one of ``known_flags``)."""
+  config = get(task if task in TASKS else "adding")
+  fields = list(config.keys())
+  for i, arg in enumerate(argv[1:], 1):
+    if not arg.startswith("--"):
+      continue
+    name, eq, value = arg[2:].partition("=")
+    if not eq:
+      nxt = argv[i + 1] if i + 1 < len(argv) else None
+      value = None if nxt is None or nxt.startswith("--") else nxt
+    if not name.startswith("config."):
+      bare = name[2:] if name.startswith("no") and name[2:] in fields else name
+      if bare in fields and bare not in known_flags and name not in known_flags:
+        shown = "=false" if bare != name else f"={value}" if value is not None else ""
+        return (f"unknown flag --{name}: the task's fields are set as --config.FIELD=VALUE; did "
+                f"you mean --config.{bare}{shown}?")
+      continue
+    field = name[len("config."):]
+    if field not in config:
+      return (f"--config.{field} is not a field of the {task!r} config"
+              f"{_did_you_mean(field, fields)} (its fields: {', '.join(sorted(fields))}).")
+    kind = config.get_type(field)
+    if value is None or kind not in (int, float, bool, str):
+      continue
+    try:
+      _convert(kind, value)
+    except ValueError:
+      expected = {bool: "true or false", int: "an integer", float: "a number"}[kind]
+      return (f"--config.{field}={value}: {field} takes {expected} ({kind.__name__}; default "
+              f"{config[field]!r}), got {value!r}.")
+  return None
 
 
 def get(task: str = "adding", **changes) -> config_dict.ConfigDict:
