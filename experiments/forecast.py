@@ -15,8 +15,8 @@ gives the candidate periods (``rnn_jax.data.timestamps``). Everything else adapt
   seasonal naive and least-squares AR(q) over 4 rolling validation cut-offs, plus a GRU on
   what it leaves, starting at zero. After training, the GRU is kept only if its best validation
   step beats the linear part by more than three standard errors (``significantly_better``);
-  otherwise the forecast is the linear part alone. For the test tail an AR part is refitted on the training
-  and validation parts together, with the order validation chose.
+  otherwise the forecast is the linear part alone. For the test tail an AR part is refitted on
+  the training and validation parts together, with the order validation chose.
 - Report, console and ``forecast.png``: persistence, seasonal naive (with its period) and the
   linear AR beside the model, on the same held-out values.
 """
@@ -38,7 +38,7 @@ from rnn_jax.models import forecasting as fc
 
 
 def load(config) -> dict:
-  """``{"times", "values", "name", "interval", "periods", "time_column", "added"}``."""
+  """``{"times", "values", "name", "interval", "periods", "time_column", "added", "repeated"}``."""
   if config.csv:
     s = read_csv_series(
         config.csv, config.column, time_column=config.time_column, missing=config.missing)
@@ -49,7 +49,8 @@ def load(config) -> dict:
         "interval": s.interval.name if s.interval else None,
         "periods": s.periods,
         "time_column": s.time_column,
-        "added": s.added
+        "added": s.added,
+        "repeated": s.repeated
     }
   years, values = load_sunspots()
   return {
@@ -59,7 +60,8 @@ def load(config) -> dict:
       "interval": "yearly",
       "periods": [],
       "time_column": "YEAR",
-      "added": 0
+      "added": 0,
+      "repeated": 0
   }
 
 
@@ -208,6 +210,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
               "interval": data["interval"],
               "time_column": data["time_column"],
               "times_added": data["added"],
+              "times_repeated": data["repeated"],
               **p, "train_windows": len(y_tr),
               "linear_part": linear.label,
               "linear_val_rmse": base_val,

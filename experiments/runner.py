@@ -64,13 +64,15 @@ class Task(NamedTuple):
 
 # Config fields that say how long or on what hardware a run goes on, not what its params mean:
 # changing them resumes the run in its workdir (everything else is the run's identity).
+# Sampling (temperature) and selection smoothing only change what is read off the run.
 RESUMABLE_FIELDS = ("steps", "epochs", "patience", "eval_every", "checkpoint_every", "devices",
-                    "backward", "compute_dtype", "eval_batches")
+                    "backward", "compute_dtype", "eval_batches", "learning_rate", "clip_norm",
+                    "temperature", "smooth_evals")
 
 
 def run_identity(config) -> dict:
   """The identity a workdir records for this config (``rnn_jax.runs``): every field except
-  ``RESUMABLE_FIELDS``, and the fingerprint of every data file a field names."""
+  ``RESUMABLE_FIELDS``, a field naming a data file as that file's content fingerprint."""
   fields = config.to_dict()
   files = [v for v in fields.values() if isinstance(v, str) and v and os.path.isfile(v)]
   return runs.identity(fields, files, ignore=RESUMABLE_FIELDS)

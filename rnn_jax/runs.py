@@ -1,14 +1,16 @@
 """What a workdir holds: the identity of the run whose checkpoints are in it.
 
 A run's identity is the set of settings that decide what its parameters mean: the config
-fields that shape params and data (cell, sizes, task, seed, ...) and a fingerprint of every
-data file it read (SHA-256 of the bytes, so the same path with other contents differs).
+fields that shape params and data (cell, sizes, task, seed, ...), each data file standing as
+the fingerprint of its bytes (SHA-256) instead of its path, so that a relative or absolute
+spelling, a symlink or a byte-identical copy is the same data, and one byte edited is not.
 ``claim`` records it in ``workdir/identity.json`` on the first run and refuses, before
 anything is written, a later run whose identity differs: its checkpoints would either fail
 to restore or, worse, restore into a model of other data (a vocabulary of the same size,
-other characters). Settings that only say how long or how a run goes on (``steps``,
-evaluation and checkpoint intervals, devices, the backward pass, the learning rate) are not
-part of it, so a run can be extended or re-tuned in place. ``move_aside`` starts over
+other characters). Settings that only say how long or how a run goes on (the caller's
+``ignore``: for the launcher ``steps``, evaluation and checkpoint intervals, devices, the
+backward pass, the learning rate, sampling temperature) are not part of it, so a run can be
+extended or re-tuned in place. ``move_aside`` starts over
 without losing the old run.
 """
 from __future__ import annotations
@@ -38,12 +40,33 @@ def file_fingerprint(path: str, chunk: int = 1 << 20) -> str:
 
 
 def identity(fields: Mapping, files: Iterable[str] = (), ignore: Iterable[str] = ()) -> dict:
-  """``{"fields": {...}, "data": {path: fingerprint}}``: the config ``fields`` minus ``ignore``
-  (values as JSON would write them) and the fingerprint of each data file (absolute paths)."""
-  ignore = set(ignore)
-  kept = {k: v for k, v in sorted(fields.items()) if k not in ignore}
-  data = {os.path.abspath(p): file_fingerprint(p) for p in sorted(set(files))}
-  return json.loads(json.dumps({"fields": kept, "data": data}, default=str))
+  """``{"fields": {...}, "data": [fingerprints]}``: the config ``fields`` minus ``ignore``
+  (values as JSON would write them; a field naming one of ``files`` holds that file's
+  fingerprint instead of its path) and the sorted fingerprints of ``files``."""
+  ignore, files = set(ignore), set(files)
+  prints = {os.path.realpath(p): file_fingerprint(p) for p in files}
+  kept = {}
+  for k, v in sorted(fields.items()):
+    if k not in ignore:
+      is_file = isinstance(v, str) and v in files
+      kept[k] = prints[os.path.realpath(v)] if is_file else v
+  return json.loads(json.dumps({"fields": kept, "data": sorted(prints.values())}, default=str))
+
+
+def _normalised(ident: Mapping) -> dict:
+  """An identity as ``identity`` writes it now. Records written before data was identified by
+  content held ``data`` as {absolute path: fingerprint} and paths in the fields."""
+  data = ident.get("data", [])
+  if not isinstance(data, Mapping):
+    return dict(ident)
+  fields = {}
+  for k, v in ident.get("fields", {}).items():
+    match = [
+        fp for p, fp in data.items() if isinstance(v, str) and v and
+        (p == os.path.abspath(v) or p.endswith(os.sep + v.lstrip("./")))
+    ]
+    fields[k] = match[0] if match else v
+  return {"fields": fields, "data": sorted(data.values())}
 
 
 def recorded(workdir: str) -> dict | None:
@@ -57,16 +80,17 @@ def recorded(workdir: str) -> dict | None:
 
 def differences(old: Mapping, new: Mapping) -> list[str]:
   """``"name: old -> new"`` for every field or data file that differs."""
+  old, new = _normalised(old), _normalised(new)
   out = []
   of, nf = old.get("fields", {}), new.get("fields", {})
   for k in sorted(set(of) | set(nf)):
-    if of.get(k, "<absent>") != nf.get(k, "<absent>"):
-      out.append(f"{k}: {of.get(k, '<absent>')!r} -> {nf.get(k, '<absent>')!r}")
-  od, nd = old.get("data", {}), new.get("data", {})
-  if sorted(od.values()) != sorted(nd.values()):
-    changed = sorted(set(od) ^ set(nd)) or sorted(k for k in od if od[k] != nd.get(k))
-    out.append(
-        f"data files differ ({', '.join(os.path.basename(p) for p in changed) or 'contents'})")
+    a, b = of.get(k, "<absent>"), nf.get(k, "<absent>")
+    if a != b and all(str(v).startswith("sha256:") for v in (a, b)):
+      out.append(f"{k}: a file with other contents ({a[:15]}… -> {b[:15]}…)")
+    elif a != b:
+      out.append(f"{k}: {a!r} -> {b!r}")
+  if sorted(old.get("data", [])) != sorted(new.get("data", [])) and not out:
+    out.append("data files differ (their contents)")
   return out
 
 

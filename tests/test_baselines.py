@@ -104,7 +104,7 @@ def test_best_witten_bell_picks_the_order_on_the_training_part_only():
 
 
 def _prep(x, length=12, mu=None, sd=None):
-  """Resample each channel to ``length``, then z-score it (within the series, or by ``mu``/``sd``)."""
+  """Each channel resampled to ``length``, then z-scored (within the series, or by mu, sd)."""
   cols = []
   for d in range(x.shape[1]):
     col = np.interp(np.linspace(0, 1, length), np.linspace(0, 1, len(x)), x[:, d])

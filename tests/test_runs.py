@@ -3,6 +3,7 @@ refused before anything is written, extending a run resumes, --restart moves the
 aside, and library noise goes to the workdir's run.log instead of the console."""
 import datetime
 import json
+import hashlib
 import os
 import subprocess
 import sys
@@ -36,16 +37,29 @@ def test_identity_differences_name_fields_and_data(tmp_path):
   a.write_text("abcabc")
   b.write_text("cbacba")  # same size, same vocabulary, other text
   one = runs.identity({"hidden_size": 8, "steps": 10, "text_file": str(a)}, [str(a)], ["steps"])
-  assert "steps" not in one["fields"] and one["data"][str(a)].startswith("sha256:")
+  digest = "sha256:" + hashlib.sha256(b"abcabc").hexdigest()  # computed apart
+  assert "steps" not in one["fields"] and one["data"] == [digest]
+  assert one["fields"]["text_file"] == digest  # the content, not the path
   same = runs.identity({"hidden_size": 8, "steps": 99, "text_file": str(a)}, [str(a)], ["steps"])
   assert runs.differences(one, same) == []
   other = runs.identity({"hidden_size": 16, "text_file": str(a)}, [str(a)])
   assert runs.differences(one, other) == ["hidden_size: 8 -> 16"]
-  b_bytes = runs.identity({"hidden_size": 8, "text_file": str(a)}, [str(b)])
-  assert runs.differences(one, b_bytes) == ["data files differ (a.txt, b.txt)"]
+  b_bytes = runs.identity({"hidden_size": 8, "text_file": str(b)}, [str(b)])
+  assert runs.differences(one, b_bytes) == [
+      f"text_file: a file with other contents ({digest[:15]}… -> "
+      f"sha256:{hashlib.sha256(b'cbacba').hexdigest()[:8]}…)"
+  ]
+  # the same bytes under another spelling: relative, a symlink, a copy
+  os.symlink(a, tmp_path / "link.txt")
+  (tmp_path / "copy.txt").write_bytes(a.read_bytes())
+  for p in (os.path.relpath(a), str(tmp_path / "link.txt"), str(tmp_path / "copy.txt")):
+    assert runs.differences(one, runs.identity({"hidden_size": 8, "text_file": p}, [p])) == []
   a.write_text("abcabd")  # the same path, other bytes
   changed = runs.identity({"hidden_size": 8, "text_file": str(a)}, [str(a)])
-  assert runs.differences(one, changed) == ["data files differ (a.txt)"]
+  assert runs.differences(one, changed)[0].startswith("text_file: a file with other contents")
+  # a record written before data was identified by content still matches its data
+  old = {"fields": {"hidden_size": 8, "text_file": str(b)}, "data": {str(b): b_bytes["data"][0]}}
+  assert runs.differences(old, b_bytes) == []
 
 
 def test_claim_records_accepts_the_same_run_and_refuses_another(tmp_path):
@@ -102,7 +116,9 @@ def test_run_identity_ignores_run_length_and_fingerprints_named_files(tmp_path):
   assert runs.differences(run_identity(base), run_identity(bigger)) == [
       f"hidden_size: {base.hidden_size} -> {base.hidden_size + 1}"
   ]
-  assert list(run_identity(base)["data"]) == [str(text)]
+  assert run_identity(base)["data"] == [runs.file_fingerprint(str(text))]
+  resampled = configs.replace(base, temperature=0.5, learning_rate=1e-3)  # not identity
+  assert runs.differences(run_identity(base), run_identity(resampled)) == []
 
 
 def _launch(workdir, *args):

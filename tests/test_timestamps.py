@@ -64,7 +64,7 @@ def test_fractional_years_that_round_still_find_their_weekly_grid():
   years = [f"{1991.1 + i / 52.18:.6f}" for i in range(300) if i not in (50, 51)]
   seconds, fmt = ts.parse_times(years)
   assert fmt == "fractional year"
-  times, values, interval, added = ts.regularise(seconds, np.arange(298.0))
+  times, values, interval, added, repeated, _ = ts.regularise(seconds, np.arange(298.0))
   assert interval.name == "weekly" and ts.candidate_periods(interval) == [52]
   assert len(values) == 300 and np.flatnonzero(added).tolist() == [50, 51]
 
@@ -102,13 +102,17 @@ def test_a_gap_in_time_is_a_counted_missing_value(tmp_path):
   assert len(dropped.values) == 28 and len(dropped.times) == 28
 
 
-def test_rows_out_of_order_are_sorted_and_a_repeated_time_refused(tmp_path):
+def test_rows_out_of_order_are_sorted_and_repeated_times_averaged(tmp_path):
   path = _write(tmp_path, "date,x\r\n2020-01-03,3\r\n2020-01-01,1\r\n2020-01-02,2\r\n")
   s = series.read_csv_series(path)
   np.testing.assert_array_equal(s.values, [1, 2, 3])
-  path = _write(tmp_path, "date,x\n2020-01-01,1\n2020-01-02,2\n2020-01-02,5\n")
-  with pytest.raises(ValueError, match="same daily step"):
-    series.read_csv_series(path)
+  # a clock set back an hour: 01:00 twice (one of them blank), averaged over known values
+  path = _write(
+      tmp_path, "t,x\n2020-11-01 00:00,1\n2020-11-01 01:00,2\n2020-11-01 01:00,4\n"
+      "2020-11-01 01:00,\n2020-11-01 02:00,8\n")
+  s = series.read_csv_series(path)
+  np.testing.assert_array_equal(s.values, [1, 3, 8])
+  assert (s.repeated, s.added, s.interval.name) == (2, 0, "hourly")
 
 
 def test_numeric_time_columns_only_by_name_and_the_value_column_is_found(tmp_path):

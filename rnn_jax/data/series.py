@@ -28,7 +28,8 @@ class Series(NamedTuple):
   """A CSV series: ``values [M]`` in time order (missing ones handled as ``missing`` said),
   ``times [M]`` (seconds since 1970; None without a time column), ``interval`` and its
   candidate ``periods`` (``rnn_jax.data.timestamps``), the ``time_column`` and value ``column``
-  names, ``blank`` (missing cells) and ``added`` (times on the grid that no row has)."""
+  names, ``blank`` (missing cells), ``added`` (times on the grid that no row has) and
+  ``repeated`` (rows on the grid step of an earlier row, averaged with it)."""
   values: np.ndarray
   times: np.ndarray | None
   interval: timestamps.Interval | None
@@ -37,6 +38,7 @@ class Series(NamedTuple):
   column: str
   blank: int
   added: int
+  repeated: int = 0
 
 
 def _numeric(cell: str) -> bool:
@@ -85,11 +87,12 @@ def read_csv_series(path: str,
   ``column``: a header name or a 0-based index; None picks the only numeric column that is not
   the time column. ``time_column``: a name or index; None detects one (see
   ``_find_time_column``); ``""`` reads none (rows in file order). With times, the rows are
-  sorted by time and laid on the inferred interval's grid: a time that never appears is a
+  sorted by time and laid on the inferred interval's grid (rows of one grid step averaged): a
+  time that never appears is a
   missing value, as a blank, ``NA``/``NaN``/``?``/``null`` cell is. ``missing="error"`` counts
   them and names the first; ``"drop"`` leaves them out; ``"interpolate"`` fills them linearly
   from their neighbours in time. Raises ValueError naming the file (and row) for an empty file,
-  a missing column, a non-numeric or infinite value, an unreadable or repeated time, or more
+  a missing column, a non-numeric or infinite value, an unreadable time, or more
   than ``max_rows`` rows.
   """
   check_missing_policy(missing)
@@ -127,11 +130,12 @@ def read_csv_series(path: str,
                        f"{'no' if not numeric else len(numeric)} numeric columns "
                        f"{[header[j] for j in numeric]}.")
     index = numeric[0]
-  values, gaps = [], []
-  for num, row in numbered[1:]:
+  values, gaps, blank_rows = [], [], []
+  for i, (num, row) in enumerate(numbered[1:]):
     text = cell(row, index)
     if text.lower() in _MISSING:
       gaps.append(f"row {num}")
+      blank_rows.append(i)
       values.append(np.nan)
       continue
     try:
@@ -143,7 +147,7 @@ def read_csv_series(path: str,
       raise ValueError(f"{path}:{num}: column {header[index]!r} holds a non-finite value.")
     values.append(value)
   values = np.array(values, np.float64)
-  times, interval, periods, added = None, None, [], np.zeros(len(values), bool)
+  times, interval, periods, added, repeated = None, None, [], np.zeros(len(values), bool), 0
   if t_index is not None:
     name = f"{path}: time column {header[t_index]!r}"
     cells = [cell(r, t_index) for r in data]
@@ -151,9 +155,12 @@ def read_csv_series(path: str,
       raise ValueError(f"{name}: row {numbered[1 + cells.index('')][0]} has no time.")
     seconds, _ = timestamps.parse_times(cells, name)
     try:
-      times, values, interval, added = timestamps.regularise(seconds, values)
+      grid = timestamps.regularise(seconds, values)
     except ValueError as e:
       raise ValueError(f"{name}: {e}") from None
+    times, values, interval, added, repeated = grid[:5]
+    # a blank cell is missing only when no other row of its time step has a value
+    gaps = [g for g, i in zip(gaps, blank_rows) if np.isnan(values[grid.step_of_row[i]])]
     periods = timestamps.candidate_periods(interval)
   if (gaps or added.any()) and missing == "error":
     parts = [missing_report(gaps, "rows", len(data))] if gaps else []
@@ -169,7 +176,7 @@ def read_csv_series(path: str,
   values = values[keep] if missing == "drop" else interpolate_nans(values)
   return Series(values, None if times is None else times[keep], interval, periods,
                 None if t_index is None else header[t_index], header[index], len(gaps),
-                int(added.sum()))
+                int(added.sum()), repeated)
 
 
 def read_csv_column(path: str,

@@ -153,8 +153,8 @@ def candidate_periods(interval: Interval) -> list[int]:
 
 def grid_positions(seconds, interval: Interval) -> np.ndarray:
   """Each time's index on the regular grid that starts at the first time (calendar months for
-  monthly data, weekdays for business days). Raises ValueError for a duplicate time or one off
-  the grid."""
+  monthly data, weekdays for business days); repeated times share an index. Raises ValueError
+  for a time off the grid."""
   t = np.asarray(seconds, np.float64)
   if interval.months:
     dates = [dt.datetime(1970, 1, 1) + dt.timedelta(seconds=float(s)) for s in t]
@@ -173,24 +173,38 @@ def grid_positions(seconds, interval: Interval) -> np.ndarray:
     i = int(np.argmax(off != 0))
     raise ValueError(f"time {i + 1} is not on the {interval.name} grid that the other times "
                      "follow.")
-  dup = np.flatnonzero(np.diff(pos) == 0)
-  if len(dup):
-    raise ValueError(f"times {dup[0] + 1} and {dup[0] + 2} are the same {interval.name} step.")
   return pos
 
 
-def regularise(seconds, values) -> tuple[np.ndarray, np.ndarray, Interval, np.ndarray]:
-  """``(times [M], values [M], interval, added [M] bool)``: the rows sorted by time and laid on
-  their grid; the grid times that no row has (``added``) get NaN values (missing) and times
-  interpolated between their neighbours."""
+class Grid(NamedTuple):
+  """A series on its regular grid: ``times [M]``, ``values [M]`` (NaN: missing), ``interval``,
+  ``added [M]`` (grid times that no row has), ``repeated`` (rows merged into an earlier row's
+  step) and ``step_of_row [N]`` (the grid index of each input row, in input order)."""
+  times: np.ndarray
+  values: np.ndarray
+  interval: Interval
+  added: np.ndarray
+  repeated: int
+  step_of_row: np.ndarray
+
+
+def regularise(seconds, values) -> Grid:
+  """The rows sorted by time and laid on their grid. Rows on the same grid step (a clock set back
+  an hour, a copied row) are averaged over their known values; the grid times that no row has
+  get NaN values (missing) and times interpolated between their neighbours."""
   t = np.asarray(seconds, np.float64)
   order = np.argsort(t, kind="stable")
   t, v = t[order], np.asarray(values, np.float64)[order]
   interval = infer_interval(t)
   pos = grid_positions(t, interval)
-  full = np.full(pos[-1] + 1, np.nan)
-  full[pos] = v
-  added = np.ones(len(full), bool)
-  added[pos] = False
-  times = np.interp(np.arange(len(full)), pos, t)
-  return times, full, interval, added
+  known = ~np.isnan(v)
+  total = np.bincount(pos, np.where(known, v, 0.0), pos[-1] + 1)
+  count = np.bincount(pos, known, pos[-1] + 1)
+  rows = np.bincount(pos, minlength=pos[-1] + 1)
+  first = np.flatnonzero(np.r_[True, np.diff(pos) > 0])
+  step_of_row = np.empty_like(pos)
+  step_of_row[order] = pos
+  return Grid(
+      np.interp(np.arange(len(rows)), pos[first], t[first]),
+      np.where(count > 0, total / np.maximum(count, 1), np.nan), interval, rows == 0,
+      int(len(t) - len(first)), step_of_row)
