@@ -83,9 +83,6 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   # its order (2-7) chosen on the last 10% of the training part.
   order, ngram_bpc = rj.baselines.best_witten_bell(
       np.concatenate([train_ids, held_ids]), len(train_ids), vocab.size)
-  log(f"reference: a Witten-Bell {order}-gram gets {ngram_bpc:.3f} held-out bits/char "
-      f"({source}: {len(train_ids)} training and {len(held_ids)} held-out characters, "
-      f"{vocab.size} symbols)")
   model = build_model(config, vocab.size)
   rng = np.random.default_rng(1234)
   eval_window = min(EVAL_LENGTH + 1, len(held_ids) - 1)
@@ -129,7 +126,9 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
               "chars": len(text),
               "vocab_size": vocab.size,
               "ngram_order": order,
-              "ngram_bpc": ngram_bpc
+              "ngram_bpc": ngram_bpc,
+              "reference": f"reference: a Witten-Bell {order}-gram, {ngram_bpc:.3f} held-out "
+                           f"bits/char"
           }),
       log=log)
   if report["best"]:  # the best held-out evaluation, not the last (a small text overfits)

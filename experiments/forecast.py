@@ -97,21 +97,22 @@ def plan(n: int, values, config, periods=()) -> dict:
 def linear_parts(values, p) -> tuple[str, dict, dict]:
   """``(chosen name, parts fitted on the fit part, rolling-origin RMSE of each)``: the rolling
   origin covers the validation tail and as much again before it (at most half the series before
-  the test tail), in 4 blocks."""
+  the test tail), in 4 blocks; the choice is ``choose_linear_part``'s one-standard-error rule."""
   stop = p["fit"] + p["val"]
   span = min(2 * p["val"], stop // 2)
   periods = sorted(set(p["periods"]))
   max_order = max(48, 2 * max(periods, default=0) + 1)
-  scores = fc.rolling_origin(values, stop, span, p["horizon"], periods, max_order=max_order)
-  sn = [
-      k for k in scores if k.startswith("seasonal_naive_") and k != f"seasonal_naive_{p['period']}"
-  ]
-  scores = {k: v for k, v in scores.items() if k not in sn}  # seasonal naive: its period only
-  orders = [int(k[3:]) for k in scores if k.startswith("ar_")]
+  errors = fc.rolling_origin(values, stop, span, p["horizon"], periods, max_order=max_order)
+  errors = {  # seasonal naive: the chosen period only
+      k: v
+      for k, v in errors.items()
+      if not k.startswith("seasonal_naive_") or k == f"seasonal_naive_{p['period']}"
+  }
+  orders = [int(k[3:]) for k in errors if k.startswith("ar_")]
   parts = fc.fit_linear_parts(values, p["fit"], p["horizon"], periods, orders=orders)
-  parts = {k: v for k, v in parts.items() if k in scores}
-  scores = {k: scores[k] for k in parts}
-  return fc.choose_linear_part(scores), parts, scores
+  errors = {k: v for k, v in errors.items() if k in parts}
+  parts = {k: parts[k] for k in errors}
+  return fc.choose_linear_part(errors), parts, fc.rmse_of(errors)
 
 
 def refit(part: fc.LinearPart, values, stop: int, horizon: int) -> fc.LinearPart:
@@ -215,6 +216,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
               "linear_part": linear.label,
               "linear_val_rmse": base_val,
               "linear_rolling_origin": scores,
+              "linear_name": name,
               "linear_test_rmse": baselines.rmse(b_te, y_te),
               "baselines": table,
               "persistence_rmse": table["persistence"],

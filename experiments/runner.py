@@ -109,7 +109,8 @@ def run_task(config, workdir, task: Task, log=print):
   """Trains ``task.model`` as ``config`` says and returns ``(report, params)``: the params of
   the evaluation ``task.select`` picks when the run saw it (``report["params_step"]`` says
   which step; the final params otherwise). ``report["seconds"]`` counts every session of a
-  resumed run (``eval_seconds`` in metrics.jsonl: wall time so far at each evaluation).
+  resumed run (``eval_seconds`` in metrics.jsonl: wall time so far at each evaluation),
+  ``report["session_seconds"]`` this one.
 
   With a ``workdir``: a workdir of another run (``run_identity`` differs) is refused with
   ``runs.WorkdirMismatch`` before anything is written; library messages go to its run.log.
@@ -119,8 +120,46 @@ def run_task(config, workdir, task: Task, log=print):
   with library_log(workdir) as log_path:
     report, params = _run(config, workdir, task, log)
   if report["resumed_from"] is not None and jax.process_index() == 0:
-    log(f"resumed from step {report['resumed_from']} (library messages: {log_path})")
+    log(resume_line(report, config.steps, log_path))
   return report, params
+
+
+def plan_line(config, task: Task, params, workdir) -> str:
+  """The first console line: task, data, model and its parameter count, planned steps,
+  evaluation cadence, workdir."""
+  extra = task.extra_report or {}
+  sizes = [
+      f"{k.replace('_', ' ')} {extra[k]:,}" for k in _SIZE_KEYS
+      if isinstance(extra.get(k), int) and not isinstance(extra.get(k), bool)
+  ]
+  if extra.get("classes"):
+    sizes.append(f"{len(extra['classes'])} classes")
+  count = sum(int(x.size) for x in jax.tree_util.tree_leaves(params))
+  layers = f" × {config.num_layers} layers" if config.get("num_layers", 1) > 1 else ""
+  bidi = "bidirectional " if config.get("bidirectional") else ""
+  return (f"{task.name}: {extra.get('data', 'generated data')}"
+          f"{' (' + ', '.join(sizes) + ')' if sizes else ''}; model {bidi}{config.cell.upper()}-"
+          f"{config.hidden_size}{layers}, {count:,} parameters; up to {config.steps:,} steps, "
+          f"evaluated every {config.eval_every:,}; workdir "
+          f"{workdir or 'none (nothing is kept: pass --workdir)'}"
+          f"{'; ' + extra['reference'] if extra.get('reference') else ''}")
+
+
+_SIZE_KEYS = ("values", "train_windows", "train_size", "test_size", "chars", "vocab_size")
+
+
+def resume_line(report, steps: int, log_path) -> str:
+  """What a rerun in the same workdir did: resumed (this session's time and the total), or
+  nothing because the run had finished; run.log named only when it holds something."""
+  logged = (f" (library messages: {log_path})"
+            if log_path and os.path.exists(log_path) and os.path.getsize(log_path) else "")
+  final = report["final"]["step"] if report["final"] else report["resumed_from"]
+  if final == report["resumed_from"] and (final >= steps or report["stopped_early"]):
+    why = "stopped early" if report["stopped_early"] else f"reached its {steps:,} steps"
+    return (f"already finished at step {final:,} ({why}); nothing was trained, the result "
+            f"again (all sessions: {report['seconds']:.0f}s){logged}")
+  return (f"resumed from step {report['resumed_from']:,} to {final:,}: this session "
+          f"{report['session_seconds']:.0f}s, all sessions {report['seconds']:.0f}s{logged}")
 
 
 def _run(config, workdir, task: Task, log):
@@ -143,6 +182,8 @@ def _run(config, workdir, task: Task, log):
   start = time.time()
   primary = jax.process_index() == 0  # several processes: only the first writes and logs
   writer = tensorboard_writer(workdir) if primary else None
+  if primary:
+    log(plan_line(config, task, state.params, workdir))
   bar = progress_bar(config.steps) if primary else None
 
   # The params behind the best evaluation so far (``task.select``): what the report stands on,
@@ -169,8 +210,11 @@ def _run(config, workdir, task: Task, log):
           writer.add_scalar(name, value, row["step"])
       writer.flush()
     line = f"{summary(row)}  {time.time() - start:6.1f}s"
-    if primary:
-      bar.write(line) if bar is not None else log(line)
+    if primary and bar is not None:
+      bar.write(line)
+      bar.set_postfix_str(" ".join(summary(row).split()[2:])[:60], refresh=True)
+    elif primary:
+      log(line)
 
   try:
     state, info = fit(
@@ -194,21 +238,37 @@ def _run(config, workdir, task: Task, log):
   best = task.select(history) if task.select and history else None
   params = parallel.local_copy(state.params)
   params_step = int(state.step)
+  session = time.time() - start  # this session; earlier ones of a resumed run are added
   if best is not None and track["step"] == best["step"]:
     params, params_step = track["best"], best["step"]
   report = {
-      "task": task.name,
-      "config": config.to_dict(),
-      "devices": int(mesh.devices.size),
-      "processes": jax.process_count(),
-      "final": history[-1] if history else None,
-      "best": best,
-      "params_step": params_step,
-      "stopped_early": info["stopped_early"],
-      "interrupted": info["interrupted"],
-      "resumed_from": info["resumed_from"],
-      "seconds": max(time.time() - start, history[-1].get("eval_seconds", 0) if history else 0),
-      "history": history,
+      "task":
+          task.name,
+      "config":
+          config.to_dict(),
+      "devices":
+          int(mesh.devices.size),
+      "processes":
+          jax.process_count(),
+      "final":
+          history[-1] if history else None,
+      "best":
+          best,
+      "params_step":
+          params_step,
+      "stopped_early":
+          info["stopped_early"],
+      "interrupted":
+          info["interrupted"],
+      "resumed_from":
+          info["resumed_from"],
+      "seconds":
+          session + (track["clock"] if track["clock"] is not None else
+                     history[-1].get("eval_seconds", 0.0) if history else 0.0),
+      "session_seconds":
+          session,
+      "history":
+          history,
       **(task.extra_report or {})
   }
   if workdir and primary and not info["interrupted"]:

@@ -40,7 +40,7 @@ def test_forecaster_at_init_is_its_linear_part_exactly():
 def test_rolling_origin_equals_blocks_refitted_by_hand():
   rng = np.random.default_rng(2)
   values = np.cumsum(rng.normal(size=90)) + 3 * np.sin(np.arange(90))
-  scores = fc.rolling_origin(values, 90, 40, 1, periods=(4,), folds=4)
+  scores = fc.rmse_of(fc.rolling_origin(values, 90, 40, 1, periods=(4,), folds=4))
   errors = {"persistence": [], "seasonal_naive_4": [], "ar_2": []}
   for a, b in [(50, 60), (60, 70), (70, 80), (80, 90)]:
     rows = [[1.0, values[t], values[t - 1]] for t in range(1, a - 1)]
@@ -51,7 +51,29 @@ def test_rolling_origin_equals_blocks_refitted_by_hand():
       errors["ar_2"].append(coef @ [1.0, values[t], values[t - 1]] - values[t + 1])
   for name, e in errors.items():
     assert scores[name] == pytest.approx(np.sqrt(np.mean(np.square(e))), rel=1e-9)
-  assert fc.choose_linear_part(scores) == min(scores, key=scores.get)
+
+
+def test_one_standard_error_rule_takes_the_simplest_part_validation_cannot_tell_apart():
+  rng = np.random.default_rng(1)
+  base = rng.normal(size=50)**2
+  # ar_8 is best by a hair; ar_2 is within one standard error of it, persistence is not
+  errors = {
+      "persistence": base + 1.0,
+      "ar_2": base + 0.01 + 0.2 * (-1.0)**np.arange(50),  # mean gap 0.01, spread 0.2
+      "ar_8": base
+  }
+  d = errors["ar_2"] - errors["ar_8"]
+  assert d.mean() <= d.std(ddof=1) / np.sqrt(50)  # the premise, checked apart
+  assert fc.choose_linear_part(errors, "best") == "ar_8"
+  assert fc.choose_linear_part(errors) == "ar_2"
+  errors["ar_2"] = base + 0.5  # now clearly worse: the best one stays
+  assert fc.choose_linear_part(errors) == "ar_8"
+  # across families the lowest mean wins, however close: persistence is not preferred
+  errors = {"persistence": base + 0.001, "ar_3": base}
+  assert fc.choose_linear_part(errors) == "ar_3"
+  assert [
+      n for n in sorted(["ar_12", "persistence", "ar_3", "seasonal_naive_7"], key=fc.complexity)
+  ] == ["persistence", "seasonal_naive_7", "ar_3", "ar_12"]
 
 
 def test_significantly_better_needs_a_clear_gain_in_both_halves():
@@ -91,8 +113,8 @@ def test_forecast_starts_at_the_chosen_linear_part_and_reports_every_baseline(tm
   report = forecast.train_and_evaluate(frozen, None, log=QUIET)
   assert (report["interval"], report["time_column"], report["times_added"]) == ("daily", "date", 1)
   assert report["period"] == 7 and 7 in report["periods"]
-  scores = report["linear_rolling_origin"]
-  name = min(scores, key=scores.get)
+  name = report["linear_name"]
+  assert name in report["linear_rolling_origin"]
   # validation of the chosen part, recomputed apart: refit by hand, windows by hand
   values = forecast.load(frozen)["values"]
   fit, val = report["fit"], report["val"]

@@ -4,8 +4,9 @@ what the linear part leaves.
   ŷ⟨t+k⟩ = L_k(y⟨t−C+1..t⟩) + σ_Δ · (w_ya a⟨t⟩ + b_y)_k,   a⟨t⟩ = RNN over the last w values
 
 L is persistence, seasonal naive (period p) or a least-squares linear AR(q) (``rnn_jax.baselines``),
-whichever has the lowest RMSE over several validation cut-offs (``rolling_origin``); it is
-fitted in closed form, never trained. The readout starts at zero, so at step 0 the forecaster IS L.
+the one with the lowest error over several validation cut-offs (``rolling_origin``), the AR
+order taken by the one-standard-error rule (``choose_linear_part``); it is fitted in closed
+form, never trained. The readout starts at zero, so at step 0 the forecaster IS L.
 The recurrent part reads each window as two features per step, (y − y⟨t⟩)/σ_Δ and
 (y − μ)/σ, and is trained on the residual (y⟨t+k⟩ − L_k)/σ_Δ; ``significantly_better`` decides
 whether it earned its place on validation.
@@ -79,11 +80,18 @@ def fit_linear_parts(values,
   return parts
 
 
-def score_linear_parts(parts: dict, values, start: int, stop: int, horizon: int) -> dict:
-  """``{name: RMSE}`` of each part on the targets in ``values[start:stop]``."""
+def linear_part_errors(parts: dict, values, start: int, stop: int, horizon: int) -> dict:
+  """``{name: squared errors [N]}`` of each part on the targets in ``values[start:stop]`` (each
+  window's mean over the horizon; the same windows for every part)."""
   context = max(p.context for p in parts.values())
   xs, ys, _ = baselines.windows(values, start, stop, context, horizon)
-  return {n: baselines.rmse(linear_forecast(p, xs, horizon), ys) for n, p in parts.items()}
+  return {n: ((linear_forecast(p, xs, horizon) - ys)**2).mean(1) for n, p in parts.items()}
+
+
+def score_linear_parts(parts: dict, values, start: int, stop: int, horizon: int) -> dict:
+  """``{name: RMSE}`` of each part on the targets in ``values[start:stop]``."""
+  errors = linear_part_errors(parts, values, start, stop, horizon)
+  return {n: float(np.sqrt(e.mean())) for n, e in errors.items()}
 
 
 def rolling_origin(values,
@@ -93,29 +101,58 @@ def rolling_origin(values,
                    periods=(),
                    folds: int = 4,
                    max_order: int | None = None) -> dict:
-  """``{name: RMSE}`` over ``folds`` consecutive blocks that cover ``values[stop − span:stop]``:
-  each block's targets forecast by parts fitted (``fit_linear_parts``) on everything before the
-  block, the squared errors pooled over all blocks. A part that cannot be fitted before the
-  first block is left out."""
+  """``{name: squared errors [N]}`` over ``folds`` consecutive blocks that cover
+  ``values[stop − span:stop]``: each block's targets forecast by parts fitted
+  (``fit_linear_parts``) on everything before the block, the errors of all blocks concatenated.
+  A part that cannot be fitted before the first block is left out."""
   edges = np.linspace(stop - span, stop, folds + 1).round().astype(int)
   first = fit_linear_parts(values, edges[0], horizon, periods, max_order)
-  total = {n: 0.0 for n in first}
-  count = 0
+  orders = [p.order for n, p in first.items() if n.startswith("ar_")]
+  errors = {n: [] for n in first}
   for a, b in zip(edges[:-1], edges[1:]):
     if b - a < horizon:
       continue
-    orders = [p.order for n, p in first.items() if n.startswith("ar_")]
     parts = fit_linear_parts(values, a, horizon, periods, orders=orders)
-    n = len(baselines.windows(values, a, b, 1, horizon)[1])
-    for name, rmse in score_linear_parts(parts, values, a, b, horizon).items():
-      total[name] += rmse**2 * n
-    count += n
-  return {name: float(np.sqrt(v / max(count, 1))) for name, v in total.items()}
+    for name, e in linear_part_errors(parts, values, a, b, horizon).items():
+      errors[name].append(e)
+  return {n: np.concatenate(e) for n, e in errors.items()}
 
 
-def choose_linear_part(scores: dict) -> str:
-  """The name with the lowest score (ties: the first, i.e. the simplest)."""
-  return min(scores, key=scores.get)
+def rmse_of(errors: dict) -> dict:
+  """``{name: RMSE}`` of squared errors."""
+  return {n: float(np.sqrt(np.mean(e))) for n, e in errors.items()}
+
+
+def complexity(name: str) -> tuple:
+  """Simplest first: persistence, seasonal naive, then AR by order."""
+  kind = 0 if name == "persistence" else 1 if name.startswith("seasonal") else 2
+  return kind, int(name.rsplit("_", 1)[1]) if kind else 0
+
+
+def choose_linear_part(errors: dict, rule: str = "one_se") -> str:
+  """The part to use, from each part's squared errors on the same targets. ``"best"``: the
+  lowest mean. ``"one_se"`` (the default): first the AR order by the one-standard-error rule
+  (Breiman et al.: the lowest order whose mean is within one standard error of the best
+  order's, the standard error that of the mean paired difference; validation cannot tell such
+  orders apart, and the lower one carries better), then the lowest mean among persistence,
+  seasonal naive and that AR."""
+  mse = {n: float(np.mean(e)) for n, e in errors.items()}
+  pick = lambda names: min(names, key=lambda n: (mse[n], complexity(n)))
+  if rule == "best":
+    return pick(mse)
+  if rule != "one_se":
+    raise ValueError(f"rule must be 'one_se' or 'best', got {rule!r}.")
+  ars = [n for n in errors if n.startswith("ar_")]
+  keep = [n for n in errors if not n.startswith("ar_")]
+  if ars:
+    best = pick(ars)
+    for name in sorted(ars, key=complexity):
+      d = np.asarray(errors[name]) - np.asarray(errors[best])
+      se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
+      if mse[name] <= mse[best] + se:
+        keep.append(name)
+        break
+  return pick(keep)
 
 
 def significantly_better(base_errors, model_errors, blocks: int = 10, z: float = 3.0):
