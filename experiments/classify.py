@@ -53,14 +53,14 @@ from experiments.selection import (auto_eval_every, auto_steps, best_row, patien
                                    trailing_mean)
 from rnn_jax.data.common import pad_sequences, standardize
 from rnn_jax.data.japanese_vowels import load_japanese_vowels
-from rnn_jax.data.ts import read_ts_pair
+from rnn_jax.data.archives import read_pair
 from rnn_jax.models import many_to_one
 
 
 def load(config):
-  """``(train, test, name)`` as ``TSData``."""
+  """``(train, test, name)`` as ``TSData``: any pair of ``rnn_jax.data.archives.FORMATS``."""
   if config.train_ts:
-    train, test = read_ts_pair(config.train_ts, config.test_ts, missing=config.missing)
+    train, test = read_pair(config.train_ts, config.test_ts, missing=config.missing)
     return train, test, os.path.basename(config.train_ts).replace("_TRAIN", "").rsplit(".", 1)[0]
   train, test = load_japanese_vowels()
   return train, test, "JapaneseVowels"
@@ -377,7 +377,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   # several percent: one lucky early evaluation should not outrank a stretch of good ones).
   smooth = lambda hist: trailing_mean(hist, key, config.smooth_evals)
   if validated:
-    stop = patience_stop(key + "_mean", mode, config.patience, tie)
+    stop = patience_stop(key + "_mean", mode, config.patience)  # ties do not reset it
     select = lambda hist: best_row(smooth(hist), key + "_mean", mode, tie)
   else:  # stop `patience` evaluations after the training fit's (first) best; report the last
     stop = patience_stop(key + "_mean", mode, config.patience)

@@ -43,15 +43,16 @@ def trailing_mean(history: list[dict], key: str, window: int) -> list[dict]:
   } for i, r in enumerate(rows)]
 
 
-def patience_stop(key: str, mode: str, patience: int, tie: str | None = None):
-  """``stop_when(history)``: True once ``patience`` evaluations have passed since the best
-  one (0: never)."""
+def patience_stop(key: str, mode: str, patience: int):
+  """``stop_when(history)``: True once ``patience`` evaluations have passed since the first one
+  that reached the best ``key`` (0: never). An evaluation that only equals the best (a
+  saturated accuracy, however its loss moves) is no improvement, so patience still runs out."""
 
   def stop_when(history):
     if patience <= 0 or not history:
       return False
-    best = best_row(history, key, mode, tie)
-    later = [r for r in history if r["step"] > best["step"]]
+    best = best_row(history, key, mode)  # the earliest of equal scores
+    later = [r for r in history if key in r and r["step"] > best["step"]]
     return len(later) >= patience
 
   return stop_when

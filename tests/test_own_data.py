@@ -364,8 +364,13 @@ def test_selection_rules():
   assert best_row(rows, "acc", "max", "nats")["step"] == 30  # equal accuracy: lower loss
   assert best_row(rows, "nats", "min")["step"] == 40
   assert best_row([{"step": 1, "x": 1.0}, {"step": 2, "x": 1.0}], "x")["step"] == 1
-  stop = patience_stop("acc", "max", 2, "nats")
-  assert not stop(rows[:4]) and stop(rows)  # 40 and 50 came after the best (30)
+  stop = patience_stop("acc", "max", 2)
+  assert not stop(rows[:3]) and stop(rows[:4])  # 30 and 40 came after the first 0.8 (20)
+  # a saturated accuracy whose loss keeps falling: patience runs out all the same
+  saturated = [{"step": 10 * i, "acc": 1.0, "nats": 1.0 / i} for i in range(1, 6)]
+  assert best_row(saturated, "acc", "max", "nats")["step"] == 50  # reported: the lowest loss
+  assert not patience_stop("acc", "max", 4)(saturated[:4]) and patience_stop("acc", "max", 4)(
+      saturated)
   assert not patience_stop("acc", "max", 0)(rows)
   assert auto_steps(50, 32, 100, 1000, 4000) == 1000 and auto_steps(10_000, 32, 100, 1,
                                                                     4000) == 4000

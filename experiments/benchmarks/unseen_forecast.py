@@ -91,15 +91,15 @@ SERIES_2 = [
     ("Seattle daily wind 2012-2015 (daily)", "vega", ("seattle-weather.csv", "date", "wind"), {}),
     ("Seattle daily precipitation 2012-2015 (daily, mostly zeros)", "vega",
      ("seattle-weather.csv", "date", "precipitation"), {}),
-    ("Gold price (daily, blanks)", "r", ("forecast/gold", "x", None), {
+    ("Gold price (daily, blanks)", "r", ("forecast/gold", "value", None), {
         "missing": "interpolate"
     }),
     ("Hyndsight page views (daily)", "r", ("fpp2/hyndsight", "value", None), {}),
     ("Australian corticosteroid sales (monthly)", "r", ("fpp2/h02", "value", None), {}),
     ("Euro-area electrical equipment orders (monthly)", "r", ("fpp2/elecequip", "value", None), {}),
     ("Australian cafe spending (monthly)", "r", ("fpp2/auscafe", "value", None), {}),
-    ("Australian wine sales (monthly)", "r", ("forecast/wineind", "x", None), {}),
-    ("Australian gas production (monthly)", "r", ("forecast/gas", "x", None), {}),
+    ("Australian wine sales (monthly)", "r", ("forecast/wineind", "value", None), {}),
+    ("Australian gas production (monthly)", "r", ("forecast/gas", "value", None), {}),
     ("UK lung disease deaths (monthly, 72 values)", "r", ("datasets/ldeaths", "value", None), {}),
     ("Australian cement production (quarterly)", "r", ("fpp2/qcement", "value", None), {}),
     ("Australian electricity production (quarterly)", "r", ("fpp2/qauselec", "value", None), {}),
@@ -150,7 +150,7 @@ def write_csv(cache: str, source: str, what: tuple) -> tuple[str, str]:
         f.write(text)
     return path, value
   item, value, times = what
-  path = os.path.join(folder, item.replace("/", "_") + ".csv")
+  path = os.path.join(folder, f"{item.replace('/', '_')}.{value}.csv")
   if not os.path.exists(path):
     frame = _r_frame(cache, item)
     values = frame[value].to_numpy(np.float64)

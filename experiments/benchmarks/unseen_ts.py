@@ -25,6 +25,8 @@ import numpy as np
 from absl import app, flags
 
 from experiments.benchmarks import own_data
+from rnn_jax.data import convert
+from rnn_jax.data.ts import TSData
 
 # The flags --cache, --outdir, --seeds and --problems are own_data's (one definition per flag
 # name; its --only does not apply here).
@@ -33,15 +35,13 @@ PROBLEMS = ["Coffee", "Trace", "PigCVP", "PLAID", "Tecator"]
 
 
 def write_ts(path: str, name: str, series: np.ndarray, labels) -> None:
-  """A univariate, equal-length classification ``.ts`` file: ``series [N, T]``, one label per
-  row (written as text)."""
-  classes = sorted({str(v) for v in labels})
-  with open(path, "w") as f:
-    f.write(f"@problemName {name}\n@timeStamps false\n@missing false\n@univariate true\n"
-            f"@equalLength true\n@seriesLength {series.shape[1]}\n"
-            f"@classLabel true {' '.join(classes)}\n@data\n")
-    for row, label in zip(series, labels):
-      f.write(",".join(repr(float(v)) for v in row) + f":{label}\n")
+  """A univariate classification ``.ts`` file of ``series [N, T]``, one label per row (as text),
+  written by the library's converter (``rnn_jax.data.convert.write_ts``)."""
+  text = [str(v) for v in labels]
+  classes = tuple(sorted(set(text)))
+  data = TSData([np.asarray(x, np.float64)[:, None] for x in series],
+                np.array([classes.index(t) for t in text], np.int32), classes)
+  convert.write_ts(path, data, name)
 
 
 def wheel(cache: str, package: str, spec: str | None = None) -> zipfile.ZipFile:

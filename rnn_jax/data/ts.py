@@ -159,12 +159,14 @@ def read_ts(path: str,
   return TSData(sequences, np.array([index[l] for l in labels], np.int32), classes)
 
 
-def read_ts_pair(train_path: str, test_path: str, **kwargs) -> tuple[TSData, TSData]:
-  """Train and test files of one problem. Refused, naming both files: another kind of target
-  (classes vs numbers), another number of dimensions, or test classes the training file
-  does not declare."""
-  train = read_ts(train_path, **kwargs)
-  test = read_ts(test_path, **kwargs)
+def read_ts_pair(train_path: str, test_path: str, reader=None, **kwargs) -> tuple[TSData, TSData]:
+  """Train and test files of one problem (``reader``: ``read_ts`` by default; any reader with
+  its signature, e.g. ``rnn_jax.data.archives.read_series_file``). Refused, naming both files:
+  another kind of target (classes vs numbers), another number of dimensions, or test classes
+  the training file does not declare."""
+  reader = reader or read_ts
+  train = reader(train_path, **kwargs)
+  test = reader(test_path, **kwargs)
   both = f"{train_path} and {test_path}"
   if train.regression != test.regression:
     kinds = ["regression" if d.regression else "classification" for d in (train, test)]
@@ -178,7 +180,7 @@ def read_ts_pair(train_path: str, test_path: str, **kwargs) -> tuple[TSData, TSD
   if extra:
     raise ValueError(f"{both} do not match: test classes {extra[:5]} are not among the "
                      f"training classes {list(train.classes)}.")
-  test = read_ts(test_path, classes=train.classes, **kwargs)
+  test = reader(test_path, classes=train.classes, **kwargs)
   return train, test
 
 
