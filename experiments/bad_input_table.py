@@ -29,7 +29,7 @@ def _files():
       "TRAIN.ts": header + "1,2:3,4:a\n",
       "TEST.ts": header.replace("@dimensions 2\n", "") + "1,2:a\n",
       "empty.txt": "",
-      "prices.csv": "day,price\n1,3.5\n2,n/a\n",
+      "prices.csv": "day,price\n1,3.5\n2,3.5 EUR\n",
       "gaps.csv": "day,price\n1,3.5\n2,\n3,NA\n4,4.0\n",
       "REG.ts": "@problemName r\n@dimensions 2\n@targetLabel true\n@data\n1,2:3,4:0.5\n",
       "OTHER_TEST.ts": header.replace(" a b", " a z") + "1,2:3,4:z\n",

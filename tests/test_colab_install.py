@@ -43,6 +43,7 @@ def _install_cell() -> str:
   return source
 
 
+@pytest.mark.slow
 def test_install_cell_keeps_the_preinstalled_jax(dist, tmp_path):
   venv = tmp_path / "runtime"
   subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
@@ -83,3 +84,22 @@ def test_install_cell_keeps_the_preinstalled_jax(dist, tmp_path):
                          timeout=300,
                          env=CLEAN_ENV)
   assert smoke.returncode == 0 and "smoke ok" in smoke.stdout, smoke.stderr[-2000:]
+
+
+@pytest.mark.parametrize("pins,message", [
+    (["jax==0.6.2", "jaxlib==0.6.2"], "This runtime has jax 0.6.2, older than the 0.7.2 that "
+     "rnn_jax needs"),
+])
+def test_install_cell_says_in_one_sentence_when_the_runtime_cannot_be_used(pins, message):
+  namespace = {}
+  exec(compile(_install_cell(), "install cell", "exec"), namespace)  # does not install here
+  namespace["preinstalled"] = lambda python, names=None: pins
+  with pytest.raises(SystemExit, match=message):
+    namespace["install_rnn_jax"](wheel="rnnjax_lab-0.1.0-py3-none-any.whl")
+
+
+def test_install_cell_installs_the_data_extra_every_later_cell_needs():
+  source = _install_cell()
+  assert "spec + '[data]'" in source  # faker and babel for the dates cell
+  setup = open(os.path.join(ROOT, "setup.cfg")).read()
+  assert "jax>=0.7.2" in setup and "MIN_JAX = (0, 7, 2)" in source  # the same minimum

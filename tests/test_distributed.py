@@ -43,7 +43,10 @@ def _gloo_missing() -> str:
 _WHY = _gloo_missing()
 if _WHY:
   print(f"test_distributed: gloo CPU collectives unavailable, multi-process tests skipped: {_WHY}")
-pytestmark = pytest.mark.skipif(bool(_WHY), reason=f"gloo CPU collectives unavailable: {_WHY}")
+pytestmark = [  # end-to-end: CI runs these once (`pytest -m slow`)
+    pytest.mark.slow,
+    pytest.mark.skipif(bool(_WHY), reason=f"gloo CPU collectives unavailable: {_WHY}")
+]
 
 
 def _env(devices):

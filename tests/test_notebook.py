@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+pytestmark = pytest.mark.slow  # end-to-end: CI runs these once (`pytest -m slow`)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -10,6 +10,10 @@ import zipfile
 
 from tests.conftest import CLEAN_ENV
 
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end: CI runs these once (`pytest -m slow`)
+
 
 def test_wheel_holds_only_rnn_jax_and_its_metadata(dist):
   with zipfile.ZipFile(dist[0]) as z:

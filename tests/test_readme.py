@@ -1,6 +1,10 @@
 """The README's Python snippets run, in order, in one namespace (the public API as shown)."""
 import os
 import re
+import subprocess
+import sys
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -13,3 +17,48 @@ def test_readme_python_snippets_run():
   for block in blocks:
     exec(compile(block, "README.md", "exec"), namespace)  # pylint: disable=exec-used
   assert namespace["ys"].shape[:2] == namespace["xs"].shape[:2]
+  # the gradients snippet: closed-form BPTT equals jax.grad of the loss it writes out
+  import chex
+  assert abs(float(namespace["J"]) - float(namespace["loss"](namespace["model"]))) < 1e-5
+  chex.assert_trees_all_close(namespace["grads"], namespace["auto"], rtol=1e-5, atol=1e-6)
+
+
+def _own_data_files(folder):
+  """Small files under the names the README's "Your own data" commands use."""
+  import numpy as np
+  rng = np.random.default_rng(0)
+  for part, n in (("TRAIN", 24), ("TEST", 16)):
+    rows = []
+    for i in range(n):
+      k = i % 2
+      x = np.sin(np.linspace(0, 3 + 3 * k, 30)) + 0.1 * rng.normal(size=30)
+      rows.append("\t".join([str(k + 1)] + [f"{v:.4f}" for v in x]))
+    (folder / f"X_{part}.tsv").write_text("\n".join(rows) + "\n")
+  day = np.arange(200)
+  values = 10 + 3 * np.sin(2 * np.pi * day / 7) + rng.normal(0, 0.5, 200)
+  (folder / "series.csv").write_text("date,value\n" + "".join(
+      f"{np.datetime64('2023-01-02') + int(d)},{v:.3f}\n" for d, v in zip(day, values)))
+  (folder / "book.txt").write_text(open(os.path.join(ROOT, "README.md"), encoding="utf-8").read())
+
+
+@pytest.mark.slow
+def test_readme_own_data_commands_run_as_shown(tmp_path):
+  text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+  block = re.search(r"<!-- own-data -->\n```bash\n(.*?)```", text, flags=re.S).group(1)
+  commands = [c for c in block.splitlines() if c.strip()]
+  assert len(commands) == 3
+  _own_data_files(tmp_path)
+  env = {
+      **{
+          k: v for k, v in os.environ.items() if k != "XLA_FLAGS"
+      }, "PYTHONPATH": ROOT,
+      "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+  }
+  for command in commands:
+    out = subprocess.run(
+        command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, (command, out.stderr[-2000:])
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].split(":")[0] in ("classify", "forecast", "charlm"), lines[:2]  # plan line
+    assert lines[-1].startswith("final "), lines[-3:]
+  assert (tmp_path / "runs" / "book" / "report.json").exists()

@@ -21,6 +21,8 @@ from rnn_jax import checkpoint as ckpt
 from rnn_jax.data.adding import adding_batch
 from tests.helpers import model_rows
 
+pytestmark = pytest.mark.slow  # end-to-end: CI runs these once (`pytest -m slow`)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**{k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}, "PYTHONPATH": ROOT}
 ARGS = [

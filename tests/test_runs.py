@@ -126,6 +126,7 @@ def _launch(workdir, *args):
   return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_launcher_refuses_resumes_logs_and_restarts(tmp_path):
   workdir = str(tmp_path / "run")
   first = _launch(workdir, "--config.steps=8", "--config.hidden_size=8")

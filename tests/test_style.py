@@ -28,6 +28,7 @@ def test_lines_fit_in_100_characters():
   assert not long, f"lines over 100 characters: {long}"
 
 
+@pytest.mark.slow  # ~35 s of pure Python: CI runs it once
 def test_code_is_yapf_formatted():
   yapf = pytest.importorskip("yapf.yapflib.yapf_api", reason="yapf is in the [test] extra")
   style = os.path.join(ROOT, "setup.cfg")

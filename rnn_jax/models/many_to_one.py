@@ -45,7 +45,8 @@ def many_to_one(encoder: Cell | Layer,
   """Encoder (a cell, or any layer: stacked, bidirectional) + pooling + dense readout.
 
   ``apply(params, xs [B, T, D], lengths=None, key=None) -> logits [B, V]``
-  (pre-activation z; ``output`` names g_y for ``predict``).
+  (pre-activation z; ``output`` names g_y, which ``rnn_jax.readout_logits`` leaves out: apply
+  it, e.g. ``jax.nn.softmax``, to get ŷ).
   Params: ``{"encoder": ..., "readout": {"w_ya": [V, F], "b_y": [V]}}``.
   """
   check_choice("pooling", pooling, POOLINGS)
