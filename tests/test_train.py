@@ -225,6 +225,7 @@ def test_fit_reads_step_metrics_only_at_evaluations_and_every_max_bad_steps(skip
   assert now[0] == 12  # noticed at the read after step 12
 
 
+@pytest.mark.slow  # a subprocess killed by a signal
 def test_sigterm_saves_and_exits_cleanly_then_resumes(tmp_path):
   workdir = str(tmp_path / "run")
   env = {**os.environ, "PYTHONPATH": ROOT}

@@ -23,7 +23,7 @@ import re
 
 import numpy as np
 
-from rnn_jax.data.common import check_missing_policy, interpolate_nans, missing_report
+from rnn_jax.data.common import is_number, check_missing_policy, interpolate_nans, missing_report
 from rnn_jax.data.ts import TSData, read_ts, read_ts_pair
 
 FORMATS = (".ts", ".tsv (UCR 2018)", ".txt/.csv or no extension (older UCR text)",
@@ -63,25 +63,17 @@ def _sniff(path: str) -> str:
       return "arff"
     if s.startswith("@"):
       return "ts"
-    if all(_number(c) or c.lower() in _MISSING for c in re.split(r"[,\s]+", s)[1:]):
+    if all(is_number(c) or c.lower() in _MISSING for c in re.split(r"[,\s]+", s)[1:]):
       return "ucr"
     break
   raise ValueError(f"{path}: not a time-series file this reads; the formats read are "
                    f"{', '.join(FORMATS)}.")
 
 
-def _number(text: str) -> bool:
-  try:
-    float(text)
-    return True
-  except ValueError:
-    return False
-
-
 def _label(text: str) -> str:
   """A class label as text; a float-written integer (``1.0000000e+00``) as the integer."""
   text = text.strip().strip("'\"")
-  if _number(text) and float(text).is_integer():
+  if is_number(text) and float(text).is_integer():
     return str(int(float(text)))
   return text
 
@@ -130,7 +122,7 @@ def _finish(path, sequences, labels, where, missing, classes, regression=False) 
 
 
 def _class_order(label: str):
-  return (0, float(label), "") if _number(label) else (1, 0.0, label)
+  return (0, float(label), "") if is_number(label) else (1, 0.0, label)
 
 
 def read_ucr_text(path: str, *, classes=None, missing: str = "error") -> TSData:

@@ -80,6 +80,15 @@ def standardize(train, *others, lengths=None):
 MISSING = ("error", "drop", "interpolate")
 
 
+def is_number(text: str) -> bool:
+  """Whether ``float(text)`` reads it."""
+  try:
+    float(text)
+    return True
+  except ValueError:
+    return False
+
+
 def check_missing_policy(missing: str) -> str:
   if missing not in MISSING:
     raise ValueError(f"missing must be one of {MISSING}, got {missing!r}.")

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rnn_jax.data import timestamps
-from rnn_jax.data.common import (check_missing_policy, interpolate_nans, missing_report,
+from rnn_jax.data.common import (is_number, check_missing_policy, interpolate_nans, missing_report,
                                  optional_import)
 
 
@@ -41,14 +41,6 @@ class Series(NamedTuple):
   repeated: int = 0
 
 
-def _numeric(cell: str) -> bool:
-  try:
-    float(cell)
-    return True
-  except ValueError:
-    return False
-
-
 def _column(header, name, path, what="column"):
   if name in header:
     return header.index(name)
@@ -64,7 +56,7 @@ def _find_time_column(header, rows, skip, path):
     cells = [r[j].strip() if j < len(r) else "" for r in rows]
     if j == skip or not all(cells):
       continue
-    if all(_numeric(c) for c in cells):
+    if all(is_number(c) for c in cells):
       v = np.array([float(c) for c in cells])
       if not (timestamps.NAMED_TIME.search(name) and np.all(np.diff(v) > 0)):
         continue
@@ -122,8 +114,8 @@ def read_csv_series(path: str,
   if index is None:
     numeric = [
         j for j in range(len(header)) if j != t_index and all(
-            _numeric(cell(r, j)) or cell(r, j).lower() in _MISSING for r in data) and any(
-                _numeric(cell(r, j)) for r in data)
+            is_number(cell(r, j)) or cell(r, j).lower() in _MISSING for r in data) and any(
+                is_number(cell(r, j)) for r in data)
     ]
     if len(numeric) != 1:
       raise ValueError(f"{path}: name the value column (--config.column): "

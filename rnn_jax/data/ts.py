@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnn_jax.data.common import (check_missing_policy, interpolate_nans, missing_report,
+from rnn_jax.data.common import (is_number, check_missing_policy, interpolate_nans, missing_report,
                                  pad_sequences)
 
 
@@ -149,7 +149,7 @@ def read_ts(path: str,
     try:
       return TSData(sequences, np.array([float(l) for l in labels], np.float64), ())
     except ValueError:
-      bad = next(l for l in labels if not _is_float(l))
+      bad = next(l for l in labels if not is_number(l))
       raise ValueError(f"{path}: @targetLabel true, but a target is {bad!r}, not a number.")
   classes = tuple(classes) if classes else header["classes"] or tuple(sorted(set(labels)))
   index = {c: i for i, c in enumerate(classes)}
@@ -182,11 +182,3 @@ def read_ts_pair(train_path: str, test_path: str, reader=None, **kwargs) -> tupl
                      f"training classes {list(train.classes)}.")
   test = reader(test_path, classes=train.classes, **kwargs)
   return train, test
-
-
-def _is_float(text: str) -> bool:
-  try:
-    float(text)
-    return True
-  except ValueError:
-    return False
