@@ -147,8 +147,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   name, parts, scores = linear_parts(values, p)
   linear = parts[name]
   base_val = fc.score_linear_parts({name: linear}, values, fit, fit + val, h)[name]
-  context = max(p["window"], linear.context, p["period"] or 1,
-                max((v.context for v in parts.values()), default=1))
+  context = max(p["window"], p["period"] or 1, max(v.context for v in parts.values()))
   fit_part = values[:fit]
   model_args = dict(
       window=p["window"],

@@ -119,22 +119,15 @@ def test_converter_round_trips(tmp_path, source, target):
 
 def test_converter_command_line(tmp_path):
   src = _write(tmp_path, "P_TRAIN.tsv", TSV)
-  out = subprocess.run(
-      [sys.executable, "-m", "rnn_jax.data.convert", src,
-       str(tmp_path / "P_TRAIN.ts")],
-      capture_output=True,
-      text=True,
-      timeout=120,
-      cwd=str(tmp_path))
+  run = lambda *args: subprocess.run([sys.executable, "-m", "rnn_jax.data.convert", *args],
+                                     capture_output=True,
+                                     text=True,
+                                     timeout=120,
+                                     cwd=str(tmp_path))
+  out = run(src, str(tmp_path / "P_TRAIN.ts"))
   assert out.returncode == 0 and "3 series, 1 dimension(s), 2 classes" in out.stdout, out.stderr
   assert read_ts(str(tmp_path / "P_TRAIN.ts")).classes == ("1", "2")
-  bad = subprocess.run(
-      [sys.executable, "-m", "rnn_jax.data.convert", src,
-       str(tmp_path / "P.json")],
-      capture_output=True,
-      text=True,
-      timeout=120,
-      cwd=str(tmp_path))
+  bad = run(src, str(tmp_path / "P.json"))
   assert bad.returncode == 2 and bad.stderr.startswith("error: ") and ".ts, .tsv, .arff" in (
       bad.stderr)
 

@@ -24,7 +24,7 @@ import re
 import numpy as np
 
 from rnn_jax.data.common import is_number, check_missing_policy, interpolate_nans, missing_report
-from rnn_jax.data.ts import TSData, read_ts, read_ts_pair
+from rnn_jax.data.ts import TSData, parse_values, read_ts, read_ts_pair
 
 FORMATS = (".ts", ".tsv (UCR 2018)", ".txt/.csv or no extension (older UCR text)",
            ".arff (UEA/Weka, flat or relational)")
@@ -80,17 +80,7 @@ def _label(text: str) -> str:
 
 def _values(where: str, cells) -> np.ndarray:
   """Floats with NaN for missing cells; trailing missing cells (padding) cut off."""
-  out = []
-  for c in cells:
-    c = c.strip()
-    if c.lower() in _MISSING:
-      out.append(np.nan)
-      continue
-    try:
-      out.append(float(c))
-    except ValueError:
-      raise ValueError(f"{where}: non-numeric value {c[:20]!r}.") from None
-  v = np.array(out, np.float64)
+  v = parse_values(where, ["" if c.strip().lower() in _MISSING else c for c in cells], ("",))
   known = np.flatnonzero(~np.isnan(v))
   if not len(known):
     raise ValueError(f"{where}: a series with no values.")

@@ -67,6 +67,22 @@ def _header(path, lines):
   raise ValueError(f"{path}: no @data section.")
 
 
+def parse_values(where: str, cells, missing=("?", "NaN", "nan", "")) -> np.ndarray:
+  """``[N]`` floats of text cells, NaN for a cell in ``missing``; ValueError naming ``where``
+  for a cell that is not a number."""
+  out = []
+  for c in cells:
+    c = c.strip()
+    if c in missing:
+      out.append(np.nan)
+      continue
+    try:
+      out.append(float(c))
+    except ValueError:
+      raise ValueError(f"{where}: non-numeric value {c[:20]!r}.") from None
+  return np.array(out, np.float64)
+
+
 def _parse_case(where, line, declared_dims):
   """``(values [T, D] with NaN for missing, label text)`` of one data line."""
   fields = line.split(":")
@@ -75,19 +91,7 @@ def _parse_case(where, line, declared_dims):
   *dims, label = fields
   if declared_dims is not None and len(dims) != declared_dims:
     raise ValueError(f"{where}: {len(dims)} dimensions, the header declares {declared_dims}.")
-  values = []
-  for d in dims:
-    row = []
-    for v in d.split(","):
-      v = v.strip()
-      if v in ("?", "NaN", "nan", ""):
-        row.append(np.nan)
-        continue
-      try:
-        row.append(float(v))
-      except ValueError:
-        raise ValueError(f"{where}: non-numeric value {v!r}.") from None
-    values.append(np.array(row, np.float64))
+  values = [parse_values(where, d.split(",")) for d in dims]
   if len({len(v) for v in values}) != 1:
     raise ValueError(f"{where}: the dimensions of one case differ in length "
                      f"({sorted({len(v) for v in values})}).")

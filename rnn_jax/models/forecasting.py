@@ -112,7 +112,7 @@ def rolling_origin(values,
   for a, b in zip(edges[:-1], edges[1:]):
     if b - a < horizon:
       continue
-    parts = fit_linear_parts(values, a, horizon, periods, orders=orders)
+    parts = first if a == edges[0] else fit_linear_parts(values, a, horizon, periods, orders=orders)
     for name, e in linear_part_errors(parts, values, a, b, horizon).items():
       errors[name].append(e)
   return {n: np.concatenate(e) for n, e in errors.items()}
