@@ -35,13 +35,11 @@ Picture: ``confusion.png`` (classification) or ``predictions.png`` (regression).
 """
 from __future__ import annotations
 
-import math
 import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 import rnn_jax as rj
 
@@ -51,10 +49,12 @@ from experiments.outputs import pyplot, save_confusion, save_figure
 from experiments.runner import Task, run_task
 from experiments.selection import (auto_eval_every, auto_steps, best_row, patience_stop,
                                    trailing_mean)
-from rnn_jax.data.common import pad_sequences, standardize
-from rnn_jax.data.japanese_vowels import load_japanese_vowels
+from rnn_jax.data import splits
 from rnn_jax.data.archives import read_pair
-from rnn_jax.models import many_to_one
+from rnn_jax.data.common import pad_sequences
+from rnn_jax.data.japanese_vowels import load_japanese_vowels
+from rnn_jax.models import classifier
+from rnn_jax.models.classifier import (channel_stats, ensemble_model, fold, member_batches, scaled)
 
 
 def load(config):
@@ -64,46 +64,6 @@ def load(config):
     return train, test, os.path.basename(config.train_ts).replace("_TRAIN", "").rsplit(".", 1)[0]
   train, test = load_japanese_vowels()
   return train, test, "JapaneseVowels"
-
-
-def fold(sequence, k: int):
-  """``[ceil(T/k), k·D]``: each block of ``k`` steps becomes one step of ``k·D`` features (the
-  last block zero padded), so a long series gets ``k`` times fewer recurrent steps and loses
-  no value."""
-  if k == 1:
-    return sequence
-  t, d = sequence.shape
-  blocks = math.ceil(t / k)
-  padded = np.zeros((blocks * k, d))
-  padded[:t] = sequence
-  return padded.reshape(blocks, k * d)
-
-
-def validation_split(labels, fraction: float, seed: int, stratify: bool):
-  """Indices ``(fit, val)``: ``fraction`` of the examples held out, per class when
-  ``stratify`` (classes with fewer than 3 examples stay whole in the training part)."""
-  rng = np.random.default_rng(seed)
-  groups = [np.flatnonzero(labels == c) for c in np.unique(labels)
-           ] if stratify else [np.arange(len(labels))]
-  val = []
-  for idx in groups:
-    take = int(round(fraction * len(idx))) if len(idx) >= 3 else 0
-    val.extend(rng.choice(idx, max(take, 1 if len(idx) >= 3 else 0), replace=False))
-  val = np.sort(np.array(val, int))
-  return np.setdiff1d(np.arange(len(labels)), val), val
-
-
-def kfold_split(labels, folds: int, seed: int, stratify: bool) -> np.ndarray:
-  """Fold id in ``[0, folds)`` of every example: each class (or, without ``stratify``, the
-  whole set) shuffled and dealt round the folds from a random fold, so every fold gets
-  ``⌊n_c / folds⌋`` or one more of each class."""
-  rng = np.random.default_rng(seed)
-  groups = [np.flatnonzero(labels == c) for c in np.unique(labels)
-           ] if stratify else [np.arange(len(labels))]
-  fold = np.empty(len(labels), int)
-  for idx in groups:
-    fold[rng.permutation(idx)] = (rng.integers(folds) + np.arange(len(idx))) % folds
-  return fold
 
 
 SMALL = 500  # training files of at most this many series get an ensemble by default
@@ -124,29 +84,11 @@ def few_shot(labels, config, stratify: bool) -> bool:
 
 
 def member_holdouts(labels, config, stratify: bool) -> np.ndarray:
-  """``[M, N]`` booleans: the training examples member m does NOT train on (its validation
-  examples). One member: ``val_fraction`` held out (``validation_split``); M = ``ensemble``
-  ≥ 2 members: M-fold cross-validation, every example held out by exactly one member. A
-  ``few_shot`` file: none held out (every member trains on every series)."""
-  m = ensemble_size(config, len(labels))
-  if few_shot(labels, config, stratify):
-    return np.zeros((m, len(labels)), bool)
-  if m == 1:
-    _, val = validation_split(labels, config.val_fraction, config.seed, stratify)
-    holdout = np.zeros((1, len(labels)), bool)
-    holdout[0, val] = True
-    return holdout
-  if m > len(labels):
-    raise ValueError(f"ensemble={m} members need at least {m} training examples, got "
-                     f"{len(labels)}.")
-  return kfold_split(labels, m, config.seed, stratify)[None, :] == np.arange(m)[:, None]
-
-
-def channel_stats(x, lengths, holdout):
-  """Per-member mean and std ``[M, F]`` of each feature over the valid steps of the examples
-  that member trains on (its validation examples never enter its statistics)."""
-  stats = [standardize(x[~held], lengths=lengths[~held])[:2] for held in holdout]
-  return tuple(np.stack(s).astype(np.float32) for s in zip(*stats))
+  """``[M, N]`` booleans, the training examples member m does not train on
+  (``rnn_jax.data.splits.member_holdouts``): M = ``ensemble_size`` members, none held out for
+  a ``few_shot`` file."""
+  return splits.member_holdouts(labels, ensemble_size(config, len(labels)), config.val_fraction,
+                                config.seed, stratify, few_shot(labels, config, stratify))
 
 
 def prepare(config, train, test):
@@ -177,74 +119,13 @@ def prepare(config, train, test):
 
 
 def fold_and_pool(config, lengths) -> tuple[int, int]:
-  """``(k, q)`` for series of these ``lengths``: fold k raw steps into one input step
-  (``downsample``) and max-pool each convolution's output over blocks of q steps
-  (``pool_time``), so the recurrence reads ⌈⌈T / k⌉ / q^L⌉ steps for L convolutions.
-
-  By default k = ⌈median length / max_steps_in⌉, so a typical series keeps at most
-  ``max_steps_in`` steps however long the longest one is, and (with convolutions) q is the
-  smallest with which the longest series gives the recurrence at most ``max_steps_in`` steps.
-  Equal lengths give q = 1: folding alone, as before pooling existed. Without convolutions
-  nothing pools and k = ⌈longest / max_steps_in⌉. An explicit ``pool_time`` q folds by
-  ⌈longest / (q^L · max_steps_in)⌉; an explicit ``downsample`` is kept as given.
-  """
-  lengths = np.asarray(lengths)
-  longest, most = int(lengths.max()), config.max_steps_in
-  layers = config.get("conv_layers") or 0
-  q = config.get("pool_time")
+  """``(k, q)`` of ``rnn_jax.models.classifier.fold_and_pool`` with the config's
+  ``max_steps_in``, ``conv_layers``, ``downsample`` and ``pool_time``."""
+  q, layers = config.get("pool_time"), config.get("conv_layers") or 0
   if q is not None and q > 1 and not layers:
     raise ValueError(f"--config.pool_time={q} pools the convolutions' outputs: it needs "
                      f"--config.conv_layers >= 1 (or pool_time=1).")
-  if config.downsample:
-    k = config.downsample
-  elif q is not None or not layers:
-    k = math.ceil(longest / ((q or 1)**layers * most))
-  else:
-    k = math.ceil(math.ceil(np.median(lengths)) / most)
-  k = max(1, k)
-  if q is None:
-    q = 1
-    while layers and math.ceil(math.ceil(longest / k) / q**layers) > most:
-      q += 1
-  return k, q
-
-
-def scaled(x, n, mean, std):
-  """``(x − mean) / std`` at valid steps, exactly zero at padding."""
-  valid = (jnp.arange(x.shape[1])[None, :] < n[:, None])[:, :, None]
-  return jnp.where(valid, (x - mean[None, None, :]) / std[None, None, :], 0.0)
-
-
-def ensemble_model(model, members: int):
-  """``members`` independent copies of ``model``: params stacked on a leading axis,
-  ``apply(params, x, n, mean, std) -> [M, B, V]`` runs member m on x standardized with its
-  own ``mean[m], std[m]`` (``lax.map``: one member at a time, so evaluation memory does not
-  grow with M)."""
-
-  def init(key, dtype=jnp.float32):
-    return jax.vmap(lambda k: model.init(k, dtype))(jax.random.split(key, members))
-
-  def apply(params, x, n, mean, std):
-    return jax.lax.map(lambda a: model.apply(a[0], scaled(x, n, a[1], a[2]), n),
-                       (params, mean, std))
-
-  return init, apply
-
-
-def member_batches(batch_size, x, n, y, holdout):
-  """``make_batch(key) -> (x [B, M, T, F], n [B, M], y [B, M])``: for each member, rows drawn
-  with replacement from the examples it trains on (batch-major, so a device mesh splits B)."""
-  weights = jnp.asarray(~holdout, jnp.float32)
-  weights = weights / weights.sum(1, keepdims=True)
-  arrays = tuple(map(jnp.asarray, (x, n, y)))
-
-  @jax.jit
-  def draw(key, weights, x, n, y):
-    keys = jax.random.split(key, weights.shape[0])
-    idx = jax.vmap(lambda k, w: jax.random.choice(k, x.shape[0], (batch_size,), p=w))(keys, weights)
-    return tuple(jnp.swapaxes(a[idx], 0, 1) for a in (x, n, y))
-
-  return lambda key: draw(key, weights, *arrays)
+  return classifier.fold_and_pool(lengths, config.max_steps_in, layers, config.downsample, q)
 
 
 def conv_norm(config, regression: bool) -> bool:
@@ -260,43 +141,20 @@ def build_model(config,
                 outputs: int,
                 regression: bool = False,
                 pool: int = 1):
-  """The classifier for series of ``channels`` channels folded by ``k``: ``conv_layers``
-  convolutions over the folded steps (each sees ``conv_kernel`` blocks of k raw steps;
-  instance-normalized with ``conv_norm``), the recurrent encoder, pooling over valid steps, a
-  dense readout. ``pool`` > 1: each convolution's output is max-pooled over blocks of
-  ``pool`` steps (``rnn_jax.pool_time``), so the next convolution reads ``pool`` times fewer
-  steps and the recurrence ``pool``^L fewer; params ``{"convs": [each convolution's params],
-  "head": many-to-one params}``. ``pool`` 1: one stacked encoder, as before pooling existed."""
-  layer = make_layer(config)
-  head = lambda encoder, inputs: many_to_one(
-      encoder,
-      inputs,
-      config.hidden_size,
+  """``rnn_jax.models.classifier.series_classifier`` with the config's layer, sizes and
+  convolutions, for series of ``channels`` channels folded by ``k``, pooled by ``pool``."""
+  return classifier.series_classifier(
+      make_layer(config),
+      channels,
       outputs,
+      config.hidden_size,
+      k=k,
+      conv_layers=config.get("conv_layers") or 0,
+      conv_kernel=config.get("conv_kernel", 3),
+      normalize=conv_norm(config, regression),
+      pool=pool,
       pooling=config.pooling,
       backward=config.backward)
-  if not config.get("conv_layers"):
-    return head(layer, channels * k)
-  conv = rj.convolution(config.conv_kernel, normalize=conv_norm(config, regression))
-  if pool == 1:
-    return head(rj.stacked([conv] * config.conv_layers + [layer]), channels * k)
-  rest = head(layer, config.hidden_size)
-
-  def init(key, dtype=jnp.float32):
-    keys = jax.random.split(key, config.conv_layers + 1)
-    sizes = [channels * k] + [config.hidden_size] * (config.conv_layers - 1)
-    return {
-        "convs": [conv.init(kc, d, config.hidden_size, dtype) for kc, d in zip(keys, sizes)],
-        "head": rest.init(keys[-1], dtype)
-    }
-
-  def apply(params, xs, lengths=None, *, key=None):
-    for p in params["convs"]:
-      _, xs = conv.apply(p, xs, lengths=lengths)
-      xs, lengths = rj.pool_time(xs, lengths, pool)
-    return rest.apply(params["head"], xs, lengths, key=key)
-
-  return type(rest)(init, apply)
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):
@@ -326,49 +184,21 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   held = jnp.asarray(holdout, jnp.float32)
   mu, sd = jnp.asarray(y_mu)[:, None], jnp.asarray(y_sd)[:, None]
 
-  def member_errors(out, y):
-    """Per member and example (``out [M, N, V]``, ``y [N]`` or ``[M, N]``): the squared error
-    of the standardized target, or the cross-entropy and correctness."""
-    y = jnp.broadcast_to(y, out.shape[:2])
-    if regression:
-      return ((out[..., 0] - (y - mu) / sd)**2,)
-    ce = optax.softmax_cross_entropy_with_integer_labels(out, y)
-    return ce, (jnp.argmax(out, -1) == y).astype(jnp.float32)
-
   validated = bool(holdout.any())  # False: a few-shot file, every member fits every series
   part = "val" if validated else "train"
   # Without validation the pooled rows are all of them: the members' fit of the training set.
   pool = held if validated else jnp.ones_like(held)
 
   @jax.jit
-  def evaluate(params):
-    # Validation: every member on the examples it did not train on, pooled.
-    out = model.apply(params, *arrays["train"][:2])
-    y_train = arrays["train"][2]
-    errors = ((out[..., 0] * sd + mu -
-               y_train[None, :])**2,) if regression else member_errors(out, y_train)
-    pooled = [jnp.sum(pool * e) / jnp.sum(pool) for e in errors]
-    test_out = model.apply(params, *arrays["test"][:2])
-    y_te = arrays["test"][2]
-    if regression:
-      predicted = jnp.mean(test_out[..., 0] * sd + mu, 0)  # the members' mean prediction
-      return {
-          f"{part}_rmse": jnp.sqrt(pooled[0]),
-          "test_rmse": jnp.sqrt(jnp.mean((predicted - y_te)**2))
-      }
-    probs = jnp.mean(jax.nn.softmax(test_out, -1), 0)  # the members' mean probabilities
-    picked = jnp.take_along_axis(probs, y_te[:, None], 1)[:, 0]
-    return {
-        f"{part}_nats": pooled[0],
-        f"{part}_accuracy": pooled[1],
-        "test_nats": -jnp.mean(jnp.log(jnp.maximum(picked, 1e-30))),
-        "test_accuracy": jnp.mean(jnp.argmax(probs, -1) == y_te)
-    }
+  def evaluate(params):  # validation: each member on the examples it did not train on, pooled
+    outs = [model.apply(params, *arrays[p][:2]) for p in ("train", "test")]
+    return classifier.ensemble_metrics(outs[0], arrays["train"][2], outs[1], arrays["test"][2],
+                                       pool, regression, mu, sd, part)
 
   def loss_fn(params, batch, key):
     x, n, y = (jnp.swapaxes(a, 0, 1) for a in batch)  # [M, B, ...]
     out = jax.vmap(single.apply)(params, jax.vmap(scaled)(x, n, *stats), n)
-    return jnp.mean(member_errors(out, y)[0]), {}
+    return jnp.mean(classifier.member_errors(out, y, regression, mu, sd)[0]), {}
 
   key, mode, tie = (f"eval_{part}_rmse", "min", None) if regression else (f"eval_{part}_accuracy",
                                                                           "max", "eval_val_nats")
@@ -384,6 +214,17 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     select = lambda hist: [r for r in hist if key in r][-1]
   metric = (lambda r, p: f"RMSE {r[f'eval_{p}_rmse']:.4g}") if regression else (
       lambda r, p: f"accuracy {100 * r[f'eval_{p}_accuracy']:.1f}%")
+  extra = {
+      "data": name, "regression": regression, "train_size": len(train.labels),
+      "members": members, "fit_size": int(fit_sizes.min()), "val_size": int(holdout.sum()),
+      "validated": validated, "test_size": len(test.labels), "classes": list(train.classes),
+      "downsample": k, "pool_time": pooled_by, "steps_in": int(parts["train"][0].shape[1]),
+      "smallest_class": 0 if regression else int(np.unique(y_tr, return_counts=True)[1].min())
+  }  # yapf: disable
+  if regression:
+    extra["mean_baseline_rmse"] = float(np.sqrt(np.mean((test.labels - y_tr.mean())**2)))
+  else:
+    extra["nn_accuracy"], extra["nn_normalise"] = nn_accuracy(train, test)
   report, params = run_task(
       config,
       workdir,
@@ -400,38 +241,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
                              ) + f"  test {metric(r, 'test')}"),
           stop_when=lambda hist: stop(smooth(hist)),
           select=select,
-          extra_report={
-              "data":
-                  name,
-              "regression":
-                  regression,
-              "train_size":
-                  len(train.labels),
-              "members":
-                  members,
-              "fit_size":
-                  int(fit_sizes.min()),
-              "val_size":
-                  int(holdout.sum()),
-              "validated":
-                  validated,
-              "smallest_class":
-                  0 if regression else int(np.unique(y_tr, return_counts=True)[1].min()),
-              "test_size":
-                  len(test.labels),
-              "classes":
-                  list(train.classes),
-              "downsample":
-                  k,
-              "pool_time":
-                  pooled_by,
-              **({
-                  "mean_baseline_rmse": float(np.sqrt(np.mean((test.labels - y_tr.mean())**2)))
-              } if regression else {
-                     **dict(zip(("nn_accuracy", "nn_normalise"), nn_accuracy(train, test)))
-                 }), "steps_in":
-                  int(parts["train"][0].shape[1])
-          }),
+          extra_report=extra),
       log=log)
   if report["best"]:
     figure = "test_rmse" if regression else "test_accuracy"

@@ -10,6 +10,8 @@ import pytest
 
 import rnn_jax as rj
 from experiments import classify, configs, forecast
+from rnn_jax.data import splits
+from rnn_jax.models import classifier
 from experiments.selection import auto_steps, best_row, patience_stop, trailing_mean
 from rnn_jax.data.series import seasonal_period
 
@@ -60,7 +62,7 @@ def _ts(tmp_path, name, cases, header="@classLabel true a b"):
 
 def test_fold_keeps_every_value_and_downsample_follows_the_length():
   seq = np.arange(14.0).reshape(7, 2)
-  folded = classify.fold(seq, 3)
+  folded = classifier.fold(seq, 3)
   assert folded.shape == (3, 6)
   np.testing.assert_array_equal(folded.reshape(-1, 2)[:7], seq)
   np.testing.assert_array_equal(folded.reshape(-1, 2)[7:], 0)
@@ -136,14 +138,14 @@ def test_pooled_model_pools_after_each_convolution_then_recurs():
 
 def test_validation_split_is_stratified_and_disjoint():
   labels = np.array([0] * 10 + [1] * 5 + [2] * 2)
-  fit, val = classify.validation_split(labels, 0.2, seed=0, stratify=True)
+  fit, val = splits.validation_split(labels, 0.2, seed=0, stratify=True)
   assert sorted(np.concatenate([fit, val])) == list(range(17))
   assert np.bincount(labels[val], minlength=3).tolist() == [2, 1, 0]  # a 2-example class stays
 
 
 def test_kfold_members_partition_the_training_set_and_never_see_their_fold():
   labels = np.array([0] * 11 + [1] * 7 + [2] * 2)
-  folds = classify.kfold_split(labels, 3, seed=4, stratify=True)
+  folds = splits.kfold_split(labels, 3, seed=4, stratify=True)
   for c in range(3):  # each class dealt round the folds: counts differ by at most one
     counts = np.bincount(folds[labels == c], minlength=3)
     assert counts.max() - counts.min() <= 1 and counts.sum() == (labels == c).sum()
@@ -154,14 +156,14 @@ def test_kfold_members_partition_the_training_set_and_never_see_their_fold():
   one = classify.member_holdouts(labels,
                                  configs.get("classify", ensemble=1, seed=4, validate_min_class=0),
                                  True)
-  _, val = classify.validation_split(labels, 0.2, seed=4, stratify=True)
+  _, val = splits.validation_split(labels, 0.2, seed=4, stratify=True)
   np.testing.assert_array_equal(np.flatnonzero(one[0]), val)
   # each member's standardization comes from its own training examples only
   rng = np.random.default_rng(0)
   x, n = rng.normal(size=(20, 5, 2)), rng.integers(1, 6, 20)
-  mean, std = classify.channel_stats(x, n, holdout)
+  mean, std = classifier.channel_stats(x, n, holdout)
   changed = np.where(holdout[1][:, None, None], 1e6, x)  # member 1's fold rewritten
-  mean2, std2 = classify.channel_stats(changed, n, holdout)
+  mean2, std2 = classifier.channel_stats(changed, n, holdout)
   np.testing.assert_allclose(mean2[1], mean[1])
   np.testing.assert_allclose(std2[1], std[1])
   assert not np.allclose(mean2[0], mean[0])  # the others train on that fold: theirs move
@@ -470,3 +472,36 @@ def test_few_shot_subsets_copy_k_cases_per_class_verbatim(tmp_path):
     np.testing.assert_array_equal(seq, full.sequences[i])
   with pytest.raises(ValueError, match="class 1 has 4 cases, fewer than 5"):
     subset_ts(str(source), str(tmp_path / "X_TRAIN.ts"), full.labels, 5, seed=0)
+
+
+def test_ensemble_metrics_equal_a_numpy_loop_over_members_and_examples():
+  from rnn_jax.models import classifier
+  rng = np.random.default_rng(5)
+  m, n, n_te, v = 3, 11, 7, 4
+  out, test_out = rng.normal(size=(m, n, v)), rng.normal(size=(m, n_te, v))
+  y, y_te = rng.integers(0, v, n), rng.integers(0, v, n_te)
+  pool = np.zeros((m, n))
+  pool[np.arange(n) % m, np.arange(n)] = 1.0  # each example validated by one member
+  got = classifier.ensemble_metrics(out, y, test_out, y_te, pool, False)
+  nats = correct = 0.0
+  for i in range(n):
+    member = i % m
+    z = out[member, i] - out[member, i].max()
+    nats += np.log(np.exp(z).sum()) - z[y[i]]
+    correct += float(np.argmax(out[member, i]) == y[i])
+  probs = np.exp(test_out) / np.exp(test_out).sum(-1, keepdims=True)
+  mean = probs.mean(0)
+  assert float(got["val_nats"]) == pytest.approx(nats / n, rel=1e-5)
+  assert float(got["val_accuracy"]) == pytest.approx(correct / n)
+  assert float(got["test_nats"]) == pytest.approx(
+      -np.mean(np.log(mean[np.arange(n_te), y_te])), rel=1e-5)
+  assert float(got["test_accuracy"]) == pytest.approx(np.mean(mean.argmax(-1) == y_te))
+  # regression: outputs in each member's standardised scale
+  mu, sd = rng.normal(size=(m, 1)), 1 + rng.random((m, 1))
+  yr, yr_te = rng.normal(size=n), rng.normal(size=n_te)
+  got = classifier.ensemble_metrics(out[..., :1], yr, test_out[..., :1], yr_te, np.ones((m, n)),
+                                    True, mu, sd, "train")
+  fit = [(out[j, i, 0] * sd[j, 0] + mu[j, 0] - yr[i])**2 for j in range(m) for i in range(n)]
+  pred = np.mean([test_out[j, :, 0] * sd[j, 0] + mu[j, 0] for j in range(m)], 0)
+  assert float(got["train_rmse"]) == pytest.approx(np.sqrt(np.mean(fit)), rel=1e-5)
+  assert float(got["test_rmse"]) == pytest.approx(np.sqrt(np.mean((pred - yr_te)**2)), rel=1e-5)
