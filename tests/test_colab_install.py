@@ -6,6 +6,8 @@ the jitted train step, rnn_jax.linen)."""
 import os
 import subprocess
 import sys
+import tarfile
+import zipfile
 
 import pytest
 
@@ -66,7 +68,7 @@ def test_install_cell_keeps_the_preinstalled_jax(dist, tmp_path):
                         timeout=900,
                         env={
                             **CLEAN_ENV, "RNN_JAX_INSTALL": "1",
-                            "RNN_JAX_WHEEL": str(dist[0]),
+                            "RNN_JAX_ARCHIVE": str(dist[1]),
                             "RNN_JAX_PYTHON": py
                         })
   assert done.returncode == 0, done.stdout[-1000:] + done.stderr[-2000:]
@@ -95,11 +97,35 @@ def test_install_cell_says_in_one_sentence_when_the_runtime_cannot_be_used(pins,
   exec(compile(_install_cell(), "install cell", "exec"), namespace)  # does not install here
   namespace["preinstalled"] = lambda python, names=None: pins
   with pytest.raises(SystemExit, match=message):
-    namespace["install_rnn_jax"](wheel="rnnjax_lab-0.1.0-py3-none-any.whl")
+    namespace["install_rnn_jax"](archive="rnnjax_lab-0.1.0.tar.gz")
 
 
 def test_install_cell_installs_the_data_extra_every_later_cell_needs():
   source = _install_cell()
-  assert "spec + '[data]'" in source  # faker and babel for the dates cell
+  assert "source + '[data]'" in source  # faker and babel for the dates cell
   setup = open(os.path.join(ROOT, "setup.cfg")).read()
   assert "jax>=0.7.2" in setup and "MIN_JAX = (0, 7, 2)" in source  # the same minimum
+
+
+def test_install_cell_refuses_a_wheel_and_finds_the_sources_in_an_archive(tmp_path):
+  namespace = {}
+  exec(compile(_install_cell(), "install cell", "exec"), namespace)  # does not install here
+  with pytest.raises(SystemExit, match="A wheel holds only the library.*upload the sdist"):
+    namespace["unpack"]("rnnjax_lab-0.1.0-py3-none-any.whl")
+  # a repository .zip, as a code host's "download ZIP" lays it out: one top folder
+  archive = tmp_path / "rnn_jax-main.zip"
+  with zipfile.ZipFile(archive, "w") as z:
+    for name in ("rnn_jax-main/setup.cfg", "rnn_jax-main/rnn_jax/__init__.py",
+                 "rnn_jax-main/experiments/__init__.py", "rnn_jax-main/README.md"):
+      z.writestr(name, "")
+  found = namespace["unpack"](str(archive))
+  assert found.endswith("rnn_jax-main") and os.path.isfile(os.path.join(found, "setup.cfg"))
+  # an sdist without experiments/ (or any other archive) is named, with what to upload
+  bare = tmp_path / "bare.tar.gz"
+  with tarfile.open(bare, "w:gz") as t:
+    src = tmp_path / "lib"
+    (src / "rnn_jax").mkdir(parents=True)
+    (src / "setup.cfg").write_text("")
+    t.add(str(src), arcname="rnnjax_lab-0.1.0")
+  with pytest.raises(SystemExit, match="holds no rnn_jax sources with experiments/"):
+    namespace["unpack"](str(bare))

@@ -32,8 +32,11 @@ def test_sdist_holds_the_library_its_data_and_the_build_files(dist):
   with tarfile.open(dist[1]) as t:
     names = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
   for path in ("setup.cfg", "pyproject.toml", "README.md", "rnn_jax/__init__.py",
-               "rnn_jax/data/files/JapaneseVowels_TEST.ts"):
-    assert path in names, path
+               "rnn_jax/data/files/JapaneseVowels_TEST.ts", "experiments/adding.py",
+               "experiments/dates.py", "experiments/configs/adding.py",
+               "experiments/notebooks/rnn_jax_colab.ipynb"):
+    assert path in names, path  # experiments/: what the notebook's cells import from the sdist
+  assert not any(n.startswith("experiments/results/") for n in names)
 
 
 def test_wheel_installs_into_a_fresh_venv_and_works_from_any_folder(dist, tmp_path):
