@@ -219,3 +219,19 @@ def test_adding_batches_and_train_test_separation():
   train_keys = [jax.random.fold_in(jax.random.split(seed, 3)[2], s) for s in range(50)]
   assert all(
       not np.array_equal(jax.random.key_data(test_key), jax.random.key_data(k)) for k in train_keys)
+
+
+@pytest.mark.parametrize(
+    "chars,steps,eval_every,want",
+    [
+        (23_000, 11_000, None, 14),  # 2·23,000 / (32·100) = 14 steps: two passes
+        (930_000, 11_000, None, 550),  # the eight plays: 20 evaluations come sooner
+        (3_000, 11_000, None, 10),  # never closer than 10 steps
+        (23_000, 100, None, 10),  # a short run: 100 / 20 = 5, floored at 10
+        (23_000, 11_000, 77, 77),  # an explicit cadence is kept
+    ])
+def test_charlm_evaluates_a_small_text_every_two_passes(chars, steps, eval_every, want):
+  from experiments import charlm, configs
+  config = configs.get("charlm", steps=steps, eval_every=eval_every)
+  assert (config.batch_size, config.length) == (32, 100)
+  assert charlm.sized_to_text(config, chars).eval_every == want

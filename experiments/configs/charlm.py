@@ -24,7 +24,7 @@ def get_config():
   c.dropout = 0.0  # variational dropout on the LSTM's input and output
   c.stateful = False  # carry the state from one window to the next (TBPTT across batches)
   c.temperature = 0.8  # sampling
-  c.eval_every = config_dict.placeholder(int)  # None: 20 evaluations over the run
+  c.eval_every = config_dict.placeholder(int)  # None: every 2 passes or steps/20, the sooner
   c.checkpoint_every = 1000
   c.text_file = config_dict.placeholder(str)  # None: the Shakespeare corpus
   return c
