@@ -8,11 +8,11 @@ every ``eval_every`` steps (default ``sized_to_text``: every two passes over the
 20 evaluations over the run, the sooner) on 512 fixed held-out windows of 100 characters (fewer
 on a held-out part under ~13,000 characters: about 4 readings of each, at least 64; zero state, as
 the Flax baseline measures, whatever the training window), and at the end on the whole held-out
-part with the state carried across windows. Sampled text (temperature 0.8, primed with a
-speaker's name) is printed and saved as ``samples.txt``. Beside every figure: the held-out bits/char of an
+part with the state carried across windows. Sampled text (temperature 0.8, primed with a speaker's
+name) is printed and saved as ``samples.txt``. Beside every figure: the held-out bits/char of an
 interpolated Witten-Bell character n-gram (``rnn_jax.baselines.best_witten_bell``) fitted on the
-same training part, its order 2-7 chosen on that part's last 10% (the eight plays: a 5-gram,
-2.174 bits/char, 14 s).
+same training part, its order 2-7 chosen on that part's last 10% (the eight plays: a 5-gram, 2.174
+bits/char, 14 s).
 
 ``--config.stateful=True``: the training text is read as B contiguous streams and the state is
 carried from one window to the next (truncated BPTT across batches; ``rnn_jax.train`` keeps the
