@@ -117,6 +117,7 @@ def test_converter_round_trips(tmp_path, source, target):
     assert _seqs(read_ts(out)) == _seqs(original)
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_converter_command_line(tmp_path):
   src = _write(tmp_path, "P_TRAIN.tsv", TSV)
   run = lambda *args: subprocess.run([sys.executable, "-m", "rnn_jax.data.convert", *args],
@@ -132,6 +133,7 @@ def test_converter_command_line(tmp_path):
       bad.stderr)
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 @pytest.mark.parametrize("ext", [".tsv", ".arff"])
 def test_classify_reads_a_pair_of_archive_files(tmp_path, ext):
   from experiments import classify, configs

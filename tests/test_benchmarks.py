@@ -40,6 +40,7 @@ def test_table_takes_medians_over_rounds_and_peer_over_ours_ratios():
   assert row["fraction_of_peak"]["pytorch"] == pytest.approx(flops / 0.010 / 1e9 / 100.0)
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_a_worker_process_prints_one_json_line_with_its_median():
   out = subprocess.run([
       sys.executable, "-m", "experiments.benchmarks.contenders", "--worker=rnn_jax", "--cell=rnn",

@@ -88,6 +88,7 @@ def test_launcher_writes_metrics_checkpoint_plot_and_report(task, extra, picture
   assert not [f for f in os.listdir(workdir) if ".tmp" in f]  # no half-written files
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 @pytest.mark.parametrize("task,picture,key", [("mnist", "digits.png", "test_accuracy"),
                                               ("ner", "tags.png", "entity_f1"),
                                               ("names", "names.png", "heldout_bpc")])

@@ -137,6 +137,7 @@ def test_forecast_starts_at_the_chosen_linear_part_and_reports_every_baseline(tm
   assert "daily data" in line and "GRU not kept" in line
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_forecast_horizon_and_training_keep_the_baselines_beside_the_model(tmp_path):
   csv = _dated_csv(tmp_path, n=200)
   config = configs.get("forecast", csv=csv, steps=40, eval_every=10, hidden_size=8, horizon=3)

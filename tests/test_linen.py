@@ -77,6 +77,7 @@ class _Adder(nn.Module):
     return nn.Dense(1)(final[1])[:, 0]
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_trains_inside_a_flax_model_with_optax():
   from rnn_jax.data.adding import adding_batch
   model = _Adder()

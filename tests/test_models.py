@@ -60,6 +60,7 @@ def test_many_to_one_pooling_ignores_padding(pooling):
 
 
 # ---------------------------------------------------------------- many-to-many
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_many_to_many_bidirectional_tagger_learns_next_token():
   # tag⟨t⟩ = x⟨t+1⟩: only the backward direction can know it
   v = 4
@@ -124,6 +125,7 @@ def _reverse_batch(key, v=5, t=4):
   return src, lengths, tgt, lengths + 1
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_seq2seq_learns_to_reverse(bidirectional):
   from rnn_jax import decoding
@@ -203,6 +205,7 @@ def test_attention_context_is_weighted_sum_of_annotations():
   np.testing.assert_allclose(alpha, ref / ref.sum(1, keepdims=True), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 @pytest.mark.parametrize("feed_previous", [False, True])
 def test_attention_learns_to_reverse(feed_previous):
   m = attention_model(
@@ -230,6 +233,7 @@ def test_attention_bad_calls():
 
 
 # -------------------------------------------------------------- language model
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_language_model_learns_a_periodic_pattern():
   v = 5
   lm = language_model([rj.lstm(), rj.lstm()], v, 24, embed_size=8, dropout_rate=0.1)

@@ -35,6 +35,7 @@ def test_seasonal_period_finds_an_obvious_season_and_nothing_in_noise():
   assert seasonal_period(np.arange(5.0)) is None  # too short for three periods
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_forecast_missing_values_error_drop_interpolate(tmp_path):
   cells = [f"{np.sin(i / 3):.4f}" for i in range(50)]
   cells[7] = ""
@@ -226,6 +227,7 @@ def _numpy_ensemble(config, params, fit, scored, classes: int):
   return correct / scored.sum(), float(np.mean(np.argmax(probs, -1) == data_te.labels))
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabilities(tmp_path):
   rng = np.random.default_rng(3)
 
@@ -259,6 +261,7 @@ def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabili
   assert best["eval_test_accuracy"] == pytest.approx(test_accuracy, abs=1e-6)
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_few_shot_members_fit_every_series_and_stop_once_they_fit_them(tmp_path):
   rng = np.random.default_rng(5)
 
@@ -303,6 +306,7 @@ def test_few_shot_members_fit_every_series_and_stop_once_they_fit_them(tmp_path)
   assert report["test_accuracy"] == pytest.approx(test_accuracy, abs=1e-6)
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_classify_regression_ts_reports_rmse_beside_the_mean(tmp_path):
   rng = np.random.default_rng(2)
 
@@ -324,6 +328,7 @@ def test_classify_regression_ts_reports_rmse_beside_the_mean(tmp_path):
   assert classify.result_line(report).startswith("final test RMSE")
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_regression_too_small_to_hold_out_reports_its_fit_not_a_validation(tmp_path):
   header = "@targetLabel true"
   train = _ts(tmp_path, "T_TRAIN.ts", ["1,2,3:1.5", "3,2,1:0.5"], header)

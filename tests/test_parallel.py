@@ -13,6 +13,7 @@ from rnn_jax import parallel
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 @pytest.mark.parametrize("backward", ["autodiff", "closed_form"])
 def test_eight_device_mesh_matches_one_device_and_splits_the_batch(backward):
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
@@ -53,6 +54,7 @@ def test_local_mesh_uses_a_divisor_and_shard_batch_checks():
       parallel.shard_batch(np.zeros((jax.device_count() + 1, 2)), parallel.local_mesh())
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_use_cpu_cores_before_jax_starts_and_a_clear_error_after():
   import subprocess
   import sys
@@ -85,6 +87,7 @@ def test_initialize_checks_its_arguments_before_starting_anything():
     parallel.initialize("127.0.0.1:1", 2, 2)
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_train_step_splits_the_batch_over_local_devices_by_default():
   """A notebook's path: use_cpu_cores(2), then make_train_step without a mesh: the state lands on
   both devices and the losses equal a one-device step's."""

@@ -46,6 +46,7 @@ def test_bf16_really_computes_in_bf16_and_refuses_the_closed_form():
     rj.mixed_precision(rj.lstm(), jnp.int32)
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_adding_loss_curve_in_bf16_follows_float32():
   finals = {}
   for dtype in ("float32", "bfloat16"):

@@ -65,6 +65,7 @@ def test_tbptt_equals_hand_written_procedure(k1, k2, x64):
   assert m["loss"].shape == (len(tbptt_windows(n, k1, k2)),)
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_tbptt_learns_a_delayed_copy_stream():
   # y⟨t⟩ = x⟨t−2⟩ on a long stream: needs state across windows and steps within them.
   cell = rj.gru()

@@ -39,6 +39,7 @@ def _final_params(workdir):
   return step, mngr.restore(step)
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
   full = adding.train_and_evaluate(TINY, str(tmp_path / "a"), log=lambda *_: None)
   # interrupted after 10 steps (last checkpoint at 8), then resumed to the end
@@ -60,6 +61,7 @@ def test_resume_equals_uninterrupted_bit_for_bit(tmp_path):
   assert clock == sorted(clock) and resumed["seconds"] >= clock[-1] > clock[2]
 
 
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_stateful_charlm_carries_state_and_resumes_bit_for_bit(tmp_path):
   from experiments import charlm
   from experiments import configs
