@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 
 import pytest
@@ -107,7 +108,8 @@ def test_install_cell_installs_the_data_extra_every_later_cell_needs():
   assert "jax>=0.7.2" in setup and "MIN_JAX = (0, 7, 2)" in source  # the same minimum
 
 
-def test_install_cell_refuses_a_wheel_and_finds_the_sources_in_an_archive(tmp_path):
+def test_install_cell_refuses_a_wheel_and_finds_the_sources_in_an_archive(tmp_path, monkeypatch):
+  monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # what it unpacks stays in tmp_path
   namespace = {}
   exec(compile(_install_cell(), "install cell", "exec"), namespace)  # does not install here
   with pytest.raises(SystemExit, match="A wheel holds only the library.*upload the sdist"):
