@@ -162,3 +162,33 @@ def test_classify_reads_a_pair_of_archive_files(tmp_path, ext):
   report = classify.train_and_evaluate(config, None, log=lambda *a: None)
   assert sorted(report["classes"]) == ["down", "up"] and report["test_size"] == 24
   assert 0 <= report["nn_accuracy"] <= 1 and "1-nearest-neighbour" in classify.result_line(report)
+
+
+def test_converter_output_reads_the_same_in_independent_readers(tmp_path):
+  """What the converter writes, read back by readers that share no code with it: scipy's ARFF
+  reader (flat files; it has no relational attributes) and a tab split for the .tsv."""
+  arff = pytest.importorskip("scipy.io.arff", reason="scipy comes with statsmodels ([test])")
+  # equal lengths (an interior NaN, interpolated, is no padding): a flat file
+  equal = "walk\t0.5\tNaN\t1.5\nrun fast\t-1.0\t-2.0\t-3.0\nwalk\t0.25\t0.75\t1.25\n"
+  src = _write(tmp_path, "E_TRAIN.tsv", equal)
+  data = convert.convert(src, str(tmp_path / "E_TRAIN.arff"), missing="interpolate")
+  rows, meta = arff.loadarff(str(tmp_path / "E_TRAIN.arff"))
+  names = meta.names()
+  values = np.array([[r[n] for n in names[:-1]] for r in rows], float)
+  labels = [r[names[-1]].decode() for r in rows]
+  np.testing.assert_allclose(values, [[0.5, 1.0, 1.5], [-1.0, -2.0, -3.0], [0.25, 0.75, 1.25]])
+  assert len(data.sequences) == 3
+  assert labels == ["walk", "run fast", "walk"]
+  assert set(meta[names[-1]][1]) == {"walk", "run fast"}
+  # regression targets, flat
+  reg = convert.convert(_write(tmp_path, "R.arff", ARFF_REG), str(tmp_path / "R_out.arff"))
+  rows, meta = arff.loadarff(str(tmp_path / "R_out.arff"))
+  assert meta.names()[-1] == "target" and meta["target"][0] == "numeric"
+  np.testing.assert_allclose([r["target"] for r in rows], reg.labels)
+  # .tsv: label first, tab separated, NaN after a shorter series
+  convert.convert(_write(tmp_path, "U.ts", TS), str(tmp_path / "U.tsv"))
+  lines = (tmp_path / "U.tsv").read_text().splitlines()
+  cells = [line.split("\t") for line in lines]
+  assert [c[0] for c in cells] == ["1", "2", "1"] and {len(c) for c in cells} == {5}
+  got = [[float(v) for v in c[1:] if v != "NaN"] for c in cells]
+  assert got == WANT and cells[2][3:] == ["NaN", "NaN"]
