@@ -62,3 +62,17 @@ def test_readme_own_data_commands_run_as_shown(tmp_path):
     assert lines[0].split(":")[0] in ("classify", "forecast", "charlm"), lines[:2]  # plan line
     assert lines[-1].startswith("final "), lines[-3:]
   assert (tmp_path / "runs" / "book" / "report.json").exists()
+
+
+@pytest.mark.slow
+def test_readme_quick_subset_runs_as_shown_with_the_count_it_gives():
+  text = " ".join(open(os.path.join(ROOT, "README.md"), encoding="utf-8").read().split())
+  found = re.search(r"A subset in under a minute while editing: `([^`]+)` \((\d+) tests", text)
+  assert found, "README names no quick subset"
+  command, count = found.group(1), found.group(2)
+  if not os.path.exists(os.path.join(ROOT, ".venv", "bin", "python")):  # not the README's venv
+    command = command.replace(".venv/bin/python", sys.executable)
+  env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "PYTEST_XDIST_WORKER")}
+  out = subprocess.run(
+      command.split(), cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+  assert out.returncode == 0 and f"{count} passed" in out.stdout, out.stdout[-2000:]

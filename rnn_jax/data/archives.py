@@ -80,7 +80,7 @@ def _label(text: str) -> str:
 
 def _values(where: str, cells) -> np.ndarray:
   """Floats with NaN for missing cells; trailing missing cells (padding) cut off."""
-  v = parse_values(where, ["" if c.strip().lower() in _MISSING else c for c in cells], ("",))
+  v = parse_values(where, cells, _MISSING)
   known = np.flatnonzero(~np.isnan(v))
   if not len(known):
     raise ValueError(f"{where}: a series with no values.")

@@ -67,13 +67,13 @@ def _header(path, lines):
   raise ValueError(f"{path}: no @data section.")
 
 
-def parse_values(where: str, cells, missing=("?", "NaN", "nan", "")) -> np.ndarray:
-  """``[N]`` floats of text cells, NaN for a cell in ``missing``; ValueError naming ``where``
-  for a cell that is not a number."""
+def parse_values(where: str, cells, missing=("?", "nan", "")) -> np.ndarray:
+  """``[N]`` floats of text cells, NaN for a cell whose lower case is in ``missing``; ValueError
+  naming ``where`` for a cell that is not a number."""
   out = []
   for c in cells:
     c = c.strip()
-    if c in missing:
+    if c.lower() in missing:
       out.append(np.nan)
       continue
     try:
