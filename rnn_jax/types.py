@@ -60,6 +60,19 @@ class Gates(Protocol):
     ...
 
 
+class LinearForm(NamedTuple):
+  """A cell whose state s⟨t⟩ = a⟨t⟩ ⊙ s⟨t−1⟩ + b⟨t⟩ is linear in s⟨t−1⟩ (elementwise, real or
+  complex), with a⟨t⟩ and b⟨t⟩ computed from x⟨t⟩ alone. For one example or a batch of rows:
+
+  - ``coefficients(params, xp) -> (a, b)``: shaped like the state (complex for LRU and S5);
+  - ``state_of(carry) -> s``: the state inside a carry;
+  - ``emit(params, s, xp) -> (carry, y)``: the carry holding ``s`` and the output y⟨t⟩.
+  """
+  coefficients: Callable
+  state_of: Callable
+  emit: Callable
+
+
 class Cell(NamedTuple):
   """A recurrent cell: pure functions for one example (no batch axis).
 
@@ -81,6 +94,8 @@ class Cell(NamedTuple):
     gates: ``(params, carry, xp) -> (carry, y, residuals)``: the gate code, written once
       for one example or a batch of rows; ``recur`` is its first two outputs and the
       closed-form rules read the residuals (each cell documents them).
+    linear: a :class:`LinearForm` for the diagonal linear recurrences (LRU, S5, RG-LRU,
+      S6), which ``rnn_jax.linear_unroll`` runs as one associative scan; None otherwise.
   """
 
   init: Init
@@ -93,6 +108,7 @@ class Cell(NamedTuple):
   hidden_size: Callable[[PyTree], int] | None = None
   prepare: Callable[[PyTree], PyTree] | None = None
   gates: Gates | None = None
+  linear: Any = None
 
   def option(self, name: str, default=None):
     return dict(self.options).get(name, default)

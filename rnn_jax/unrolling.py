@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from jax.interpreters import ad
 
 from rnn_jax.bptt import closed_form_recurrence, has_closed_form
+from rnn_jax.parallel_forms import linear_unroll
 from rnn_jax.recurrence import (auto_hoist, broadcast_carry, check_carry, flip_sequences,
                                 mask_inputs, scan_recurrence, truncation_keep)
 from rnn_jax.types import (Backward, Cell, check_finite, check_lengths, check_positive_int,
@@ -156,7 +157,9 @@ def unroll(cell: Cell,
       steps k, 2k, ... (in processing order). ``k >= T`` is full BPTT.
     backward: ``"autodiff"`` (``jax.grad`` through the scan),
       ``"closed_form"`` (the hand-written recursions of ``rnn_jax.bptt``
-      through ``jax.custom_vjp``; weight gradients as one product after the loop), or
+      through ``jax.custom_vjp``; weight gradients as one product after the loop; for the
+      diagonal linear cells lru, s5, rg_lru, s6 the reverse-time linear scan of
+      ``rnn_jax.associative``, run sequentially by ``linear_unroll``), or
       ``"auto"`` (default): the closed form where it applies, autodiff where it does not
       (no rule for the cell, ``return_carries``, forward mode): ``choose_backward``.
       Values and gradients agree to float rounding either way.
@@ -175,6 +178,19 @@ def unroll(cell: Cell,
     truncate = check_positive_int("truncate", truncate)
   if return_carries and (backward == Backward.CLOSED_FORM or remat is not None):
     raise ValueError("return_carries=True needs backward='autodiff' and remat=None.")
+  if backward == Backward.CLOSED_FORM and cell.linear is not None:
+    if truncate is not None or remat is not None:
+      raise ValueError(f"backward='closed_form' for the linear cell {cell.kind!r} takes neither "
+                       "truncate nor remat; use backward='autodiff' for those.")
+    return linear_unroll(
+        cell,
+        params,
+        xs,
+        carry,
+        lengths=lengths,
+        reverse=reverse,
+        method="sequential",
+        backward="closed_form")
   batch, time, features = xs.shape
   if cell.prepare is not None:  # e.g. w_aa = expm(A − Aᵀ): once per sequence, not per step
     params = cell.prepare(params)

@@ -101,7 +101,8 @@ def make_cell(kind: str,
               gates: Gates,
               project_fn=project,
               prepare=None,
-              hidden_size=None) -> Cell:
+              hidden_size=None,
+              linear=None) -> Cell:
   """A :class:`Cell` whose ``recur`` and ``step`` are built from its ``gates``."""
 
   def recur(params, carry, xp):
@@ -122,4 +123,5 @@ def make_cell(kind: str,
       options=tuple(sorted(options.items())),
       hidden_size=hidden_size,
       prepare=prepare,
-      gates=gates)
+      gates=gates,
+      linear=linear)
