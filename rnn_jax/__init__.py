@@ -16,8 +16,8 @@ from rnn_jax.losses import per_step_loss, sequence_loss
 from rnn_jax.bptt import bptt_grads, rtrl_w_aa_sensitivity
 from rnn_jax.parallel_time import associative_unroll, deer_unroll
 from rnn_jax.parallel_forms import linear_unroll, mlstm_unroll
-from rnn_jax import (associative, baselines, bptt, cells, checkpoint, data, decoding, diagnostics,
-                     interop, layers, losses, models, optim, parallel, parallel_forms,
+from rnn_jax import (associative, baselines, blocks, bptt, cells, checkpoint, data, decoding,
+                     diagnostics, interop, layers, losses, models, optim, parallel, parallel_forms,
                      parallel_time, recurrence, runs, tbptt, train, types, unrolling)
 
 __version__ = "0.1.0"
@@ -64,6 +64,7 @@ __all__ = [
     # subpackages and modules
     "associative",
     "baselines",
+    "blocks",
     "bptt",
     "cells",
     "checkpoint",

@@ -28,6 +28,7 @@ RANKS = {
     "rnn_jax.parallel_time": 4,
     "rnn_jax.parallel_forms": 4,
     "rnn_jax.layers": 5,
+    "rnn_jax.blocks": 5,
     "rnn_jax.diagnostics": 6,
     "rnn_jax.tbptt": 6,
     "rnn_jax.interop": 6,

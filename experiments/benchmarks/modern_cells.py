@@ -1,0 +1,106 @@
+"""The cells side by side on selective copying, at (nearly) equal parameter counts.
+
+  python -m experiments.benchmarks.modern_cells --cells=lstm,gru,min_gru,lru,rg_lru,s5,s6,\
+slstm,mlstm --seeds=3 --params=20000 --out=experiments/results/modern_cells.md
+
+Each cell gets the hidden size H whose whole model (cell + readout) has the parameter count
+closest to ``--params``; every run is ``experiments.selective_copy`` with the task's defaults
+otherwise (``--steps``, ``--length`` override them). The table gives, over the seeds, mean ± sd
+of the answer tokens right and the whole sequences right at the last evaluation, the first step
+whose evaluation reached ``--reach`` of tokens right (runs that never did are counted apart), the
+wall time and the milliseconds per training step (wall time / steps, evaluations included).
+"""
+from __future__ import annotations
+
+import statistics
+
+import jax
+from absl import app, flags
+
+from experiments import configs
+from experiments.common import make_layer
+from experiments.selective_copy import train_and_evaluate
+from rnn_jax.models import many_to_many
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("cells",
+                  ["lstm", "gru", "min_gru", "lru", "rg_lru", "s5", "s6", "slstm", "mlstm"],
+                  "cells to compare")
+flags.DEFINE_integer("seeds", 3, "seeds per cell")
+flags.DEFINE_integer("params", 20000, "the parameter count each model is sized to")
+flags.DEFINE_integer("steps", None, "training steps (default: the task's)")
+flags.DEFINE_integer("length", None, "T (default: the task's)")
+flags.DEFINE_float("reach", 0.9, "the token accuracy whose first step is reported")
+flags.DEFINE_string("out", None, "write the markdown table here too")
+
+
+def parameter_count(config, hidden: int) -> int:
+  c = configs.replace(config, hidden_size=hidden)
+  model = many_to_many(make_layer(c), c.vocab + 2, hidden, c.vocab + 1)
+  shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0))
+  return sum(int(x.size) for x in jax.tree_util.tree_leaves(shapes))
+
+
+def sized(config, target: int):
+  """(H, count): the hidden size in [4, 512] whose count is closest to ``target``."""
+  best = None
+  for hidden in range(4, 513, 4):
+    count = parameter_count(config, hidden)
+    if best is None or abs(count - target) < abs(best[1] - target):
+      best = (hidden, count)
+    if count > 2 * target:
+      break
+  return best
+
+
+def _mean_sd(values, fmt="{:.1f}"):
+  if not values:
+    return "—"
+  sd = statistics.stdev(values) if len(values) > 1 else 0.0
+  return f"{fmt.format(statistics.mean(values))} ± {fmt.format(sd)}"
+
+
+def row(cell: str, base_config, seeds: int, target: int, reach: float) -> str:
+  config = configs.replace(base_config, cell=cell)
+  hidden, count = sized(config, target)
+  tokens, seqs, steps, walls, ms = [], [], [], [], []
+  for seed in range(seeds):
+    c = configs.replace(config, hidden_size=hidden, seed=seed)
+    report = train_and_evaluate(c, None, log=lambda *a, **k: None)
+    final = report["final"]
+    tokens.append(100 * float(final["eval_tokens_right"]))
+    seqs.append(100 * float(final["eval_sequences_right"]))
+    hit = [r["step"] for r in report["history"] if r["eval_tokens_right"] >= reach]
+    if hit:
+      steps.append(hit[0])
+    walls.append(report["seconds"])
+    ms.append(1000 * report["seconds"] / final["step"])
+  return (f"| {cell} | {hidden} | {count:,} | {_mean_sd(tokens)} | {_mean_sd(seqs)} | "
+          f"{_mean_sd(steps, '{:.0f}')} ({len(steps)}/{seeds}) | {_mean_sd(walls, '{:.0f}')} | "
+          f"{_mean_sd(ms)} |")
+
+
+def main(argv):
+  del argv
+  config = configs.get("selective_copy")
+  changes = {k: v for k, v in (("steps", FLAGS.steps), ("length", FLAGS.length)) if v}
+  config = configs.replace(config, **changes)
+  lines = [
+      f"Selective copying, T = {config.length}, K = {config.num_tokens}, V = {config.vocab}, "
+      f"{config.steps} steps, batch {config.batch_size}, {config.optimizer} "
+      f"{config.learning_rate}; models sized to ~{FLAGS.params:,} parameters; {FLAGS.seeds} seeds "
+      f"(mean ± sd); memoryless: 1/V = {100 / config.vocab:.1f}% of tokens.", "",
+      f"| cell | H | params | tokens right % | sequences right % | first step ≥ "
+      f"{100 * FLAGS.reach:.0f}% (runs) | wall s | ms/step |", "|---|---|---|---|---|---|---|---|"
+  ]
+  print("\n".join(lines), flush=True)
+  for cell in FLAGS.cells:
+    lines.append(row(cell, config, FLAGS.seeds, FLAGS.params, FLAGS.reach))
+    print(lines[-1], flush=True)
+  if FLAGS.out:
+    with open(FLAGS.out, "w", encoding="utf-8") as f:
+      f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+  app.run(main)
