@@ -13,6 +13,7 @@ from rnn_jax.data.adding import adding_batch
 from rnn_jax.data.copy_memory import DELIMITER, baseline_nats, copy_batch
 from rnn_jax.data.selective_copy import baseline_nats as selective_baseline
 from rnn_jax.data.selective_copy import selective_copy_batch
+from rnn_jax.data.recall import induction_batch, mqar_batch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**{k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}, "PYTHONPATH": ROOT}
@@ -274,3 +275,47 @@ def test_selective_copy_learns_at_toy_size(cell):
       checkpoint_every=1000)
   report = train_and_evaluate(config, None, log=lambda *a, **k: None)
   assert report["final"]["eval_nats"] < 0.8
+
+
+def test_induction_heads_batches():
+  x, y, w = (np.asarray(a) for a in induction_batch(jax.random.PRNGKey(0), 64, 10, 5))
+  assert x.shape == y.shape == w.shape == (64, 10)
+  assert np.all(x[:, -1] == 6) and np.all(w[:, -1] == 1) and w.sum() == 64
+  for row, target in zip(x, y):  # written out: the token after the first trigger
+    first = int(np.flatnonzero(row == 6)[0])
+    assert first <= 7 and np.sum(row == 6) == 2
+    assert target[-1] == row[first + 1] and 1 <= target[-1] <= 5
+  with pytest.raises(ValueError, match="length"):
+    induction_batch(jax.random.PRNGKey(0), 4, 3, 5)
+
+
+def test_mqar_batches():
+  x, y, w = (np.asarray(a) for a in mqar_batch(jax.random.PRNGKey(0), 32, 5, 3, 9, 4))
+  assert x.shape == (32, 13) and w[:, :10].sum() == 0 and np.all(w[:, 10:] == 1)
+  for row, target in zip(x, y):
+    keys, values = row[0:10:2], row[1:10:2]
+    assert len(set(keys)) == 5 and keys.min() >= 1 and keys.max() <= 9
+    assert values.min() >= 10 and values.max() <= 13
+    lookup = dict(zip(keys, values))
+    assert len(set(row[10:])) == 3
+    for q, t in zip(row[10:], target[10:]):
+      assert lookup[q] == t
+  with pytest.raises(ValueError, match="num_queries"):
+    mqar_batch(jax.random.PRNGKey(0), 4, 3, 4, 9, 4)
+
+
+@pytest.mark.slow  # end-to-end (trains the two recall tasks at toy size, in-process)
+@pytest.mark.parametrize("task,cell,changes,threshold", [
+    ("induction_heads", "lstm", dict(length=12, vocab=4, eval_factors=(4,)), 0.6),
+    ("mqar", "s6", dict(length=4, num_queries=4, num_keys=8, num_values=8), 1.7),
+])
+def test_recall_tasks_learn_at_toy_size(task, cell, changes, threshold):
+  """300 steps, H = 32: below the threshold in nats per answer (memoryless: induction ln 4 =
+  1.386, MQAR ln 8 = 2.079; measured: LSTM 0.149 on induction, S6 1.354 on MQAR)."""
+  import importlib
+  from experiments import configs
+  config = configs.get(
+      task, cell=cell, hidden_size=32, steps=300, eval_every=100, checkpoint_every=1000, **changes)
+  report = importlib.import_module(f"experiments.{task}").train_and_evaluate(
+      config, None, log=lambda *a, **k: None)
+  assert report["final"]["eval_nats"] < threshold

@@ -17,6 +17,10 @@ def test_readme_python_snippets_run():
   for block in blocks:
     exec(compile(block, "README.md", "exec"), namespace)  # pylint: disable=exec-used
   assert namespace["ys"].shape[:2] == namespace["xs"].shape[:2]
+  # the recurrences snippet: the associative scan equals the sequential unroll
+  chex_close = __import__("numpy").testing.assert_allclose
+  chex_close(namespace["ys_par"], namespace["ys_seq"], rtol=1e-5, atol=1e-5)
+  assert namespace["ys_deep"].shape == (8, 20, 16)
   # the gradients snippet: closed-form BPTT equals jax.grad of the loss it writes out
   import chex
   assert abs(float(namespace["J"]) - float(namespace["loss"](namespace["model"]))) < 1e-5

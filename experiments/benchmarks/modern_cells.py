@@ -1,28 +1,29 @@
-"""The cells side by side on selective copying, at (nearly) equal parameter counts.
+"""The cells side by side on a recall task, at (nearly) equal parameter counts.
 
-  python -m experiments.benchmarks.modern_cells --cells=lstm,gru,min_gru,lru,rg_lru,s5,s6,\
-slstm,mlstm --seeds=3 --params=20000 --out=experiments/results/modern_cells.md
+  python -m experiments.benchmarks.modern_cells --task=selective_copy --cells=lstm,gru,min_gru,\
+lru,rg_lru,s5,s6,slstm,mlstm --seeds=3 --params=20000 --out=experiments/results/modern_cells.md
 
 Each cell gets the hidden size H whose whole model (cell + readout) has the parameter count
-closest to ``--params``; every run is ``experiments.selective_copy`` with the task's defaults
-otherwise (``--steps``, ``--length`` override them). The table gives, over the seeds, mean ± sd
-of the answer tokens right and the whole sequences right at the last evaluation, the first step
+closest to ``--params``; every run is the task's (``selective_copy``, ``induction_heads`` or
+``mqar``) with its defaults otherwise (``--steps``, ``--length`` override them). The table gives, over the seeds, mean ± sd
+of the answers right (and at each longer evaluation length) and the whole sequences right at
+the last evaluation, the first step
 whose evaluation reached ``--reach`` of tokens right (runs that never did are counted apart), the
 wall time and the milliseconds per training step (wall time / steps, evaluations included).
 """
 from __future__ import annotations
 
+import importlib
 import statistics
 
 import jax
 from absl import app, flags
 
-from experiments import configs
-from experiments.common import make_layer
-from experiments.selective_copy import train_and_evaluate
-from rnn_jax.models import many_to_many
+from experiments import configs, recall
 
 FLAGS = flags.FLAGS
+flags.DEFINE_enum("task", "selective_copy", ["selective_copy", "induction_heads", "mqar"],
+                  "the recall task")
 flags.DEFINE_list("cells",
                   ["lstm", "gru", "min_gru", "lru", "rg_lru", "s5", "s6", "slstm", "mlstm"],
                   "cells to compare")
@@ -36,9 +37,13 @@ flags.DEFINE_string("out", None, "write the markdown table here too")
 
 def parameter_count(config, hidden: int) -> int:
   c = configs.replace(config, hidden_size=hidden)
-  model = many_to_many(make_layer(c), c.vocab + 2, hidden, c.vocab + 1)
+  model = recall.build_model(c, _task(c).classes(c))
   shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0))
   return sum(int(x.size) for x in jax.tree_util.tree_leaves(shapes))
+
+
+def _task(config):
+  return importlib.import_module(f"experiments.{config.task}")
 
 
 def sized(config, target: int):
@@ -64,34 +69,45 @@ def row(cell: str, base_config, seeds: int, target: int, reach: float) -> str:
   config = configs.replace(base_config, cell=cell)
   hidden, count = sized(config, target)
   tokens, seqs, steps, walls, ms = [], [], [], [], []
+  prefixes = [f"x{f}_" for f in config.get("eval_factors", ())]
+  longer = {p: [] for p in prefixes}
   for seed in range(seeds):
     c = configs.replace(config, hidden_size=hidden, seed=seed)
-    report = train_and_evaluate(c, None, log=lambda *a, **k: None)
+    report = _task(c).train_and_evaluate(c, None, log=lambda *a, **k: None)
     final = report["final"]
     tokens.append(100 * float(final["eval_tokens_right"]))
     seqs.append(100 * float(final["eval_sequences_right"]))
+    for p in prefixes:
+      longer[p].append(100 * float(final[f"eval_{p}tokens_right"]))
     hit = [r["step"] for r in report["history"] if r["eval_tokens_right"] >= reach]
     if hit:
       steps.append(hit[0])
     walls.append(report["seconds"])
     ms.append(1000 * report["seconds"] / final["step"])
-  return (f"| {cell} | {hidden} | {count:,} | {_mean_sd(tokens)} | {_mean_sd(seqs)} | "
+  extra = "".join(f" {_mean_sd(v)} |" for v in longer.values())
+  return (f"| {cell} | {hidden} | {count:,} | {_mean_sd(tokens)} | {_mean_sd(seqs)} |{extra} "
           f"{_mean_sd(steps, '{:.0f}')} ({len(steps)}/{seeds}) | {_mean_sd(walls, '{:.0f}')} | "
           f"{_mean_sd(ms)} |")
 
 
 def main(argv):
   del argv
-  config = configs.get("selective_copy")
+  config = configs.get(FLAGS.task)
   changes = {k: v for k, v in (("steps", FLAGS.steps), ("length", FLAGS.length)) if v}
   config = configs.replace(config, **changes)
+  task = {
+      k: config[k] for k in ("length", "num_tokens", "vocab", "num_queries", "num_keys",
+                            "num_values", "eval_factors") if k in config
+  }
+  factors = config.get("eval_factors", ())
   lines = [
-      f"Selective copying, T = {config.length}, K = {config.num_tokens}, V = {config.vocab}, "
+      f"{FLAGS.task} ({', '.join(f'{k} {v}' for k, v in task.items())}), "
       f"{config.steps} steps, batch {config.batch_size}, {config.optimizer} "
       f"{config.learning_rate}; models sized to ~{FLAGS.params:,} parameters; {FLAGS.seeds} seeds "
-      f"(mean ± sd); memoryless: 1/V = {100 / config.vocab:.1f}% of tokens.", "",
-      f"| cell | H | params | tokens right % | sequences right % | first step ≥ "
-      f"{100 * FLAGS.reach:.0f}% (runs) | wall s | ms/step |", "|---|---|---|---|---|---|---|---|"
+      f"(mean ± sd).", "", f"| cell | H | params | answers right % | sequences right % |" +
+      "".join(f" answers right at {f}x length % |" for f in factors) +
+      f" first step ≥ {100 * FLAGS.reach:.0f}% (runs) | wall s | ms/step |",
+      "|---|---|---|---|---|" + "---|" * len(factors) + "---|---|---|"
   ]
   print("\n".join(lines), flush=True)
   for cell in FLAGS.cells:

@@ -17,8 +17,8 @@ import os
 
 from ml_collections import config_dict
 
-TASKS = ("adding", "copy_memory", "selective_copy", "mnist", "classify", "forecast",
-         "japanese_vowels", "sunspots", "charlm", "dates", "ner", "names")
+TASKS = ("adding", "copy_memory", "selective_copy", "induction_heads", "mqar", "mnist", "classify",
+         "forecast", "japanese_vowels", "sunspots", "charlm", "dates", "ner", "names")
 # Old names kept working: the same task module and fields, their own defaults.
 ALIASES = {"japanese_vowels": "classify", "sunspots": "forecast"}
 FOLDER = os.path.dirname(os.path.abspath(__file__))
