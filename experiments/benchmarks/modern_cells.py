@@ -3,12 +3,12 @@
   python -m experiments.benchmarks.modern_cells --task=selective_copy --cells=lstm,gru,min_gru,\
 lru,rg_lru,s5,s6,slstm,mlstm --seeds=3 --params=20000 --out=experiments/results/modern_cells.md
 
-Each cell gets the hidden size H whose whole model (cell + readout) has the parameter count
-closest to ``--params``; every run is the task's (``selective_copy``, ``induction_heads`` or
-``mqar``) with its defaults otherwise (``--steps``, ``--length`` override them). The table gives, over the seeds, mean ± sd
-of the answers right (and at each longer evaluation length) and the whole sequences right at
-the last evaluation, the first step
-whose evaluation reached ``--reach`` of tokens right (runs that never did are counted apart), the
+Each cell gets the hidden size H in [4, 512] whose whole model (cell + readout) has the
+parameter count closest to ``--params``; every run is the task's (``selective_copy``,
+``induction_heads`` or ``mqar``) with its defaults otherwise (``--steps``, ``--length`` override
+them). The table gives, over the seeds, mean ± sd of the answers right (and at each longer
+evaluation length) and the whole sequences right at the last evaluation, the first step whose
+evaluation reached ``--reach`` of answers right (runs that never did are counted apart), the
 wall time and the milliseconds per training step (wall time / steps, evaluations included).
 """
 from __future__ import annotations
