@@ -321,3 +321,15 @@ def test_bad_arguments_are_named():
   with pytest.raises(ValueError, match="chunk"):
     rj.mlstm_unroll(
         rj.mlstm(), rj.mlstm().init(jax.random.PRNGKey(0), 3, 4), jnp.zeros((1, 2, 3)), chunk=0)
+
+
+def test_new_cells_under_mixed_precision_stay_close_to_float32():
+  """bfloat16 compute (complex arithmetic of LRU and S5 stays float32: XLA has no bf16 complex)."""
+  xs = jax.random.normal(jax.random.PRNGKey(1), (2, 5, D))
+  for name, make in MAKERS.items():
+    cell = make()
+    params = cell.init(jax.random.PRNGKey(0), D, H)
+    _, ref_ys = rj.unroll(cell, params, xs)
+    _, ys = rj.unroll(rj.mixed_precision(cell), params, xs)
+    assert ys.dtype == jnp.float32, name
+    np.testing.assert_allclose(ys, ref_ys, atol=0.05, err_msg=name)

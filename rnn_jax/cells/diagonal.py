@@ -39,10 +39,17 @@ from rnn_jax.cells.base import lead, make_cell, mv
 from rnn_jax.types import Cell, LinearForm, check_positive_int
 
 
+def complex_of(re, im):
+  """re + i·im, in complex64 at least: XLA has no bfloat16 complex, so under
+  ``mixed_precision`` the complex arithmetic of these cells stays in float32."""
+  dtype = jnp.promote_types(jnp.result_type(re, im), jnp.float32)
+  return jax.lax.complex(re.astype(dtype), im.astype(dtype))
+
+
 def as_complex(pairs):
   """[..., 2N] real pairs [Re, Im] → [..., N] complex."""
   n = pairs.shape[-1] // 2
-  return jax.lax.complex(pairs[..., :n], pairs[..., n:])
+  return complex_of(pairs[..., :n], pairs[..., n:])
 
 
 def as_pairs(s):
@@ -89,7 +96,7 @@ def _pairs_form(scale: float):
   def coefficients(params, xp):
     lam = transition(params)
     n = lam.shape[0]
-    b = jax.lax.complex(xp[..., :n], xp[..., n:2 * n])
+    b = complex_of(xp[..., :n], xp[..., n:2 * n])
     return jnp.broadcast_to(lam, b.shape), b
 
   def emit(params, s, xp):
@@ -104,8 +111,8 @@ def _pairs_form(scale: float):
 def transition(params):
   """The diagonal transition λ (LRU) or Λ̄ (S5) of ``params`` as a complex ``[N]``."""
   if "nu_log" in params:
-    return jnp.exp(jax.lax.complex(-jnp.exp(params["nu_log"]), jnp.exp(params["theta_log"])))
-  lam = jax.lax.complex(params["Lambda_re"], params["Lambda_im"])
+    return jnp.exp(complex_of(-jnp.exp(params["nu_log"]), jnp.exp(params["theta_log"])))
+  lam = complex_of(params["Lambda_re"], params["Lambda_im"])
   return jnp.exp(lam * jnp.exp(params["log_step"]))
 
 
@@ -198,10 +205,13 @@ def s5(state_size: int | None = None, dt_min: float = 1e-3, dt_max: float = 1e-1
     return params
 
   def project(params, x):
-    lam = jax.lax.complex(params["Lambda_re"], params["Lambda_im"])
-    bx = jax.lax.complex(mv(x, params["B_re"]), mv(x, params["B_im"]))
+    lam = complex_of(params["Lambda_re"], params["Lambda_im"])
+    bx = complex_of(mv(x, params["B_re"]), mv(x, params["B_im"]))
     bx = lead((transition(params) - 1.0) / lam, bx) * bx
-    return jnp.concatenate([jnp.real(bx), jnp.imag(bx), mv(x, params["D"])], axis=-1)
+    dx = mv(x, params["D"])
+    return jnp.concatenate([jnp.real(bx).astype(dx.dtype),
+                            jnp.imag(bx).astype(dx.dtype), dx],
+                           axis=-1)
 
   options = {"state_size": state_size, "dt_min": dt_min, "dt_max": dt_max}
   return linear_cell("s5", options, init, _pairs_carry(state_size), _pairs_form(2.0), project,
