@@ -136,6 +136,7 @@ def classify_rows(root: str, seeds: int, problems=None, ref=None):
         "reference": reference,
         "ratio": m / reference if reference else None,
         "mean_baseline_rmse": r.get("mean_baseline_rmse"),
+        "nn_accuracy": r.get("nn_accuracy"),
         "train": r["train_size"],
         "test": r["test_size"],
         "downsample": r["downsample"],
@@ -173,6 +174,8 @@ def forecast_rows(root: str, cache: str, seeds: int):
         "seeds": seeds,
         "persistence": base["persistence"],
         "seasonal_naive": base.get("seasonal_naive"),
+        "linear_ar": base.get("linear_ar"),
+        "ar_order": base.get("ar_order"),
         "ratio": m / base["persistence"],
         "seconds": statistics.fmean(x["seconds"] for x in runs)
     })
@@ -184,8 +187,8 @@ def markdown(cls, fc) -> str:
   out = io.StringIO()
   if cls:
     out.write(
-        "| .ts problem | train/test | steps in (fold, pool) | rnn_jax classify | InceptionTime "
-        "| ratio | time |\n|---|---|---|---|---|---|---|\n")
+        "| .ts problem | train/test | steps in (fold, pool) | rnn_jax classify | 1-NN | "
+        "InceptionTime | ratio | time |\n|---|---|---|---|---|---|---|---|\n")
     for r in cls:
       if r["regression"]:
         value = (f"RMSE {r['value']:.4g} ± {r['sd']:.2g} (mean predictor "
@@ -196,17 +199,19 @@ def markdown(cls, fc) -> str:
             "validated", True) else " (few-shot: no validation)")
         ref = f"{100 * r['reference']:.1f}%" if r["reference"] else "not in aeon's file"
         ratio = f"{r['ratio']:.2f}" if r["ratio"] else "—"
+      nn = "—" if r.get("nn_accuracy") is None else f"{100 * r['nn_accuracy']:.1f}%"
       out.write(f"| {r['data']} | {r['train']}/{r['test']} | {r['steps_in']} ({r['downsample']}, "
                 f"{r.get('pool_time', 1)}) "
-                f"| {value} | {ref} | {ratio} | {r['seconds']:.0f} s |\n")
+                f"| {value} | {nn} | {ref} | {ratio} | {r['seconds']:.0f} s |\n")
   if fc:
     out.write("\n| CSV series | values | window (period) | rnn_jax forecast RMSE | persistence "
-              "| seasonal naive | ratio to persistence | time |\n"
-              "|---|---|---|---|---|---|---|---|\n")
+              "| seasonal naive | linear AR | ratio to persistence | time |\n"
+              "|---|---|---|---|---|---|---|---|---|\n")
     for r in fc:
       seasonal = f"{r['seasonal_naive']:.4g}" if r["seasonal_naive"] is not None else "—"
+      ar = "—" if r.get("linear_ar") is None else f"{r['linear_ar']:.4g} (order {r['ar_order']})"
       out.write(f"| {r['data']} | {r['values']} | {r['window']} ({r['period'] or '—'}) | "
-                f"{r['rmse']:.4g} ± {r['sd']:.2g} | {r['persistence']:.4g} | {seasonal} | "
+                f"{r['rmse']:.4g} ± {r['sd']:.2g} | {r['persistence']:.4g} | {seasonal} | {ar} | "
                 f"{r['ratio']:.3f} | {r['seconds']:.0f} s |\n")
   return out.getvalue()
 
