@@ -14,7 +14,11 @@ def cell_for(config):
 
 
 def make_layer(config):
-  """The config's cell, bidirectional and stacked as asked."""
+  """The config's cell, bidirectional and stacked as asked; or, where the task has the field and
+  it is set, ``num_layers`` residual blocks ``rnn_jax.blocks.block(config.block)`` (each block
+  brings its own cell: --config.cell is not read then)."""
+  if config.get("block"):
+    return rj.stacked([rj.blocks.block(config.block)] * config.num_layers)
   cell = cell_for(config)
   layer = rj.bidirectional(cell) if config.bidirectional else cell
   if config.num_layers > 1:

@@ -137,8 +137,9 @@ def plan_line(config, task: Task, params, workdir) -> str:
   count = sum(int(x.size) for x in jax.tree_util.tree_leaves(params))
   layers = f" × {config.num_layers} layers" if config.get("num_layers", 1) > 1 else ""
   bidi = "bidirectional " if config.get("bidirectional") else ""
+  kind = f"{config.block} block" if config.get("block") else config.cell.upper()
   return (f"{task.name}: {extra.get('data', 'generated data')}"
-          f"{' (' + ', '.join(sizes) + ')' if sizes else ''}; model {bidi}{config.cell.upper()}-"
+          f"{' (' + ', '.join(sizes) + ')' if sizes else ''}; model {bidi}{kind}-"
           f"{config.hidden_size}{layers}, {count:,} parameters; up to {config.steps:,} steps, "
           f"evaluated every {config.eval_every:,}; workdir "
           f"{workdir or 'none (nothing is kept: pass --workdir)'}"

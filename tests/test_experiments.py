@@ -319,3 +319,17 @@ def test_recall_tasks_learn_at_toy_size(task, cell, changes, threshold):
   report = importlib.import_module(f"experiments.{task}").train_and_evaluate(
       config, None, log=lambda *a, **k: None)
   assert report["final"]["eval_nats"] < threshold
+
+
+def test_recall_tasks_take_a_residual_block():
+  from experiments import configs
+  from experiments.common import make_layer
+  config = configs.get("selective_copy", block="hawk", num_layers=2, hidden_size=8)
+  configs.validate(config)
+  layer = make_layer(config)
+  params = layer.init(jax.random.PRNGKey(0), 10, 8)
+  assert len(params) == 2 and "conv_w" in params[0]  # two Hawk blocks, not the S6 cell
+  _, ys = layer.apply(params, jax.numpy.ones((2, 5, 10)))
+  assert ys.shape == (2, 5, 8)
+  with pytest.raises(ValueError, match="--config.block must be one of"):
+    configs.validate(configs.get("mqar", block="transformer"))

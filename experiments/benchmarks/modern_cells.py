@@ -3,6 +3,8 @@
   python -m experiments.benchmarks.modern_cells --task=selective_copy --cells=lstm,gru,min_gru,\
 lru,rg_lru,s5,s6,slstm,mlstm --seeds=3 --params=20000 --out=experiments/results/modern_cells.md
 
+``--cells=block:mamba,block:hawk`` compares two residual blocks (``rnn_jax.blocks``) instead.
+
 Each cell gets the hidden size H in [4, 512] whose whole model (cell + readout) has the
 parameter count closest to ``--params``; every run is the task's (``selective_copy``,
 ``induction_heads`` or ``mqar``) with its defaults otherwise (``--steps``, ``--length`` override
@@ -66,7 +68,11 @@ def _mean_sd(values, fmt="{:.1f}"):
 
 
 def row(cell: str, base_config, seeds: int, target: int, reach: float) -> str:
-  config = configs.replace(base_config, cell=cell)
+  """``cell``: a cell name, or ``block:KIND`` for two residual blocks of ``rnn_jax.blocks``."""
+  if cell.startswith("block:"):
+    config = configs.replace(base_config, block=cell[6:], num_layers=2)
+  else:
+    config = configs.replace(base_config, cell=cell)
   hidden, count = sized(config, target)
   tokens, seqs, steps, walls, ms = [], [], [], [], []
   prefixes = [f"x{f}_" for f in config.get("eval_factors", ())]

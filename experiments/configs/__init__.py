@@ -110,12 +110,14 @@ def _files(config):
 
 def validate(config: config_dict.ConfigDict) -> None:
   """Raises ValueError naming ``--config.<field>`` and what was expected, before training."""
+  from rnn_jax.blocks import KINDS
   from rnn_jax.cells import CELLS
   from rnn_jax.optim import OPTIMIZERS, SCHEDULES
   from rnn_jax.types import Backward
   choices = {
       "task": TASKS,
       "cell": tuple(CELLS),
+      "block": ("",) + tuple(KINDS),
       "optimizer": tuple(OPTIMIZERS),
       "schedule": SCHEDULES,
       "backward": tuple(b.value for b in Backward),

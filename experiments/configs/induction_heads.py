@@ -9,6 +9,7 @@ def get_config():
   c = base.get_config()
   c.task = "induction_heads"
   c.cell = "s6"
+  c.block = ""  # or a residual block of rnn_jax.blocks (hawk, mamba, mlstm, slstm, lru, s5)
   c.hidden_size = 64
   c.batch_size = 64
   c.learning_rate = 3e-3
