@@ -115,8 +115,8 @@ def test_parallel_and_closed_form_equal_the_sequential_unroll(name, x64):
                                                                                     carry)
 
   want = run(lambda p, x, c: rj.unroll(cell, p, x, c, lengths=lengths, backward="autodiff"))
-  for method, backward in [("parallel", "autodiff"), ("parallel", "closed_form"),
-                           ("sequential", "closed_form")]:
+  # the sequential closed form: test_unroll_closed_form_is_the_reverse_linear_scan
+  for method, backward in [("parallel", "autodiff"), ("parallel", "closed_form")]:
     got = run(lambda p, x, c, m=method, b=backward: rj.linear_unroll(
         cell, p, x, c, lengths=lengths, method=m, backward=b))
     chex.assert_trees_all_close(got, want, rtol=1e-9, atol=1e-12)
@@ -125,14 +125,17 @@ def test_parallel_and_closed_form_equal_the_sequential_unroll(name, x64):
   chex.assert_trees_all_close(a, b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.slow  # the closed form run sequentially (the quick set checks it on the scan)
 @pytest.mark.parametrize("name", LINEAR)
 def test_unroll_closed_form_is_the_reverse_linear_scan(name, x64):
   cell = MAKERS[name]()
   params = random_params(cell, jax.random.PRNGKey(0), D, H, jnp.float64, scale=0.2)
-  xs = _inputs(nan_padding=False)
+  xs, lengths = _inputs(), jnp.asarray(LENGTHS)
+  carry = _carry(name, cell, params, jax.random.PRNGKey(3))
   grads = [
-      jax.grad(lambda p, b=b: _loss(*rj.unroll(cell, p, xs, backward=b)[::-1]))(params)
-      for b in ("autodiff", "closed_form")
+      jax.value_and_grad(
+          lambda p, x, c, b=b: _loss(*rj.unroll(cell, p, x, c, lengths=lengths, backward=b)[::-1]),
+          (0, 1, 2))(params, xs, carry) for b in ("autodiff", "closed_form")
   ]
   chex.assert_trees_all_close(grads[0], grads[1], rtol=1e-9, atol=1e-12)
   with pytest.raises(ValueError, match="neither truncate nor remat"):
@@ -169,7 +172,7 @@ def test_linear_scan_closed_form_backward_equals_jax_grad(dtype, x64):
 
 
 def test_mlstm_parallel_and_chunkwise_equal_the_sequential_unroll(x64):
-  """chunk 3 does not divide T = 7; 16 exceeds it; None is the fully parallel form."""
+  """None is the fully parallel form; chunk 3 does not divide T = 7."""
   cell = MAKERS["mlstm"]()
   params = random_params(cell, jax.random.PRNGKey(0), D, H, jnp.float64, scale=0.2)
   xs, lengths = _inputs(), jnp.asarray(LENGTHS)
@@ -180,12 +183,24 @@ def test_mlstm_parallel_and_chunkwise_equal_the_sequential_unroll(x64):
                                                                                     carry)
 
   want = run(lambda p, x, c: rj.unroll(cell, p, x, c, lengths=lengths))
-  for chunk in (None, 1, 3, 16):
+  for chunk in (None, 3):  # 3 does not divide T = 7 (1 and 16: the slow set)
     got = run(lambda p, x, c, k=chunk: rj.mlstm_unroll(cell, p, x, c, lengths=lengths, chunk=k))
     chex.assert_trees_all_close(got, want, rtol=1e-9, atol=1e-12)
   a = rj.unroll(cell, params, xs, carry, lengths=lengths, reverse=True)
   b = rj.mlstm_unroll(cell, params, xs, carry, lengths=lengths, reverse=True, chunk=3)
   chex.assert_trees_all_close(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.slow  # chunks of 1 and of more than T
+def test_mlstm_chunkwise_at_the_edges(x64):
+  cell = MAKERS["mlstm"]()
+  params = random_params(cell, jax.random.PRNGKey(0), D, H, jnp.float64, scale=0.2)
+  xs, lengths = _inputs(), jnp.asarray(LENGTHS)
+  carry = _carry("mlstm", cell, params, jax.random.PRNGKey(3))
+  want = rj.unroll(cell, params, xs, carry, lengths=lengths)
+  for chunk in (1, 16):
+    got = rj.mlstm_unroll(cell, params, xs, carry, lengths=lengths, chunk=chunk)
+    chex.assert_trees_all_close(got, want, rtol=1e-9, atol=1e-12)
 
 
 def _ks_uniform(samples, lo, hi):
@@ -323,6 +338,7 @@ def test_bad_arguments_are_named():
         rj.mlstm(), rj.mlstm().init(jax.random.PRNGKey(0), 3, 4), jnp.zeros((1, 2, 3)), chunk=0)
 
 
+@pytest.mark.slow  # six cells compiled twice
 def test_new_cells_under_mixed_precision_stay_close_to_float32():
   """bfloat16 compute (complex arithmetic of LRU and S5 stays float32: XLA has no bf16 complex)."""
   xs = jax.random.normal(jax.random.PRNGKey(1), (2, 5, D))
