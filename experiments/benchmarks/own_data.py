@@ -186,9 +186,8 @@ def forecast_rows(root: str, cache: str, seeds: int):
 def markdown(cls, fc) -> str:
   out = io.StringIO()
   if cls:
-    out.write(
-        "| .ts problem | train/test | steps in (fold, pool) | rnn_jax classify | 1-NN | "
-        "InceptionTime | ratio | time |\n|---|---|---|---|---|---|---|---|\n")
+    out.write("| .ts problem | train/test | steps in (fold, pool) | rnn_jax classify | 1-NN | "
+              "InceptionTime | ratio | time |\n|---|---|---|---|---|---|---|---|\n")
     for r in cls:
       if r["regression"]:
         value = (f"RMSE {r['value']:.4g} ± {r['sd']:.2g} (mean predictor "
