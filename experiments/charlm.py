@@ -14,6 +14,15 @@ interpolated Witten-Bell character n-gram (``rnn_jax.baselines.best_witten_bell`
 same training part, its order 2-7 chosen on that part's last 10% (the eight plays: a 5-gram, 2.174
 bits/char, 14 s).
 
+``--config.mix_ngram`` (default True): the model is the mixture λ·P_LSTM + (1 − λ)·P_n-gram of
+the network and that n-gram, the way the forecaster holds its linear part. At each evaluation λ is
+fitted by EM on the held-out targets, and each half of them is scored with the λ of the other half
+(``rnn_jax.baselines.cross_fitted_mixture``), so no target is scored with a weight fitted on it.
+This mixture is what the run is judged on (early stopping, the best step, ``heldout_bpc``); the
+network alone is reported beside it (``rnn_bpc``, ``eval_bpc``), and samples come from the network
+alone. A small text, which the network memorises within a few passes, so keeps at least the
+n-gram's figure; ``--config.mix_ngram=False`` judges the network alone.
+
 ``--config.stateful=True``: the training text is read as B contiguous streams and the state is
 carried from one window to the next (truncated BPTT across batches; ``rnn_jax.train`` keeps the
 carry in the checkpointed TrainState, so resuming stays exact).
@@ -82,16 +91,20 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   config = sized_to_text(config, len(train_ids))
   # The reference every report carries: an interpolated Witten-Bell n-gram on the same split,
   # its order (2-7) chosen on the last 10% of the training part.
-  order, ngram_bpc = rj.baselines.best_witten_bell(
-      np.concatenate([train_ids, held_ids]), len(train_ids), vocab.size)
+  all_ids = np.concatenate([train_ids, held_ids])
+  order, ngram_bpc = rj.baselines.best_witten_bell(all_ids, len(train_ids), vocab.size)
+  ngram_p = rj.baselines.witten_bell_probs(all_ids, len(train_ids), order, vocab.size)
   model = build_model(config, vocab.size)
   rng = np.random.default_rng(1234)
   eval_window = min(EVAL_LENGTH + 1, len(held_ids) - 1)
   # 512 windows, or fewer on a small held-out part: each character is read ~4 times at most
   count = min(EVAL_WINDOWS, max(64, 4 * len(held_ids) // eval_window))
-  starts = rng.integers(0, len(held_ids) - eval_window, count)
+  starts = np.sort(rng.integers(0, len(held_ids) - eval_window, count))  # in text order
   held_windows = jnp.asarray(np.stack([held_ids[s:s + eval_window] for s in starts]))
-  evaluate = jax.jit(lambda p, w: {"bpc": model.loss(p, w) / math.log(2)})
+  # the n-gram's probability of each target of each window (targets start one after the window)
+  ngram_windows = ngram_p[starts[:, None] + np.arange(1, eval_window)[None, :]]
+  log_probs = jax.jit(model.log_probs)
+  evaluate = lambda p: held_out_row(log_probs(p, held_windows), ngram_windows, config.mix_ngram)
   train_j = jnp.asarray(train_ids)
 
   @jax.jit
@@ -108,6 +121,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
       nats = model.loss(params, tokens, key=key)
       return nats, {"train_bpc": nats / math.log(2)}
 
+  key = "eval_mix_bpc" if config.mix_ngram else "eval_bpc"  # what the run is judged on
   report, params = run_task(
       config,
       workdir,
@@ -119,13 +133,15 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
           jit_batch=False,
           initial_carry=carry,
           batch_from_step=config.stateful,
-          evaluate=lambda p: evaluate(p, held_windows),
+          evaluate=evaluate,
           summary=lambda r: (f"step {r['step']:5d}  train {r['train_bpc']:.3f} bpc  "
-                             f"held-out {r['eval_bpc']:.3f} bpc ({order}-gram {ngram_bpc:.3f})"),
-          stop_when=patience_stop("eval_bpc", "min", config.patience),
-          select=lambda history: best_row(history, "eval_bpc", "min"),
+                             f"held-out {r['eval_bpc']:.3f} bpc{mixed_summary(r, order)} "
+                             f"({order}-gram {ngram_bpc:.3f})"),
+          stop_when=patience_stop(key, "min", config.patience),
+          select=lambda history: best_row(history, key, "min"),
           extra_report={
               "data": source,
+              "network": config.cell.upper(),
               "chars": len(text),
               "vocab_size": vocab.size,
               "ngram_order": order,
@@ -135,10 +151,17 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
           }),
       log=log)
   if report["best"]:  # the best held-out evaluation, not the last (a small text overfits)
-    report["heldout_bpc"] = report["best"]["eval_bpc"]
-    report["best_step"] = report["best"]["step"]
+    best = report["best"]
+    report["heldout_bpc"], report["rnn_bpc"] = best[key], best["eval_bpc"]
+    report["best_step"] = best["step"]
+    if config.mix_ngram:
+      report["mix_weight"] = best["eval_mix_weight"]
   if not report["interrupted"]:
-    report["heldout_bpc_stateful"] = stateful_bpc(model, params, held_ids, config.length)
+    stateful = stateful_log_probs(model, params, held_ids, config.length)
+    if stateful is not None:
+      logp, targets = stateful
+      row = held_out_row(logp, ngram_p[targets], config.mix_ngram)
+      report["heldout_bpc_stateful"] = row["mix_bpc" if config.mix_ngram else "bpc"]
     report["sample"] = sample_text(model, params, vocab, config, text)
     log(report["sample"])
     if workdir:
@@ -193,29 +216,50 @@ def stateful_training(model, train_ids, config):
   return (lambda step: stream_batch(jnp.int32(step), data)), loss_fn, carry
 
 
-def stateful_bpc(model, params, ids, length, streams=32):
-  """Bits per character over all of ``ids``: ``streams`` contiguous streams read in windows of
-  ``length``, the carry passed from one window to the next."""
+def held_out_row(log_probs, ngram_probs, mix: bool) -> dict:
+  """``{"bpc"}``: the model's bits per character from its natural-log probabilities of the
+  held-out targets; with ``mix``, also ``"mix_bpc"`` and ``"mix_weight"``: the mixture
+  λ·P_model + (1 − λ)·P_n-gram, each half of the targets (in text order) scored with the λ fitted
+  on the other half (``rnn_jax.baselines.cross_fitted_mixture``), and λ fitted on all."""
+  logp = np.asarray(log_probs, np.float64)
+  row = {"bpc": float(-logp.mean() / math.log(2))}
+  if mix:
+    row["mix_bpc"], row["mix_weight"] = rj.baselines.cross_fitted_mixture(np.exp(logp), ngram_probs)
+  return row
+
+
+def mixed_summary(row, order) -> str:
+  if "eval_mix_bpc" not in row:
+    return ""
+  return f", mixed with the {order}-gram {row['eval_mix_bpc']:.3f} (λ {row['eval_mix_weight']:.2f})"
+
+
+def stateful_log_probs(model, params, ids, length, streams=32):
+  """``(log_probs [S, n], targets [S, n])`` over ``ids`` read as ``streams`` (S) contiguous
+  streams in windows of ``length``, the carry passed from one window to the next:
+  ``targets[s, j]`` is the index in ``ids`` of the character ``log_probs[s, j]`` scores (the rows
+  in text order). None when a stream is shorter than one window."""
   per = (len(ids) - 1) // streams
   chunks = per // length
   if chunks < 1:
     return None
-  xs = jnp.asarray(ids[:streams * per].reshape(streams, per))
-  ys = jnp.asarray(ids[1:streams * per + 1].reshape(streams, per))
+  rows = jnp.asarray(ids[:streams * per + 1])
+  starts = np.arange(streams) * per
 
   @jax.jit
   def chunk(carry, i):
-    x = jax.lax.dynamic_slice_in_dim(xs, i * length, length, 1)
-    y = jax.lax.dynamic_slice_in_dim(ys, i * length, length, 1)
-    logits, carry = model.apply(params, x, carry=carry)
-    nats = rj.sequence_loss(logits, y, loss="softmax_cross_entropy", reduction="token_mean")
-    return carry, nats
+    idx = jnp.asarray(starts)[:, None] + i * length + jnp.arange(length + 1)[None, :]
+    tokens = rows[idx]
+    logits, carry = model.apply(params, tokens[:, :-1], carry=carry)
+    logp = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+    return carry, jnp.take_along_axis(logp, tokens[:, 1:, None], axis=-1)[..., 0]
 
-  carry, total = model.initial_state(params, streams), 0.0
+  carry, parts = model.initial_state(params, streams), []
   for i in range(chunks):
-    carry, nats = chunk(carry, i)
-    total += float(nats)
-  return total / chunks / math.log(2)
+    carry, logp = chunk(carry, i)
+    parts.append(np.asarray(logp))
+  targets = starts[:, None] + 1 + np.arange(chunks * length)[None, :]
+  return np.concatenate(parts, axis=1), targets
 
 
 def sample_text(model, params, vocab, config, text, length=600):
@@ -237,7 +281,9 @@ def sample_text(model, params, vocab, config, text, length=600):
 def result_line(report) -> str:
   stateful = report.get("heldout_bpc_stateful")
   extra = f", {stateful:.3f} with state carried" if stateful is not None else ""
-  return (f"final held-out {report['heldout_bpc']:.3f} bits/char (the best evaluation, step "
-          f"{report['best_step']}){extra} vs {report['ngram_bpc']:.3f} for a Witten-Bell "
+  mixed = (f": the {report['network']} mixed with the n-gram (λ {report['mix_weight']:.2f}; the "
+           f"{report['network']} alone {report['rnn_bpc']:.3f})" if "mix_weight" in report else "")
+  return (f"final held-out {report['heldout_bpc']:.3f} bits/char{mixed} (the best evaluation, "
+          f"step {report['best_step']}){extra} vs {report['ngram_bpc']:.3f} for a Witten-Bell "
           f"{report['ngram_order']}-gram on the same split ({report['data']}, {report['chars']} "
           f"chars) in {report['seconds']:.0f}s")

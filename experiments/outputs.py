@@ -82,6 +82,19 @@ def save_confusion(true, predicted, labels, workdir, name, title, what=""):
   save_figure(fig, workdir, name)
 
 
+def plot_predictions(truth, predicted, step, workdir):
+  """``predictions.png``: predicted against true targets, with the diagonal."""
+  plt = pyplot()
+  fig, ax = plt.subplots(figsize=(4.6, 4.2))
+  ax.plot(truth, predicted, ".", alpha=0.6)
+  lo, hi = float(min(truth.min(), predicted.min())), float(max(truth.max(), predicted.max()))
+  ax.plot([lo, hi], [lo, hi], "k:", lw=1)
+  ax.set(
+      xlabel="true target", ylabel=f"predicted (params of step {step})", title="test predictions")
+  fig.tight_layout()
+  save_figure(fig, workdir, "predictions.png")
+
+
 def save_text(workdir, name, text):
   """Writes ``workdir/name`` atomically (only process 0 of several)."""
   if jax.process_index() != 0:

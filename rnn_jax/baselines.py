@@ -7,9 +7,10 @@ Forecasting, on windows ``xs [N, w]`` whose last column is y⟨t⟩ (the newest 
   seasonal naive    ŷ⟨t+k⟩ = y⟨t+k−p·⌈k/p⌉⟩   (the last value at the same phase of a period p)
   linear AR(q)      ŷ⟨t+k⟩ = b_k + Σ_{j<q} w_{k,j} y⟨t−j⟩, one least-squares fit per k ("direct")
 
-Text: an interpolated Witten–Bell character n-gram (``witten_bell_bits``). Classification: the
-1-nearest-neighbour on series resampled to one length, z-normalised within each series or
-standardised per channel over the training set, whichever leave-one-out prefers
+Text: an interpolated Witten–Bell character n-gram (``witten_bell_bits``), and the mixture
+λ·P_rnn + (1 − λ)·P_n-gram of a model with it (``mixture_weight``, ``cross_fitted_mixture``).
+Classification: the 1-nearest-neighbour on series resampled to one length, z-normalised within
+each series or standardised per channel over the training set, whichever leave-one-out prefers
 (``best_nearest_neighbour``).
 """
 from __future__ import annotations
@@ -79,9 +80,10 @@ def ar_orders(window: int, periods=(), train_windows: int | None = None) -> list
   return sorted(q for q in grid if 1 <= q <= top)
 
 
-def witten_bell_bits(symbols, split: int, order: int, vocab_size: int) -> float:
-  """Bits per symbol of ``symbols[split:]`` under an interpolated Witten–Bell n-gram of
-  ``order`` (n; contexts of n − 1 symbols) counted on ``symbols[:split]``.
+def witten_bell_probs(symbols, split: int, order: int, vocab_size: int) -> np.ndarray:
+  """``[len(symbols) − split]``: the probability of each symbol of ``symbols[split:]`` under an
+  interpolated Witten–Bell n-gram of ``order`` (n; contexts of n − 1 symbols) counted on
+  ``symbols[:split]``.
 
   With C(h, c) the training count of symbol c after context h, C(h) = Σ_c C(h, c) and T(h) the
   number of distinct symbols seen after h:
@@ -117,7 +119,47 @@ def witten_bell_bits(symbols, split: int, order: int, vocab_size: int) -> float:
     ch, th = c_h[ctx], t_h[ctx]
     mixed = (c_hc[pair] + th * p) / np.maximum(ch + th, 1)
     p = np.where(full & (ch > 0), mixed, p)
-  return float(-np.mean(np.log2(p[split:])))
+  return p[split:]
+
+
+def witten_bell_bits(symbols, split: int, order: int, vocab_size: int) -> float:
+  """Bits per symbol of ``symbols[split:]``: −mean log₂ of ``witten_bell_probs``."""
+  return float(-np.mean(np.log2(witten_bell_probs(symbols, split, order, vocab_size))))
+
+
+def mixture_weight(p, q, iterations: int = 200) -> float:
+  """λ in [0, 1] that maximises Σ_t log(λ·p_t + (1 − λ)·q_t), where p_t and q_t are the
+  probabilities two models give the same observed symbols: expectation–maximisation,
+  λ ← mean_t λ·p_t / (λ·p_t + (1 − λ)·q_t) from λ = 1/2 (the objective is concave in λ, so this
+  climbs to its maximum; λ = 0 or 1 when one model is better at every mix)."""
+  p, q = np.asarray(p, np.float64).ravel(), np.asarray(q, np.float64).ravel()
+  if p.shape != q.shape or p.size == 0:
+    raise ValueError(f"p and q must be equal-sized, non-empty, got {p.shape} and {q.shape}.")
+  lam = 0.5
+  for _ in range(iterations):
+    mixed = lam * p + (1 - lam) * q
+    lam = float(np.mean(lam * p / np.where(mixed > 0, mixed, 1.0)))
+  return lam
+
+
+def mixture_bits(p, q, lam: float) -> float:
+  """Bits per symbol of the mixture λ·p + (1 − λ)·q."""
+  p, q = np.asarray(p, np.float64).ravel(), np.asarray(q, np.float64).ravel()
+  return float(-np.mean(np.log2(lam * p + (1 - lam) * q)))
+
+
+def cross_fitted_mixture(p, q) -> tuple[float, float]:
+  """``(bits, λ)``: the mixture's bits per symbol with its weight never fitted on the symbols it
+  scores. The symbols (in text order) are cut into two halves; each half is scored with the λ of
+  ``mixture_weight`` fitted on the other; ``λ`` is the weight fitted on all of them."""
+  p, q = np.asarray(p, np.float64).ravel(), np.asarray(q, np.float64).ravel()
+  if p.shape != q.shape or p.size < 2:
+    raise ValueError(f"p and q must be equal-sized with >= 2 symbols, got {p.shape}, {q.shape}.")
+  h = p.size // 2
+  a, b = slice(0, h), slice(h, None)
+  bits = (h * mixture_bits(p[a], q[a], mixture_weight(p[b], q[b])) +
+          (p.size - h) * mixture_bits(p[b], q[b], mixture_weight(p[a], q[a]))) / p.size
+  return bits, mixture_weight(p, q)
 
 
 def best_witten_bell(symbols,
@@ -185,9 +227,10 @@ def nearest_neighbour(train,
   return np.asarray(train_labels)[np.argmin(_squared_distances(b, a), axis=1)]
 
 
-def best_nearest_neighbour(train, train_labels, test) -> tuple[str, np.ndarray]:
-  """``(normalise, labels)``: the 1-NN whose normalisation ("series" or "global") has the
-  higher leave-one-out accuracy on the training series (ties: "series")."""
+def best_nearest_neighbour(train, train_labels, test) -> tuple[str, np.ndarray, float]:
+  """``(normalise, labels, leave-one-out accuracy)``: the 1-NN whose normalisation ("series" or
+  "global") has the higher leave-one-out accuracy on the training series (ties: "series"), its
+  test labels, and that accuracy (each training series labelled by its nearest other one)."""
   labels = np.asarray(train_labels)
   scores = {}
   for mode in ("series", "global"):
@@ -196,4 +239,4 @@ def best_nearest_neighbour(train, train_labels, test) -> tuple[str, np.ndarray]:
     np.fill_diagonal(d, np.inf)
     scores[mode] = float(np.mean(labels[np.argmin(d, axis=1)] == labels))
   mode = max(scores, key=lambda m: (scores[m], m == "series"))
-  return mode, nearest_neighbour(train, labels, test, mode)
+  return mode, nearest_neighbour(train, labels, test, mode), scores[mode]

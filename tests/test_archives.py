@@ -162,6 +162,14 @@ def test_classify_reads_a_pair_of_archive_files(tmp_path, ext):
   report = classify.train_and_evaluate(config, None, log=lambda *a: None)
   assert sorted(report["classes"]) == ["down", "up"] and report["test_size"] == 24
   assert 0 <= report["nn_accuracy"] <= 1 and "1-nearest-neighbour" in classify.result_line(report)
+  # the 1-NN separates the frequencies (leave-one-out 100%); it answers unless the network's
+  # validation accuracy is as high, and the line says which answered
+  assert report["nn_loo_accuracy"] == 1.0
+  nn_answers = report["network_val_accuracy"] < 1.0
+  assert report["answered_by"] == ("1-NN" if nn_answers else "network")
+  assert report["test_accuracy"] == (report["nn_accuracy"]
+                                     if nn_answers else report["network_test_accuracy"])
+  assert nn_answers == ("did better out of sample" in classify.result_line(report))
 
 
 def test_converter_output_reads_the_same_in_independent_readers(tmp_path):

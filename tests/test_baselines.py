@@ -3,6 +3,7 @@ counts of a tiny text, numpy.linalg.lstsq built row by row, and a loop 1-NN."""
 import math
 from collections import Counter
 
+import chex
 import numpy as np
 import pytest
 
@@ -143,11 +144,68 @@ def test_best_nearest_neighbour_keeps_levels_when_they_carry_the_class():
   make = lambda level, n: [level + 0.1 * rng.normal(size=(15, 1)) for _ in range(n)]
   train, test = make(0.0, 10) + make(3.0, 10), make(0.0, 5) + make(3.0, 5)
   labels = np.array([0] * 10 + [1] * 10)
-  mode, guess = bl.best_nearest_neighbour(train, labels, test)
+  mode, guess, _ = bl.best_nearest_neighbour(train, labels, test)
   assert mode == "global" and np.all(guess == [0] * 5 + [1] * 5)
   # the class is the shape only, levels random: the per-series z-score wins
   shape = lambda k: np.sin(np.linspace(0, (k + 1) * np.pi, 20))[:, None]
   make = lambda k, n: [shape(k) * rng.uniform(1, 5) + rng.normal(0, 9) for _ in range(n)]
   train, test = make(0, 10) + make(1, 10), make(0, 5) + make(1, 5)
-  mode, guess = bl.best_nearest_neighbour(train, labels, test)
+  mode, guess, _ = bl.best_nearest_neighbour(train, labels, test)
   assert mode == "series" and np.all(guess == [0] * 5 + [1] * 5)
+
+
+def test_best_nearest_neighbour_leave_one_out_accuracy_equals_a_loop():
+  rng = np.random.default_rng(5)
+  train = [rng.normal(size=(12, 2)) + (k % 3) for k in range(13)]  # one length: 12
+  labels = np.array([k % 3 for k in range(13)])
+  labels[[0, 4]] = 2  # some series whose neighbours disagree
+  mode, _, loo = bl.best_nearest_neighbour(train, labels, train[:2])
+  kw = {} if mode == "series" else dict(
+      mu=np.concatenate(train).mean(0), sd=np.concatenate(train).std(0))
+  hits = [
+      _loop_1nn(train[:i] + train[i + 1:], np.delete(labels, i), [x], **kw)[0] == labels[i]
+      for i, x in enumerate(train)
+  ]
+  assert loo == pytest.approx(np.mean(hits))
+
+
+def test_witten_bell_probs_are_the_hand_counted_ones():
+  s = np.array([0, 1, 0, 1, 0, 1])  # held out "0 1": ¾ after "b", then after "a" (seen twice,
+  # always followed by "b"): (2 + 1·½)/(2 + 1) = 5/6 with the order-1 P(b) = (2 + 2·½)/6 = ½
+  chex.assert_trees_all_close(bl.witten_bell_probs(s, 4, 2, 2), np.array([0.75, 5 / 6]))
+
+
+def _best_weight_on_a_grid(p, q, points=20001):
+  lams = np.linspace(0.0, 1.0, points)
+  ll = np.log(lams[:, None] * p[None] + (1 - lams[:, None]) * q[None]).sum(1)
+  return lams[np.argmax(ll)]
+
+
+@pytest.mark.parametrize("seed, skew", [(0, 0.5), (1, 2.0), (2, 8.0)])
+def test_mixture_weight_is_the_maximum_of_the_log_likelihood(seed, skew):
+  rng = np.random.default_rng(seed)
+  p = rng.uniform(0.01, 1.0, 777)**skew  # skew > 1: p is the worse model
+  q = rng.uniform(0.01, 1.0, 777)
+  assert bl.mixture_weight(
+      p, q, iterations=2000) == pytest.approx(
+          _best_weight_on_a_grid(p, q), abs=1e-4)
+
+
+def test_mixture_weight_reaches_the_ends():
+  p, q = np.full(50, 0.9), np.full(50, 0.1)  # p better at every symbol: all weight on p
+  assert bl.mixture_weight(p, q, iterations=2000) > 0.99
+  assert bl.mixture_weight(q, p, iterations=2000) < 0.01
+  with pytest.raises(ValueError, match="equal-sized"):
+    bl.mixture_weight(p, q[:3])
+
+
+def test_cross_fitted_mixture_scores_each_half_with_the_other_halfs_weight():
+  rng = np.random.default_rng(3)
+  p, q = rng.uniform(0.05, 1, 101), rng.uniform(0.05, 1, 101)**3
+  bits, lam = bl.cross_fitted_mixture(p, q)
+  lam_a, lam_b = _best_weight_on_a_grid(p[:50], q[:50]), _best_weight_on_a_grid(p[50:], q[50:])
+  want = -(np.log2(lam_b * p[:50] +
+                   (1 - lam_b) * q[:50]).sum() + np.log2(lam_a * p[50:] +
+                                                         (1 - lam_a) * q[50:]).sum()) / 101
+  assert bits == pytest.approx(want, abs=1e-4)
+  assert lam == pytest.approx(_best_weight_on_a_grid(p, q), abs=1e-4)

@@ -1,4 +1,5 @@
 """Every topology: shapes, masking, attention weights, a tiny task learned, bad input."""
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -245,6 +246,23 @@ def test_language_model_learns_a_periodic_pattern():
   loss = lambda p, tokens: lm.loss(p, tokens)
   first, last, _ = fit(loss, lm.init(jax.random.PRNGKey(0)), batch, 200)
   assert last < 0.1 * first
+
+
+def test_language_model_log_probs_equal_stepping_one_token_at_a_time():
+  lm = language_model([rj.lstm(), rj.gru()], 9, 6, embed_size=4)
+  p = lm.init(jax.random.PRNGKey(2))
+  tokens = jax.random.randint(jax.random.PRNGKey(3), (2, 7), 0, 9)
+  got = lm.log_probs(p, tokens)
+  chex.assert_shape(got, (2, 6))
+  state, want = lm.initial_state(p, 2), []  # independent: the decoder's step, softmax by hand
+  for t in range(6):
+    state, logits = lm.step_fn(p, state, tokens[:, t])
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(-1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    want.append(logp[np.arange(2), np.asarray(tokens[:, t + 1])])
+  np.testing.assert_allclose(got, np.stack(want, 1), rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(-got.mean(), lm.loss(p, tokens), rtol=1e-5)
 
 
 def test_language_model_loss_masks_padding_and_checks_tokens():

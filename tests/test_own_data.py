@@ -259,6 +259,17 @@ def test_ensemble_validation_pools_each_members_fold_and_test_averages_probabili
   val, test_accuracy = _numpy_ensemble(config, params, ~holdout, holdout, 2)
   assert best["eval_val_accuracy"] == pytest.approx(val, abs=1e-6)
   assert best["eval_test_accuracy"] == pytest.approx(test_accuracy, abs=1e-6)
+  # the 1-NN answers only when its leave-one-out accuracy beats the smoothed validation figure
+  assert report["network_val_accuracy"] == best["eval_val_accuracy_mean"]
+  nn_answers = report["nn_loo_accuracy"] > best["eval_val_accuracy_mean"]
+  assert report["answered_by"] == ("1-NN" if nn_answers else "network")
+  assert report["test_accuracy"] == (report["nn_accuracy"] if nn_answers else test_accuracy)
+
+
+def test_baseline_answers_only_when_it_did_better_out_of_sample():
+  assert classifier.baseline_answers(0.80, 0.81)
+  assert not classifier.baseline_answers(0.80, 0.80)  # equal: the network
+  assert not classifier.baseline_answers(None, 1.0)  # no validation: nothing to compare
 
 
 @pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)

@@ -22,6 +22,7 @@ def get_config():
   c.length = 100  # training window T
   c.embed_size = 64
   c.dropout = 0.0  # variational dropout on the LSTM's input and output
+  c.mix_ngram = True  # judge the mixture of the LSTM and the n-gram (λ fitted, cross-fitted)
   c.stateful = False  # carry the state from one window to the next (TBPTT across batches)
   c.temperature = 0.8  # sampling
   c.eval_every = config_dict.placeholder(int)  # None: every 2 passes or steps/20, the sooner

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from rnn_jax import baselines
 from rnn_jax.layers import Layer, convolution, pool_time, stacked
 from rnn_jax.models.many_to_one import many_to_one
 
@@ -208,3 +209,21 @@ def ensemble_metrics(train_out,
       "test_nats": -jnp.mean(jnp.log(jnp.maximum(picked, 1e-30))),
       "test_accuracy": jnp.mean(jnp.argmax(probs, -1) == y_test)
   }
+
+
+def baseline_answers(val_accuracy: float | None, nn_loo_accuracy: float) -> bool:
+  """Whether the 1-nearest-neighbour answers instead of the network: when its leave-one-out
+  accuracy on the training series (``rnn_jax.baselines.best_nearest_neighbour``) is above the
+  network's validation accuracy (each member on the series it did not train on, pooled; the
+  smoothed figure of the chosen step). Equal: the network. ``val_accuracy`` None (no series could
+  be held out): the network, as nothing measures it against the baseline."""
+  return val_accuracy is not None and nn_loo_accuracy > val_accuracy
+
+
+def nearest_neighbour_baseline(train_series, train_labels, test_series, test_labels):
+  """``(figures, test guesses)`` of the 1-nearest-neighbour baseline
+  (``rnn_jax.baselines.best_nearest_neighbour``): figures ``nn_accuracy`` (test),
+  ``nn_normalise`` and ``nn_loo_accuracy`` (leave-one-out on the training series)."""
+  mode, guess, loo = baselines.best_nearest_neighbour(train_series, train_labels, test_series)
+  figures = {"nn_accuracy": float(np.mean(guess == np.asarray(test_labels)))}
+  return {**figures, "nn_normalise": mode, "nn_loo_accuracy": loo}, guess

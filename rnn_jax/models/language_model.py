@@ -21,12 +21,14 @@ from rnn_jax.types import Cell, check_positive_int, check_rank
 class LanguageModel(NamedTuple):
   """``init(key)``; ``apply(params, tokens [B, T], lengths, carry, key) -> (logits, carries)``;
   ``loss(params, tokens, lengths, key)``: next-token cross-entropy, mean over valid tokens;
+  ``log_probs(params, tokens, carry)``: ``[B, T − 1]``, log P(tokens[:, t + 1] | tokens[:, ≤ t]);
   ``initial_state(params, batch)``; ``step_fn(params, state, tokens [B]) -> (state, logits)``."""
 
   init: Callable
   apply: Callable
   loss: Callable
   initial_state: Callable
+  log_probs: Callable
   step_fn: Callable
 
 
@@ -79,8 +81,16 @@ def language_model(cells: Cell | Sequence[Cell],
     return sequence_loss(
         logits, tokens[:, 1:], loss="softmax_cross_entropy", lengths=inner, reduction="token_mean")
 
+  def log_probs(params, tokens, carry=None):
+    """``[B, T − 1]``: the natural log of the probability given to each next token (every row
+    full length), e.g. to mix with another model's probabilities of the same tokens."""
+    check_rank("tokens", tokens, 2, "[B, T]")
+    logits, _ = apply(params, tokens[:, :-1], None, carry)
+    logp = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+    return jnp.take_along_axis(logp, tokens[:, 1:, None], axis=-1)[..., 0]
+
   def step_fn(params, state, tokens):
     return token_step(stack, params["embedding"], params["decoder"], params["readout"], tokens, v)(
         state)
 
-  return LanguageModel(init, apply, loss, initial_state, step_fn)
+  return LanguageModel(init, apply, loss, initial_state, log_probs, step_fn)
