@@ -333,3 +333,49 @@ def test_recall_tasks_take_a_residual_block():
   assert ys.shape == (2, 5, 8)
   with pytest.raises(ValueError, match="--config.block must be one of"):
     configs.validate(configs.get("mqar", block="transformer"))
+
+
+def test_charlm_judges_the_mixture_with_each_half_scored_by_the_other_halfs_weight():
+  from experiments import charlm
+  rng = np.random.default_rng(0)
+  logp = np.log(rng.uniform(0.05, 1.0, (6, 9)))  # 6 windows in text order, 9 targets each
+  ngram = rng.uniform(0.05, 1.0, (6, 9))**2
+  row = charlm.held_out_row(logp, ngram, mix=True)
+  assert row["bpc"] == pytest.approx(-logp.mean() / math.log(2))
+  # independently: a grid search for each half's weight, applied to the other half
+  p, q = np.exp(logp).ravel(), ngram.ravel()
+  grid = np.linspace(0, 1, 20001)
+  best = lambda a, b: grid[np.argmax(np.log(grid[:, None] * a + (1 - grid[:, None]) * b).sum(1))]
+  lam_a, lam_b = best(p[:27], q[:27]), best(p[27:], q[27:])
+  want = -(np.log2(lam_b * p[:27] +
+                   (1 - lam_b) * q[:27]).sum() + np.log2(lam_a * p[27:] +
+                                                         (1 - lam_a) * q[27:]).sum()) / 54
+  assert row["mix_bpc"] == pytest.approx(want, abs=1e-4)
+  assert row["mix_weight"] == pytest.approx(best(p, q), abs=1e-4)
+  assert "mix_bpc" not in charlm.held_out_row(logp, ngram, mix=False)
+
+
+@pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
+def test_charlm_reports_the_mixture_the_lstm_and_the_ngram_on_the_same_windows(tmp_path):
+  from experiments import charlm, configs
+  path = tmp_path / "t.txt"
+  path.write_text("".join(np.random.default_rng(1).choice(list("abcd efg\n"), 12000)))
+  config = configs.get(
+      "charlm",
+      text_file=str(path),
+      steps=20,
+      eval_every=10,
+      hidden_size=8,
+      embed_size=4,
+      length=16,
+      batch_size=4)
+  report = charlm.train_and_evaluate(config, None, log=lambda *a: None)
+  best = report["best"]
+  assert report["heldout_bpc"] == best["eval_mix_bpc"] == min(
+      r["eval_mix_bpc"] for r in report["history"])
+  assert report["rnn_bpc"] == best["eval_bpc"] and 0 <= report["mix_weight"] <= 1
+  assert report["ngram_windows_bpc"] > 0 and report["ngram_stateful_bpc"] is not None
+  assert "mixed with the n-gram" in charlm.result_line(report)
+  alone = charlm.train_and_evaluate(
+      configs.replace(config, mix_ngram=False), None, log=lambda *a: None)
+  assert "mix_weight" not in alone and alone["heldout_bpc"] == alone["rnn_bpc"]
