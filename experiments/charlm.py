@@ -22,8 +22,9 @@ This mixture is what the run is judged on (the best step, ``heldout_bpc``); earl
 follows the network alone (``eval_bpc``), which is reported beside it (``rnn_bpc``), and samples
 come from the network alone. The n-gram is also scored on the very targets each figure scores
 (``ngram_windows_bpc``, ``ngram_stateful_bpc``): the held-out windows overlap and miss some
-characters, so their n-gram figure differs a little from the one on the whole held-out part. A small text, which the network memorises within a few passes, so keeps at least the
-n-gram's figure; ``--config.mix_ngram=False`` judges the network alone.
+characters, so their n-gram figure differs a little from the one on the whole held-out part.
+On a small text, which the network memorises within a few passes, λ falls toward 0 and the
+mixture stays near the n-gram's figure; ``--config.mix_ngram=False`` judges the network alone.
 
 ``--config.stateful=True``: the training text is read as B contiguous streams and the state is
 carried from one window to the next (truncated BPTT across batches; ``rnn_jax.train`` keeps the
