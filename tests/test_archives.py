@@ -167,8 +167,8 @@ def test_classify_reads_a_pair_of_archive_files(tmp_path, ext):
   assert report["nn_loo_accuracy"] == 1.0
   nn_answers = report["network_val_accuracy"] < 1.0
   assert report["answered_by"] == ("1-NN" if nn_answers else "network")
-  assert report["test_accuracy"] == (report["nn_accuracy"]
-                                     if nn_answers else report["network_test_accuracy"])
+  assert report["test_accuracy"] == (
+      report["nn_accuracy"] if nn_answers else report["network_test_accuracy"])
   assert nn_answers == ("did better out of sample" in classify.result_line(report))
 
 

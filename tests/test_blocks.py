@@ -39,7 +39,7 @@ def _np_block(kind, p, x):
   return v + (gelu(m @ p["w_gate"].T) * (m @ p["w_up"].T)) @ p["w_down"].T
 
 
-@pytest.mark.parametrize("kind", ["mamba", "hawk"])
+@pytest.mark.parametrize("kind", [pytest.param("mamba", marks=pytest.mark.slow), "hawk"])
 def test_block_equals_its_equations(kind, x64):
   layer = block(kind)
   p = random_params(layer, jax.random.PRNGKey(0), D, H, jnp.float64, scale=0.2)
@@ -52,8 +52,8 @@ def test_block_equals_its_equations(kind, x64):
 SLOW = pytest.mark.slow  # end-to-end (every block kind; one stays in the quick set)
 
 
-@pytest.mark.parametrize(
-    "kind", [k if k == "mamba" else pytest.param(k, marks=SLOW) for k in sorted(KINDS)])
+@pytest.mark.parametrize("kind",
+                         [k if k == "lru" else pytest.param(k, marks=SLOW) for k in sorted(KINDS)])
 def test_block_decodes_step_by_step_and_respects_lengths(kind):
   layer = block(kind)
   p = layer.init(jax.random.PRNGKey(0), D, H)
@@ -80,8 +80,8 @@ def test_block_decodes_step_by_step_and_respects_lengths(kind):
 
 
 @pytest.mark.parametrize(
-    "kind", ["mamba", pytest.param("mlstm", marks=SLOW),
-             pytest.param("lru", marks=SLOW)])
+    "kind", [pytest.param("mamba", marks=SLOW),
+             pytest.param("mlstm", marks=SLOW), "lru"])
 def test_parallel_blocks_equal_sequential_ones(kind):
   seq, par = block(kind), block(kind, parallel=True)
   p = seq.init(jax.random.PRNGKey(0), D, H)

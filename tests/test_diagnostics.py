@@ -23,7 +23,8 @@ def test_vanilla_rnn_jacobian_is_diag_gprime_times_w_aa(x64):
     np.testing.assert_allclose(jacs[t], np.diag(1 - a**2) @ np.asarray(p["w_aa"]), rtol=1e-10)
 
 
-@pytest.mark.parametrize("make", [rj.lstm, rj.gru])
+@pytest.mark.parametrize("make",
+                         [pytest.param(rj.lstm, marks=pytest.mark.slow), rj.gru])  # LSTM: slow set
 def test_flow_norms_match_autodiff_from_each_step(make, x64):
   # Independent: differentiate L⟨T⟩ w.r.t. the state s⟨t⟩ by re-running the tail from s⟨t⟩.
   cell = make()

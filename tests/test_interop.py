@@ -52,8 +52,10 @@ def test_flax_converters_reject_what_flax_cannot_express():
     interop.from_flax({}, "ConvLSTMCell")
 
 
-torch_cases = [("lstm", 1, False), ("lstm", 2, True), ("gru", 2, True), ("gru", 1, False),
-               ("rnn_tanh", 2, True), ("rnn_relu", 1, True)]
+torch_cases = [("lstm", 2, True), ("gru", 1, False), ("rnn_relu", 1, True)] + [
+    pytest.param(*case, marks=pytest.mark.slow)  # the rest in the slow set
+    for case in (("lstm", 1, False), ("gru", 2, True), ("rnn_tanh", 2, True))
+]
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="torch not installed (pip install '.[compare]')")

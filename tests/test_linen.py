@@ -22,7 +22,9 @@ def _valid(ys):
   return np.where(m[:, :, None], np.asarray(ys), 0.0)
 
 
-@pytest.mark.parametrize("make", [rj.lstm, rj.gru, lambda: rj.lstm(peephole=True), rj.exp_rnn])
+@pytest.mark.parametrize(  # LSTM and expRNN in the quick set, GRU and the peephole in the slow one
+    "make", [rj.lstm, rj.exp_rnn] +
+    [pytest.param(m, marks=pytest.mark.slow) for m in (rj.gru, lambda: rj.lstm(peephole=True))])
 def test_nn_rnn_of_an_rnn_jax_cell_equals_unroll(make):
   cell = make()
   rnn = nn.RNN(RNNCell(cell, H), return_carry=True)

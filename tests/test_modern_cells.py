@@ -102,7 +102,8 @@ def _loss(ys, final):
   return jnp.sum(w * ys) + sum(jnp.sum(jnp.sin(c)) for c in jax.tree_util.tree_leaves(final))
 
 
-@pytest.mark.parametrize("name", LINEAR)
+@pytest.mark.parametrize(  # s5 (complex) in the quick set
+    "name", [n if n == "s5" else pytest.param(n, marks=pytest.mark.slow) for n in LINEAR])
 def test_parallel_and_closed_form_equal_the_sequential_unroll(name, x64):
   """Values and gradients (params, xs, h⟨0⟩ ≠ 0) with lengths 7, 3, 0 and NaN padding."""
   cell = MAKERS[name]()
@@ -142,7 +143,8 @@ def test_unroll_closed_form_is_the_reverse_linear_scan(name, x64):
     rj.unroll(cell, params, xs, backward="closed_form", truncate=2)
 
 
-@pytest.mark.parametrize("dtype", [jnp.float64, jnp.complex128])
+@pytest.mark.parametrize("dtype",
+                         [pytest.param(jnp.float64, marks=pytest.mark.slow), jnp.complex128])
 def test_linear_scan_closed_form_backward_equals_jax_grad(dtype, x64):
   keys = jax.random.split(jax.random.PRNGKey(0), 6)
   shape = (11, 2, 3)

@@ -32,7 +32,7 @@ def _np_min(kind, params, xs, a0):
   return np.stack(out)
 
 
-@pytest.mark.parametrize("make", [rj.min_gru, rj.min_lstm])
+@pytest.mark.parametrize("make", [pytest.param(rj.min_gru, marks=pytest.mark.slow), rj.min_lstm])
 def test_min_cells_parallel_equals_sequential_with_masks(make):
   cell = make()
   params = cell.init(jax.random.PRNGKey(0), D, H)
@@ -52,8 +52,9 @@ def test_min_cells_parallel_equals_sequential_with_masks(make):
   assert max_rel_err(g_par, g_seq) <= 1e-5
 
 
-@pytest.mark.parametrize("make,quasi", [(rj.gru, False), (rj.lstm, False), (rj.lstm, True),
-                                        (rj.simple_rnn, True)])  # each cell, each solver
+@pytest.mark.parametrize(  # each cell, each solver; the LSTM's two in the slow set
+    "make,quasi", [(rj.gru, False), (rj.simple_rnn, True)] +
+    [pytest.param(rj.lstm, q, marks=pytest.mark.slow) for q in (False, True)])
 def test_deer_equals_sequential_and_reports_iterations(make, quasi):
   cell = make()
   params = cell.init(jax.random.PRNGKey(0), D, H)

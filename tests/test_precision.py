@@ -12,7 +12,9 @@ from experiments import adding, configs
 B, T, D, H = 4, 9, 3, 16
 
 
-@pytest.mark.parametrize("make", [rj.lstm, rj.gru, rj.simple_rnn, rj.exp_rnn])
+@pytest.mark.parametrize(  # the LSTM in the quick set, the others in the slow set
+    "make", [rj.lstm] +
+    [pytest.param(m, marks=pytest.mark.slow) for m in (rj.gru, rj.simple_rnn, rj.exp_rnn)])
 def test_bf16_outputs_and_gradients_are_close_to_float32_and_stay_float32(make):
   cell, low = make(), rj.mixed_precision(make())
   params = cell.init(jax.random.PRNGKey(0), D, H)

@@ -8,10 +8,15 @@ import pytest
 import rnn_jax as rj
 from tests.helpers import max_rel_err, random_params
 
+QUICK_REMAT = {("sqrt", "autodiff", False), (3, "closed_form", True), (64, "autodiff", True)}
 
-@pytest.mark.parametrize("remat", ["sqrt", 3, 64])
-@pytest.mark.parametrize("backward", ["autodiff", "closed_form"])
-@pytest.mark.parametrize("reverse", [False, True])
+
+@pytest.mark.parametrize(  # every combination; three (each remat, each backward) in the quick set
+    "remat,backward,reverse",
+    [(r, b, v) if (r, b, v) in QUICK_REMAT else pytest.param(r, b, v, marks=pytest.mark.slow)
+     for r in ("sqrt", 3, 64)
+     for b in ("autodiff", "closed_form")
+     for v in (False, True)])
 def test_remat_changes_no_value_or_gradient(remat, backward, reverse, x64):
   cell = rj.lstm()
   b, t, d, h = 3, 11, 2, 4

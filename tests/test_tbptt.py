@@ -26,7 +26,7 @@ def test_bad_windows(args, match):
     tbptt_windows(*args)
 
 
-@pytest.mark.parametrize("k1,k2", [(4, 4), (3, 5)])
+@pytest.mark.parametrize("k1,k2", [pytest.param(4, 4, marks=pytest.mark.slow), (3, 5)])
 def test_tbptt_equals_hand_written_procedure(k1, k2, x64):
   cell = rj.gru()
   b, n, d, h, v = 2, 14, 3, 4, 5
