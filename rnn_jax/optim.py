@@ -22,7 +22,8 @@ OPTIMIZERS = {
     "adagrad": optax.adagrad
 }
 
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "wsd")
+WSD_DECAY = 0.2  # "wsd": the last fifth of the steps decays linearly to 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +34,9 @@ class OptimConfig:
   clip_value: float | None = None  # elementwise clip to [-v, v]
   skip_nonfinite: int | None = None  # max consecutive non-finite steps tolerated
   momentum: float | None = None  # for sgd / rmsprop
-  schedule: str = "constant"  # or "cosine": learning rate decays to 0 over decay_steps
+  # "cosine": the learning rate decays to 0 over decay_steps; "wsd" (warmup-stable-decay without
+  # the warmup): constant, then linear to 0 over the last WSD_DECAY of decay_steps
+  schedule: str = "constant"
   decay_steps: int | None = None
 
 
@@ -55,10 +58,18 @@ def make_optimizer(config: OptimConfig = OptimConfig()) -> optax.GradientTransfo
     parts.append(optax.clip_by_global_norm(config.clip_norm))
   check_choice("schedule", config.schedule, SCHEDULES)
   lr = config.learning_rate
+  if config.schedule != "constant" and not (isinstance(config.decay_steps, int) and
+                                            config.decay_steps > 0):
+    raise ValueError(f"schedule={config.schedule!r} needs decay_steps > 0, got "
+                     f"{config.decay_steps!r}.")
   if config.schedule == "cosine":
-    if not (isinstance(config.decay_steps, int) and config.decay_steps > 0):
-      raise ValueError(f"schedule='cosine' needs decay_steps > 0, got {config.decay_steps!r}.")
     lr = optax.cosine_decay_schedule(config.learning_rate, config.decay_steps)
+  elif config.schedule == "wsd":
+    decay = max(1, round(WSD_DECAY * config.decay_steps))
+    lr = optax.join_schedules([
+        optax.constant_schedule(config.learning_rate),
+        optax.linear_schedule(config.learning_rate, 0.0, decay)
+    ], [config.decay_steps - decay])
   kwargs = {}
   if config.momentum is not None and config.optimizer in ("sgd", "rmsprop"):
     kwargs["momentum"] = config.momentum

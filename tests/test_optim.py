@@ -80,3 +80,17 @@ def test_cosine_schedule_decays_the_learning_rate_to_zero():
     make_optimizer(OptimConfig(schedule="cosine"))
   with pytest.raises(ValueError, match="schedule"):
     make_optimizer(OptimConfig(schedule="linear"))
+
+
+@pytest.mark.parametrize("steps", [10, 7, 1])  # 7: the decay (round(1.4) = 1 step) does not divide
+def test_wsd_schedule_holds_the_rate_then_decays_linearly_over_the_last_fifth(steps):
+  tx = make_optimizer(OptimConfig("sgd", 0.5, schedule="wsd", decay_steps=steps))
+  params = {"w": jnp.zeros(())}
+  state = tx.init(params)
+  decay = max(1, round(0.2 * steps))  # Hägele et al. 2024: constant, then a short cool-down
+  for step in range(steps + 3):
+    updates, state = tx.update({"w": jnp.ones(())}, state, params)
+    lr = 0.5 * min(1.0, max(0.0, (steps - step) / decay))  # independent formula
+    np.testing.assert_allclose(float(updates["w"]), -lr, atol=1e-7, err_msg=f"step {step}")
+  with pytest.raises(ValueError, match="schedule='wsd' needs decay_steps"):
+    make_optimizer(OptimConfig(schedule="wsd"))

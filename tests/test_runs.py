@@ -109,8 +109,8 @@ def test_move_aside_keeps_everything_and_never_overwrites(tmp_path):
 def test_run_identity_ignores_run_length_and_fingerprints_named_files(tmp_path):
   text = tmp_path / "t.txt"
   text.write_text("hello world " * 50)
-  base = configs.get("charlm", text_file=str(text))
-  longer = configs.replace(base, steps=base.steps * 2, eval_every=7, checkpoint_every=9)
+  base = configs.get("charlm", text_file=str(text), steps=300)
+  longer = configs.replace(base, steps=600, minutes=3.0, eval_every=7, checkpoint_every=9)
   assert runs.differences(run_identity(base), run_identity(longer)) == []
   bigger = configs.replace(base, hidden_size=base.hidden_size + 1)
   assert runs.differences(run_identity(base), run_identity(bigger)) == [

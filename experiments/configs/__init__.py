@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import difflib
 import importlib
+import math
 import os
 
 from ml_collections import config_dict
@@ -146,6 +147,10 @@ def validate(config: config_dict.ConfigDict) -> None:
     raise ValueError(f"--config.patience must be an int >= 0 (0: off), got {config.patience!r}.")
   if config.get("val_fraction") is not None and not 0.0 < config.val_fraction < 0.5:
     raise ValueError(f"--config.val_fraction must lie in (0, 0.5), got {config.val_fraction!r}.")
+  minutes = config.get("minutes")
+  if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or
+                              not 0 < minutes < math.inf):
+    raise ValueError(f"--config.minutes must be a positive number, got {minutes!r}.")
   if not config.learning_rate > 0:
     raise ValueError(f"--config.learning_rate must be > 0, got {config.learning_rate!r}.")
   if config.clip_norm is not None and not config.clip_norm >= 0:

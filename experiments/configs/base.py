@@ -18,7 +18,7 @@ def get_config() -> config_dict.ConfigDict:
   c.batch_size = 64
   c.learning_rate = 1e-2
   c.optimizer = "adam"
-  c.schedule = "constant"  # or "cosine": decays to 0 over the run's steps
+  c.schedule = "constant"  # "cosine": decays to 0 over the run's steps; "wsd": the last fifth
   c.clip_norm = config_dict.placeholder(float)  # clip by global norm; None: off
   c.clip_norm = 1.0
   c.truncate = config_dict.placeholder(int)  # truncated BPTT length k
