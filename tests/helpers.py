@@ -47,3 +47,13 @@ def model_rows(history):
   """Metrics rows without ``eval_seconds`` (wall time, which no two runs share): what
   "bit for bit" compares."""
   return [{k: v for k, v in row.items() if k != "eval_seconds"} for row in history]
+
+
+def tiny_charlm_config(tmp_path, chars: int, seed: int = 1, **changes):
+  """A charlm config on ``chars`` random characters of a 9-symbol alphabet written to
+  ``tmp_path/t.txt``, with a model small enough to train in seconds; ``changes`` on top."""
+  from experiments import configs
+  path = tmp_path / "t.txt"
+  path.write_text("".join(np.random.default_rng(seed).choice(list("abcd efg\n"), chars)))
+  small = dict(hidden_size=8, embed_size=4, length=16, batch_size=4)
+  return configs.get("charlm", text_file=str(path), **{**small, **changes})

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from experiments import budget
+from tests.helpers import tiny_charlm_config
 
 
 @pytest.mark.parametrize("step_s,eval_s,passes", [(0.18, 1.7, 999), (0.05, 0.0, 37), (1.3, 9.0, 5)])
@@ -70,18 +71,8 @@ def test_config_validation_names_a_bad_budget(minutes):
 
 @pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_charlm_without_steps_trains_the_steps_its_budget_planned_and_keeps_them(tmp_path):
-  from experiments import charlm, configs
-  path = tmp_path / "t.txt"
-  path.write_text("".join(np.random.default_rng(2).choice(list("abcd efg\n"), 9000)))
-  config = configs.get(
-      "charlm",
-      text_file=str(path),
-      minutes=0.3,
-      patience=0,
-      hidden_size=8,
-      embed_size=4,
-      length=16,
-      batch_size=4)
+  from experiments import charlm
+  config = tiny_charlm_config(tmp_path, 9000, seed=2, minutes=0.3, patience=0)
   assert config.steps is None
   lines, workdir = [], str(tmp_path / "run")
   report = charlm.train_and_evaluate(config, workdir, log=lines.append)

@@ -14,6 +14,7 @@ from rnn_jax.data.copy_memory import DELIMITER, baseline_nats, copy_batch
 from rnn_jax.data.selective_copy import baseline_nats as selective_baseline
 from rnn_jax.data.selective_copy import selective_copy_batch
 from rnn_jax.data.recall import induction_batch, mqar_batch
+from tests.helpers import tiny_charlm_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**{k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}, "PYTHONPATH": ROOT}
@@ -358,17 +359,7 @@ def test_charlm_judges_the_mixture_with_each_half_scored_by_the_other_halfs_weig
 @pytest.mark.slow  # end-to-end (a task run, training to a result, or a subprocess)
 def test_charlm_reports_the_mixture_the_lstm_and_the_ngram_on_the_same_windows(tmp_path):
   from experiments import charlm, configs
-  path = tmp_path / "t.txt"
-  path.write_text("".join(np.random.default_rng(1).choice(list("abcd efg\n"), 12000)))
-  config = configs.get(
-      "charlm",
-      text_file=str(path),
-      steps=20,
-      eval_every=10,
-      hidden_size=8,
-      embed_size=4,
-      length=16,
-      batch_size=4)
+  config = tiny_charlm_config(tmp_path, 12000, steps=20, eval_every=10)
   report = charlm.train_and_evaluate(config, None, log=lambda *a: None)
   best = report["best"]
   assert report["heldout_bpc"] == best["eval_mix_bpc"] == min(
