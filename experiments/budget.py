@@ -2,11 +2,11 @@
 
 A task whose ``--config.steps`` is unset (None) times its own training step and evaluation
 before training (``seconds_per_call``) and plans the most steps whose training and
-evaluations fit what is left of the budget (``steps_in_budget``). A cosine schedule then
-decays to its end when the time runs out, instead of being cut off part-way, which is what a
-fixed step count does on a slower machine. The plan is written to ``workdir/budget.json`` and
-read back on a resume, so that a resumed run keeps its schedule, whatever the machine it
-resumes on; in a run of several processes, process 0's plan is everyone's.
+evaluations fit what is left of the budget (``steps_in_budget``). A decaying schedule (``wsd``,
+``cosine``) then reaches its end when the time runs out, instead of being cut off part-way,
+which is what a fixed step count does on a slower machine. The plan is written to
+``workdir/budget.json`` and read back on a resume, so that a resumed run keeps its schedule,
+whatever the machine it resumes on; in a run of several processes, process 0's plan is everyone's.
 
 The figures a budgeted run reaches depend on the machine's speed; the plan (steps, seconds per
 step and per evaluation) is in the report and on the console, and ``--config.steps=N`` gives

@@ -25,6 +25,8 @@ import time
 
 from absl import app, flags
 
+from experiments.benchmarks import merged
+
 _SET = flags.DEFINE_enum("set", "heldout", ["heldout", "dev"], "Which texts.")
 _ONLY = flags.DEFINE_list("texts", None, "Run only the texts whose names contain these words.")
 _OUT = flags.DEFINE_string("outdir", "experiments/results", "Where the table and JSON go.")
@@ -119,14 +121,6 @@ def table(rows) -> str:
                f"{r['heldout_bpc'] / r['ngram_windows_bpc']:.3f} | {stateful} | "
                f"{r['seconds']:.0f} s |")
   return "\n".join(out)
-
-
-def merged(old: list[dict], new: list[dict], order: list[str]) -> list[dict]:
-  """The rows of ``new`` and those of ``old`` for texts ``new`` did not run, in ``order`` (the
-  texts' order; a text no longer there goes last)."""
-  ran = {r["text"] for r in new}
-  rows = new + [r for r in old if r["text"] not in ran]
-  return sorted(rows, key=lambda r: order.index(r["text"]) if r["text"] in order else len(order))
 
 
 def main(_):

@@ -148,8 +148,7 @@ def validate(config: config_dict.ConfigDict) -> None:
   if config.get("val_fraction") is not None and not 0.0 < config.val_fraction < 0.5:
     raise ValueError(f"--config.val_fraction must lie in (0, 0.5), got {config.val_fraction!r}.")
   minutes = config.get("minutes")
-  if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or
-                              not 0 < minutes < math.inf):
+  if minutes is not None and not 0 < minutes < math.inf:  # a float field: NaN fails too
     raise ValueError(f"--config.minutes must be a positive number, got {minutes!r}.")
   if not config.learning_rate > 0:
     raise ValueError(f"--config.learning_rate must be > 0, got {config.learning_rate!r}.")
