@@ -11,12 +11,15 @@ gives the candidate periods (``rnn_jax.data.timestamps``). Everything else adapt
 - Periods: the interval's candidates and the autocorrelation rule (``seasonal_period``), each
   kept where the training part holds two of it; seasonal naive uses the one with the lowest
   training RMSE.
-- The model (``rnn_jax.models.forecasting``) is a linear part, the best of persistence,
-  seasonal naive and least-squares AR(q) over 4 rolling validation cut-offs, plus a GRU on
-  what it leaves, starting at zero. After training, the GRU is kept only if its best validation
-  step beats the linear part by more than three standard errors (``significantly_better``);
-  otherwise the forecast is the linear part alone. For the test tail an AR part is refitted on
-  the training and validation parts together, with the order validation chose.
+- The model (``rnn_jax.models.forecasting``) is a linear part (``rnn_jax.models.linear_part``),
+  the best of persistence, seasonal naive and least-squares AR(q) at 4 rolling validation
+  cut-offs over the later half of the series before the test (an AR of the changes where a
+  unit-root test says the level wanders: ``ar_families``), plus a GRU on what it leaves,
+  starting at zero. After training, the GRU is kept only if its best validation step beats the
+  linear part by more than three standard errors (``significantly_better``); otherwise the
+  forecast is the linear part alone.
+  For the test tail an AR part is refitted on the training and validation parts together, with
+  the order and kind validation chose.
 - Report, console and ``forecast.png``: persistence, seasonal naive (with its period) and the
   linear AR beside the model, on the same held-out values.
 """
@@ -35,6 +38,7 @@ from experiments.selection import auto_eval_every, auto_steps, best_row, patienc
 from rnn_jax import baselines
 from rnn_jax.data.series import load_sunspots, read_csv_series, seasonal_period
 from rnn_jax.models import forecasting as fc
+from rnn_jax.models import linear_part as lp
 
 
 def load(config) -> dict:
@@ -50,7 +54,8 @@ def load(config) -> dict:
         "periods": s.periods,
         "time_column": s.time_column,
         "added": s.added,
-        "repeated": s.repeated
+        "repeated": s.repeated,
+        "restarts": s.restarts
     }
   years, values = load_sunspots()
   return {
@@ -61,7 +66,8 @@ def load(config) -> dict:
       "periods": [],
       "time_column": "YEAR",
       "added": 0,
-      "repeated": 0
+      "repeated": 0,
+      "restarts": 0
   }
 
 
@@ -94,36 +100,7 @@ def plan(n: int, values, config, periods=()) -> dict:
   }
 
 
-def linear_parts(values, p) -> tuple[str, dict, dict]:
-  """``(chosen name, parts fitted on the fit part, rolling-origin RMSE of each)``: the rolling
-  origin covers the validation tail and as much again before it (at most half the series before
-  the test tail), in 4 blocks; the choice is ``choose_linear_part``'s one-standard-error rule."""
-  stop = p["fit"] + p["val"]
-  span = min(2 * p["val"], stop // 2)
-  periods = sorted(set(p["periods"]))
-  max_order = max(48, 2 * max(periods, default=0) + 1)
-  errors = fc.rolling_origin(values, stop, span, p["horizon"], periods, max_order=max_order)
-  errors = {  # seasonal naive: the chosen period only
-      k: v
-      for k, v in errors.items()
-      if not k.startswith("seasonal_naive_") or k == f"seasonal_naive_{p['period']}"
-  }
-  orders = [int(k[3:]) for k in errors if k.startswith("ar_")]
-  parts = fc.fit_linear_parts(values, p["fit"], p["horizon"], periods, orders=orders)
-  errors = {k: v for k, v in errors.items() if k in parts}
-  parts = {k: parts[k] for k in errors}
-  return fc.choose_linear_part(errors), parts, fc.rmse_of(errors)
-
-
-def refit(part: fc.LinearPart, values, stop: int, horizon: int) -> fc.LinearPart:
-  """An AR part refitted, same order, on every window whose targets lie in ``values[:stop]``."""
-  if part.kind != "ar":
-    return part
-  xs, ys, _ = baselines.windows(values, 0, stop, part.order, horizon)
-  return part._replace(coef=baselines.fit_ar(xs, ys, part.order))
-
-
-def baseline_table(values, p, parts, scores, xs, ys) -> tuple[dict, fc.LinearPart | None]:
+def baseline_table(values, p, parts, scores, xs, ys) -> tuple[dict, lp.LinearPart | None]:
   """Test RMSE of persistence, seasonal naive and the best-on-validation AR (refitted on the
   training and validation parts), and that AR part."""
   h, best = p["horizon"], None
@@ -132,8 +109,8 @@ def baseline_table(values, p, parts, scores, xs, ys) -> tuple[dict, fc.LinearPar
     out["seasonal_naive"] = baselines.rmse(baselines.seasonal_naive(xs, h, p["period"]), ys)
   ar = [k for k in scores if k.startswith("ar_")]
   if ar:
-    best = refit(parts[min(ar, key=scores.get)], values, p["fit"] + p["val"], h)
-    out["linear_ar"] = baselines.rmse(fc.linear_forecast(best, xs, h), ys)
+    best = lp.refit(parts[min(ar, key=scores.get)], values, p["fit"] + p["val"], h)
+    out["linear_ar"] = baselines.rmse(lp.linear_forecast(best, xs, h), ys)
     out["ar_order"] = best.order
   return out, best
 
@@ -144,9 +121,9 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   values = data["values"]
   p = plan(len(values), values, config, data["periods"])
   h, fit, val = p["horizon"], p["fit"], p["val"]
-  name, parts, scores = linear_parts(values, p)
+  name, parts, scores = lp.linear_parts(values, p)
   linear = parts[name]
-  base_val = fc.score_linear_parts({name: linear}, values, fit, fit + val, h)[name]
+  base_val = lp.score_linear_parts({name: linear}, values, fit, fit + val, h)[name]
   context = max(p["window"], p["period"] or 1, max(v.context for v in parts.values()))
   fit_part = values[:fit]
   model_args = dict(
@@ -158,7 +135,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   layer = make_layer(config)
   model = fc.forecaster(layer, config.hidden_size, linear=linear, **model_args)
   test_model = fc.forecaster(
-      layer, config.hidden_size, linear=refit(linear, values, fit + val, h), **model_args)
+      layer, config.hidden_size, linear=lp.refit(linear, values, fit + val, h), **model_args)
   x_tr, y_tr, _ = baselines.windows(values, 0, fit, max(p["window"], linear.context), h)
   x_va, y_va, _ = baselines.windows(values, fit, fit + val, context, h)
   x_te, y_te, e_te = baselines.windows(values, fit + val, len(values), context, h)
@@ -168,8 +145,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   config = configs.replace(
       config, steps=steps, eval_every=config.eval_every or auto_eval_every(steps))
   f_va, f_te = model.features(x_va), test_model.features(x_te)
-  b_va = fc.linear_forecast(linear, x_va, h)
-  b_te = fc.linear_forecast(test_model.linear, x_te, h)
+  b_va = lp.linear_forecast(linear, x_va, h)
+  b_te = lp.linear_forecast(test_model.linear, x_te, h)
   residual = jax.jit(lambda params, f: model_args["spread"] * model.apply(params, f))
 
   def errors(params):
@@ -211,6 +188,7 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
               "time_column": data["time_column"],
               "times_added": data["added"],
               "times_repeated": data["repeated"],
+              "times_restarted": data["restarts"],
               **p, "train_windows": len(y_tr),
               "linear_part": linear.label,
               "linear_val_rmse": base_val,
@@ -275,7 +253,7 @@ def plot_forecast(times, values, at, predicted, x_te, ar, p, table, name, workdi
   if ar is not None:
     ax.plot(
         times[at],
-        fc.linear_forecast(ar, x_te, p["horizon"])[:, 0],
+        lp.linear_forecast(ar, x_te, p["horizon"])[:, 0],
         "--",
         lw=1,
         color="tab:orange",
@@ -295,6 +273,8 @@ def _score(predicted, truth) -> str:
 def result_line(report) -> str:
   found = (f"{report['interval']} data, " if report.get("interval") else
            "") + (f"period {report['period']}" if report["period"] else "no period found")
+  if report.get("times_restarted"):
+    found += f", {report['times_restarted']} times off the grid's phase put on the nearest step"
   kept = (f"GRU kept: validation t = {report['recurrent_t']:.1f}" if report["recurrent_kept"] else
           f"GRU not kept: validation t = {report['recurrent_t']:.1f} ≤ 3")
   return (f"final held-out RMSE {report['test_rmse']:.4g} ({report['model']}; {kept}) vs "

@@ -6,6 +6,11 @@ Forecasting, on windows ``xs [N, w]`` whose last column is y⟨t⟩ (the newest 
   persistence       ŷ⟨t+k⟩ = y⟨t⟩
   seasonal naive    ŷ⟨t+k⟩ = y⟨t+k−p·⌈k/p⌉⟩   (the last value at the same phase of a period p)
   linear AR(q)      ŷ⟨t+k⟩ = b_k + Σ_{j<q} w_{k,j} y⟨t−j⟩, one least-squares fit per k ("direct")
+  AR(q) of changes  ŷ⟨t+k⟩ = y⟨t⟩ + b_k + Σ_{j<q} φ_{k,j} (y⟨t−j⟩ − y⟨t−j−1⟩)  (ARIMA(q, 1, 0)
+                    with drift, fitted directly; kept as the level AR(q + 1) it equals)
+
+``adf_t`` is the augmented Dickey–Fuller t statistic, which says whether a series' level is
+anchored (reverts to a mean) or wanders like a random walk.
 
 Text: an interpolated Witten–Bell character n-gram (``witten_bell_bits``), and the mixture
 λ·P_rnn + (1 − λ)·P_n-gram of a model with it (``mixture_weight``, ``cross_fitted_mixture``).
@@ -69,6 +74,46 @@ def fit_ar(xs, ys, order: int) -> np.ndarray:
 def ar_forecast(coef, xs) -> np.ndarray:
   """``[N, h]``: the AR forecasts of ``fit_ar``'s coefficients."""
   return ar_design(xs, coef.shape[0] - 1) @ coef
+
+
+def fit_ar_changes(xs, ys, order: int) -> np.ndarray:
+  """``[2 + order, h]``: a least-squares AR(``order``) on the changes Δy⟨t−j⟩ = y⟨t−j⟩ − y⟨t−j−1⟩
+  with targets y⟨t+k⟩ − y⟨t⟩ (each k fitted directly), written as the level AR(order + 1) it
+  equals, so ``ar_forecast`` reads it: with (c_k; φ_{k,0..q−1}) the fit, the level weights are
+  1 + φ_0 on y⟨t⟩, φ_j − φ_{j−1} on y⟨t−j⟩ and −φ_{q−1} on y⟨t−q⟩. ``xs`` needs order + 1
+  values."""
+  xs = np.asarray(xs, np.float64)
+  if not 1 <= order < xs.shape[1]:
+    raise ValueError(f"order must be in [1, window - 1={xs.shape[1] - 1}], got {order}.")
+  changes = np.diff(xs[:, -(order + 1):], axis=1)
+  targets = (np.asarray(ys, np.float64).reshape(len(xs), -1) - xs[:, -1:])
+  phi, *_ = np.linalg.lstsq(ar_design(changes, order), targets, rcond=None)
+  coef = np.zeros((order + 2, phi.shape[1]))
+  coef[0] = phi[0]
+  coef[1] = 1 + phi[1]
+  coef[2:order + 1] = phi[2:] - phi[1:order]
+  coef[order + 1] = -phi[order]
+  return coef
+
+
+def adf_t(values, lags: int | None = None) -> float:
+  """The augmented Dickey–Fuller t statistic of b in the least-squares regression
+  Δy⟨t⟩ = a + b·y⟨t−1⟩ + Σ_{i=1..k} c_i Δy⟨t−i⟩ (k = ``lags``, default ⌊(n − 1)^⅓⌋, the
+  Said–Dickey rate). Below about −2.86 (MacKinnon's 5% point for a regression with a constant)
+  a unit root is rejected: the level reverts to a mean."""
+  y = np.asarray(values, np.float64)
+  dy = np.diff(y)
+  k = int(np.floor((len(y) - 1)**(1 / 3))) if lags is None else lags
+  n = len(dy) - k
+  if n < k + 5:
+    raise ValueError(f"adf_t needs more than {2 * k + 6} values for {k} lags, got {len(y)}.")
+  design = np.column_stack([np.ones(n), y[k:-1]] + [dy[k - i:len(dy) - i] for i in range(1, k + 1)])
+  target = dy[k:]
+  coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+  resid = target - design @ coef
+  sigma2 = resid @ resid / (n - design.shape[1])
+  cov = sigma2 * np.linalg.pinv(design.T @ design)
+  return float(coef[1] / np.sqrt(cov[1, 1])) if cov[1, 1] > 0 else 0.0
 
 
 def ar_orders(window: int, periods=(), train_windows: int | None = None) -> list[int]:

@@ -209,3 +209,39 @@ def test_cross_fitted_mixture_scores_each_half_with_the_other_halfs_weight():
                                                          (1 - lam_a) * q[50:]).sum()) / 101
   assert bits == pytest.approx(want, abs=1e-4)
   assert lam == pytest.approx(_best_weight_on_a_grid(p, q), abs=1e-4)
+
+
+def test_ar_of_changes_equals_lstsq_on_the_differences_and_reads_as_a_level_ar():
+  rng = np.random.default_rng(3)
+  values = np.cumsum(rng.normal(0.2, 1.0, size=80))
+  xs, ys, _ = bl.windows(values, 0, 80, 4, 2)  # order 3 needs 4 values
+  coef = bl.fit_ar_changes(xs, ys, 3)
+  assert coef.shape == (5, 2)
+  # by hand: regress y⟨t+k⟩ − y⟨t⟩ on 1, Δy⟨t⟩, Δy⟨t−1⟩, Δy⟨t−2⟩, then integrate
+  d = np.diff(xs, axis=1)
+  rows = np.column_stack([np.ones(len(xs)), d[:, 2], d[:, 1], d[:, 0]])
+  phi, *_ = np.linalg.lstsq(rows, ys - xs[:, -1:], rcond=None)
+  np.testing.assert_allclose(bl.ar_forecast(coef, xs), xs[:, -1:] + rows @ phi, atol=1e-9)
+  np.testing.assert_allclose(coef[1:].sum(0), 1.0, atol=1e-12)  # the level weights sum to one
+
+
+def test_dickey_fuller_t_without_lags_equals_the_simple_regression_formula():
+  rng = np.random.default_rng(4)
+  y = np.cumsum(rng.normal(size=120)) * 0.3 + np.sin(np.arange(120))
+  x, dy = y[:-1], np.diff(y)
+  b = ((x - x.mean()) * (dy - dy.mean())).sum() / ((x - x.mean())**2).sum()
+  a = dy.mean() - b * x.mean()
+  s2 = ((dy - a - b * x)**2).sum() / (len(dy) - 2)
+  t = b / np.sqrt(s2 / ((x - x.mean())**2).sum())
+  assert bl.adf_t(y, lags=0) == pytest.approx(t, rel=1e-9)
+
+
+def test_dickey_fuller_tells_a_wandering_level_from_an_anchored_one():
+  rng = np.random.default_rng(5)
+  e = rng.normal(size=400)
+  anchored = np.zeros(400)
+  for t in range(1, 400):
+    anchored[t] = 0.6 * anchored[t - 1] + e[t]
+  assert bl.adf_t(anchored) < -2.86 < bl.adf_t(np.cumsum(e))
+  with pytest.raises(ValueError, match="adf_t needs more than"):
+    bl.adf_t(np.arange(8.0), lags=3)

@@ -87,3 +87,36 @@ def test_a_partial_unseen_text_run_keeps_the_other_rows_in_the_texts_order():
       "bpc": 9.0
   }]
   assert merged([], new, ["a", "b"]) == new
+
+
+def test_round_three_files_are_laid_out_as_a_user_would_from_the_wheels(tmp_path):
+  """Fake wheels with the layouts of bokeh_sampledata and pmdarima: a year-by-month table comes
+  out long in calendar order (blank months left out), one ticker's rows are kept with the
+  header, and a loader's array is read from its source with the documented times."""
+  import gzip
+  import zipfile
+  from experiments.benchmarks import unseen_forecast as uf
+  with zipfile.ZipFile(tmp_path / "bokeh_sampledata-0-py3-none-any.whl", "w") as z:
+    z.writestr(
+        "bokeh_sampledata/_data/unemployment1948.csv",
+        "Year,Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec,Annual\n"
+        "1948,1,2,3,4,5,6,7,8,9,10,11,12,6.5\n1949,13,14,,,,,,,,,,,13.5\n")
+    z.writestr(
+        "bokeh_sampledata/_data/stocks.csv.gz",
+        gzip.compress(b"Ticker,Date,Close\nAAPL,2000-03-01,1\nIBM,2000-03-01,2\n"
+                      b"AAPL,2000-03-02,3\n"))
+  with zipfile.ZipFile(tmp_path / "pmdarima-0-py3-none-any.whl", "w") as z:
+    z.writestr(
+        "pmdarima/datasets/woolyrnq.py",
+        '"""docs: array([9, 9])"""\n    rslt = np.array([\n        6172, 6709,\n'
+        '        6633])\n')
+  path, column = uf.write_other_csv(
+      str(tmp_path), "bokeh", ("unemployment1948.csv", "Year", "rate", "wide"))
+  lines = open(path).read().splitlines()
+  assert column == "rate" and lines[:3] == ["month,rate", "1948-01,1", "1948-02,2"]
+  assert lines[-2:] == ["1949-01,13", "1949-02,14"] and len(lines) == 1 + 14
+  path, _ = uf.write_other_csv(
+      str(tmp_path), "bokeh", ("stocks.csv.gz", "Date", "Close", ("Ticker", "AAPL")))
+  assert open(path).read() == "Ticker,Date,Close\nAAPL,2000-03-01,1\nAAPL,2000-03-02,3\n"
+  path, column = uf.write_other_csv(str(tmp_path), "pmdarima", ("woolyrnq", (1965.0, 0.25)))
+  assert open(path).read() == "time,value\n1965.0,6172.0\n1965.25,6709.0\n1965.5,6633.0\n"

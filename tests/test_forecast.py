@@ -1,6 +1,7 @@
-"""The forecaster (rnn_jax.models.forecasting) and the forecast task: a linear part chosen over
-rolling validation cut-offs, a recurrent part kept only when validation shows a clear gain,
-every baseline in the report; checked against computations written apart (lstsq by hand)."""
+"""The forecaster (rnn_jax.models.forecasting, linear_part) and the forecast task: a linear part
+chosen over rolling validation cut-offs, a recurrent part kept only when validation shows a
+clear gain, every baseline in the report; checked against computations written apart (lstsq by
+hand)."""
 import jax
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import pytest
 import rnn_jax as rj
 from experiments import configs, forecast
 from rnn_jax.models import forecasting as fc
+from rnn_jax.models import linear_part as lp
 
 QUIET = lambda *a: None
 
@@ -25,22 +27,22 @@ def test_forecaster_at_init_is_its_linear_part_exactly():
   values = np.cumsum(rng.normal(size=120)) + 5 * np.sin(np.arange(120) / 2)
   xs, ys, _ = rj.baselines.windows(values, 0, 120, 12, 3)
   parts = [
-      fc.LinearPart("persistence"),
-      fc.LinearPart("seasonal_naive", 6),
-      fc.LinearPart("ar", coef=rj.baselines.fit_ar(xs, ys, 5))
+      lp.LinearPart("persistence"),
+      lp.LinearPart("seasonal_naive", 6),
+      lp.LinearPart("ar", coef=rj.baselines.fit_ar(xs, ys, 5))
   ]
   for part in parts:
     model = fc.forecaster(
         rj.gru(), 8, linear=part, window=10, horizon=3, level=(1.0, 2.0), spread=0.5)
     params = model.init(jax.random.PRNGKey(1))
-    np.testing.assert_array_equal(model.forecast(params, xs), fc.linear_forecast(part, xs, 3))
+    np.testing.assert_array_equal(model.forecast(params, xs), lp.linear_forecast(part, xs, 3))
     np.testing.assert_array_equal(model.residual(params, xs), 0)
 
 
 def test_rolling_origin_equals_blocks_refitted_by_hand():
   rng = np.random.default_rng(2)
   values = np.cumsum(rng.normal(size=90)) + 3 * np.sin(np.arange(90))
-  scores = fc.rmse_of(fc.rolling_origin(values, 90, 40, 1, periods=(4,), folds=4))
+  scores = lp.rmse_of(lp.rolling_origin(values, 90, 40, 1, periods=(4,), folds=4))
   errors = {"persistence": [], "seasonal_naive_4": [], "ar_2": []}
   for a, b in [(50, 60), (60, 70), (70, 80), (80, 90)]:
     rows = [[1.0, values[t], values[t - 1]] for t in range(1, a - 1)]
@@ -51,6 +53,20 @@ def test_rolling_origin_equals_blocks_refitted_by_hand():
       errors["ar_2"].append(coef @ [1.0, values[t], values[t - 1]] - values[t + 1])
   for name, e in errors.items():
     assert scores[name] == pytest.approx(np.sqrt(np.mean(np.square(e))), rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [61, 200])
+def test_the_linear_part_is_chosen_on_the_later_half_before_the_test_tail(n):
+  """Persistence needs no fit, so its rolling-origin RMSE is a plain mean over the targets
+  scored: the later half of everything before the test tail (an odd count for n = 61)."""
+  rng = np.random.default_rng(n)
+  values = np.cumsum(rng.normal(size=n)) + 2 * np.sin(np.arange(n))
+  p = forecast.plan(n, values, configs.get("forecast"))
+  _, _, scores = lp.linear_parts(values, p)
+  stop = p["fit"] + p["val"]
+  targets = range(stop - stop // 2, stop)
+  expected = np.sqrt(np.mean([(values[t - 1] - values[t])**2 for t in targets]))
+  assert scores["persistence"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_one_standard_error_rule_takes_the_simplest_part_validation_cannot_tell_apart():
@@ -64,15 +80,15 @@ def test_one_standard_error_rule_takes_the_simplest_part_validation_cannot_tell_
   }
   d = errors["ar_2"] - errors["ar_8"]
   assert d.mean() <= d.std(ddof=1) / np.sqrt(50)  # the premise, checked apart
-  assert fc.choose_linear_part(errors, "best") == "ar_8"
-  assert fc.choose_linear_part(errors) == "ar_2"
+  assert lp.choose_linear_part(errors, "best") == "ar_8"
+  assert lp.choose_linear_part(errors) == "ar_2"
   errors["ar_2"] = base + 0.5  # now clearly worse: the best one stays
-  assert fc.choose_linear_part(errors) == "ar_8"
+  assert lp.choose_linear_part(errors) == "ar_8"
   # across families the lowest mean wins, however close: persistence is not preferred
   errors = {"persistence": base + 0.001, "ar_3": base}
-  assert fc.choose_linear_part(errors) == "ar_3"
+  assert lp.choose_linear_part(errors) == "ar_3"
   assert [
-      n for n in sorted(["ar_12", "persistence", "ar_3", "seasonal_naive_7"], key=fc.complexity)
+      n for n in sorted(["ar_12", "persistence", "ar_3", "seasonal_naive_7"], key=lp.complexity)
   ] == ["persistence", "seasonal_naive_7", "ar_3", "ar_12"]
 
 
@@ -123,6 +139,12 @@ def test_forecast_starts_at_the_chosen_linear_part_and_reports_every_baseline(tm
     rows = np.array([[1.0] + [values[t - j] for j in range(q)] for t in range(q - 1, fit - 1)])
     coef, *_ = np.linalg.lstsq(rows, values[q:fit], rcond=None)
     predict = lambda t: coef @ np.r_[1.0, values[t - np.arange(q)]]
+  elif name.startswith("dar_"):  # an AR of the changes: y⟨t⟩ + c + Σ φ_j Δy⟨t−j⟩
+    q = int(name[4:])
+    change = lambda t: values[t - np.arange(q)] - values[t - 1 - np.arange(q)]
+    rows = np.array([np.r_[1.0, change(t)] for t in range(q, fit - 1)])
+    coef, *_ = np.linalg.lstsq(rows, values[q + 1:fit] - values[q:fit - 1], rcond=None)
+    predict = lambda t: values[t] + coef @ np.r_[1.0, change(t)]
   else:
     lag = {"persistence": 1}.get(name, 7)
     predict = lambda t: values[t + 1 - lag]
@@ -147,3 +169,23 @@ def test_forecast_horizon_and_training_keep_the_baselines_beside_the_model(tmp_p
   if not report["recurrent_kept"]:
     assert report["test_rmse"] == report["linear_test_rmse"]
   assert "final held-out RMSE" in forecast.result_line(report)
+
+
+def test_ar_parts_read_only_the_latest_windows_of_a_long_series(monkeypatch):
+  monkeypatch.setattr(lp, "MAX_FIT_WINDOWS", 50)
+  rng = np.random.default_rng(5)
+  values = np.cumsum(rng.normal(size=301))
+  part = lp.fit_ar_part(values, 290, 3, 2)  # 286 windows end at 2..287; the latest 50: 238..287
+  rows = np.array([[1.0, values[e], values[e - 1], values[e - 2]] for e in range(238, 288)])
+  targets = np.array([[values[e + 1], values[e + 2]] for e in range(238, 288)])
+  coef, *_ = np.linalg.lstsq(rows, targets, rcond=None)
+  np.testing.assert_allclose(part.coef, coef, rtol=1e-10, atol=1e-12)
+
+
+def test_ar_orders_stop_at_the_cap_whatever_the_period(monkeypatch):
+  monkeypatch.setattr(lp, "MAX_AR_ORDER", 20)
+  values = np.sin(np.arange(600) * 2 * np.pi / 24) + np.random.default_rng(0).normal(size=600)
+  p = forecast.plan(600, values, configs.get("forecast"), periods=[24])
+  _, parts, _ = lp.linear_parts(values, p)
+  orders = [part.order for part in parts.values() if part.kind == "ar"]
+  assert 24 in p["periods"] and max(orders) == 16  # 2·24 + 1 = 49 without the cap

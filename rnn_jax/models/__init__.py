@@ -6,10 +6,12 @@
   seq2seq         encoder–decoder, T_x ≠ T_y (translation)
   attention_model Bi-LSTM + attention + post-attention LSTM (seed 000)
   language_model  next-token prediction, sampling novel sequences
-  forecaster      a linear part (persistence, seasonal naive, AR) + an RNN on its residual
+  forecaster      a linear part (persistence, seasonal naive, AR; linear_part) + an RNN on its
+                  residual
 """
 from rnn_jax.models.attention import AttentionModel, attention_model
-from rnn_jax.models.forecasting import Forecaster, LinearPart, forecaster
+from rnn_jax.models.forecasting import Forecaster, forecaster
+from rnn_jax.models.linear_part import LinearPart
 from rnn_jax.models.language_model import LanguageModel, language_model
 from rnn_jax.models.many_to_many import many_to_many
 from rnn_jax.models.many_to_one import many_to_one, masked_pool

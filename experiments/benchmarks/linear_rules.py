@@ -1,0 +1,77 @@
+"""How the forecaster's linear part is chosen, measured on the held-out rounds already seen
+(1, 2 and 3 of ``unseen_forecast``): the linear part alone, no recurrent part.
+
+  python -m experiments.benchmarks.linear_rules   # prints one line per rule and a table
+
+Rules: how far back validation reaches, "tail x2" (sessions 10-14: the validation tail and as
+much again before it, at most half of the series before the test tail) or "later half" (the
+later half of the series before the test tail); and which ARs the choice may take: level ARs
+only ("levels"), level ARs and ARs of the changes ("both"), or one family by the unit-root test
+("unit-root test", ``rnn_jax.models.linear_part.ar_families``). Each scores 4 rolling-origin blocks
+and chooses by the one-standard-error rule (``rnn_jax.models.linear_part.linear_parts``); the test
+RMSE is that of the chosen part refitted on training + validation, beside persistence on the
+same targets.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from absl import app, flags
+
+from experiments.benchmarks import unseen_forecast  # noqa: F401 (its flags and own_data's)
+
+RULES = {  # name: (validation span, differences)
+    "tail x2 + levels": (lambda p: min(2 * p["val"], (p["fit"] + p["val"]) // 2), "never"),
+    "later half + levels": (lambda p: (p["fit"] + p["val"]) // 2, "never"),
+    "later half + both": (lambda p: (p["fit"] + p["val"]) // 2, "both"),
+    "later half + unit-root test": (lambda p: (p["fit"] + p["val"]) // 2, "test"),
+}
+_RULES = flags.DEFINE_list("rules", list(RULES), "Which rules to run.")
+
+
+def held_out_rmse(values, p, span, differences) -> tuple[float, float, str]:
+  """(model, persistence) RMSE on the test tail and the chosen part's label."""
+  from rnn_jax import baselines
+  from rnn_jax.models import linear_part as lp
+  name, parts, _ = lp.linear_parts(values, p, span, differences)
+  stop, h = p["fit"] + p["val"], p["horizon"]
+  part = lp.refit(parts[name], values, stop, h)
+  xs, ys, _ = baselines.windows(values, stop, len(values), max(part.context, 1), h)
+  return (baselines.rmse(lp.linear_forecast(part, xs, h),
+                         ys), baselines.rmse(baselines.persistence(xs, h), ys), part.label)
+
+
+def main(argv):
+  del argv
+  from experiments import configs, forecast
+  cache = flags.FLAGS.cache
+  rows = []
+  for name, source, what, extra in (unseen_forecast.SERIES + unseen_forecast.SERIES_2 +
+                                    unseen_forecast.SERIES_3):
+    if source in ("r", "vega"):
+      path, column = unseen_forecast.write_csv(cache, source, what)
+    else:
+      path, column = unseen_forecast.write_other_csv(cache, source, what)
+    config = configs.get("forecast", csv=path, column=column, **extra)
+    data = forecast.load(config)
+    p = forecast.plan(len(data["values"]), data["values"], config, data["periods"])
+    rows.append((name, data["values"], p))
+  table = {}
+  rules = {r: RULES[r] for r in _RULES.value}
+  for rule, (span_of, differences) in rules.items():
+    start = time.time()
+    table[rule] = [held_out_rmse(values, p, span_of(p), differences) for _, values, p in rows]
+    ratio = np.array([m / b for m, b, _ in table[rule]])
+    print(f"{rule}: {len(ratio)} rows, geometric mean of RMSE / persistence "
+          f"{np.exp(np.log(ratio).mean()):.4f}, worse than persistence on "
+          f"{int((ratio > 1.0005).sum())} (worst {ratio.max():.3f}), {time.time() - start:.0f} s")
+  print("| series | " + " | ".join(f"{r}: part, ÷ persistence" for r in rules) + " |")
+  print("|---|" + "---|" * len(rules))
+  for i, (name, _, _) in enumerate(rows):
+    cells = [f"{table[r][i][2]}, {table[r][i][0] / table[r][i][1]:.3f}" for r in rules]
+    print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+  app.run(main)
