@@ -44,7 +44,7 @@ def test_block_equals_its_equations(kind, x64):
   layer = block(kind)
   p = random_params(layer, jax.random.PRNGKey(0), D, H, jnp.float64, scale=0.2)
   xs = jax.random.normal(jax.random.PRNGKey(1), (B, T, D), jnp.float64)
-  _, ys = layer.apply(p, xs)
+  _, ys = jax.jit(layer.apply)(p, xs)
   for b in range(B):
     np.testing.assert_allclose(ys[b], _np_block(kind, p, np.asarray(xs[b])), rtol=1e-9, atol=1e-11)
 
@@ -58,24 +58,26 @@ def test_block_decodes_step_by_step_and_respects_lengths(kind):
   layer = block(kind)
   p = layer.init(jax.random.PRNGKey(0), D, H)
   xs = jax.random.normal(jax.random.PRNGKey(1), (B, T, D))
-  _, full = layer.apply(p, xs)
-  carry, ys = layer.apply(p, xs[:, :5])
+  apply = jax.jit(layer.apply)  # compiled once per shape, not op by op
+  _, full = apply(p, xs)
+  carry, ys = apply(p, xs[:, :5])
   steps = [ys]
+  step = jax.jit(layer.step)  # one compilation for every step
   for t in range(5, T):
-    carry, y = layer.step(p, carry, xs[:, t])
+    carry, y = step(p, carry, xs[:, t])
     steps.append(y[:, None])
   np.testing.assert_allclose(jnp.concatenate(steps, 1), full, atol=2e-5)
   # lengths: padded outputs 0, NaN padding harmless (values and gradients), final carry = the
   # carry after the last valid step
   garbage = jnp.where(jnp.arange(T)[None, :, None] < LENGTHS[:, None, None], xs, jnp.nan)
-  final, ys = layer.apply(p, garbage, lengths=LENGTHS)
+  final, ys = apply(p, garbage, lengths=LENGTHS)
   assert np.all(np.asarray(ys[1, 4:]) == 0) and np.all(np.asarray(ys[2]) == 0)
   np.testing.assert_allclose(ys[1, :4], full[1, :4], atol=2e-5)
-  short, _ = layer.apply(p, xs[1:2, :4])
+  short, _ = apply(p, xs[1:2, :4])
   chex.assert_trees_all_close(jax.tree_util.tree_map(lambda c: c[1:2], final), short, atol=2e-5)
   zero = layer.initial_carry(p, 1)
   chex.assert_trees_all_close(jax.tree_util.tree_map(lambda c: c[2:3], final), zero)
-  grads = jax.grad(lambda q: jnp.sum(layer.apply(q, garbage, lengths=LENGTHS)[1]**2))(p)
+  grads = jax.jit(jax.grad(lambda q: jnp.sum(apply(q, garbage, lengths=LENGTHS)[1]**2)))(p)
   chex.assert_tree_all_finite(grads)
 
 
@@ -88,7 +90,10 @@ def test_parallel_blocks_equal_sequential_ones(kind):
   xs = jax.random.normal(jax.random.PRNGKey(1), (B, T, D))
   loss = lambda layer: lambda q: jnp.sum(jnp.sin(layer.apply(q, xs, lengths=LENGTHS)[1]))
   chex.assert_trees_all_close(
-      jax.value_and_grad(loss(par))(p), jax.value_and_grad(loss(seq))(p), rtol=1e-4, atol=1e-5)
+      jax.jit(jax.value_and_grad(loss(par)))(p),
+      jax.jit(jax.value_and_grad(loss(seq)))(p),
+      rtol=1e-4,
+      atol=1e-5)
 
 
 @pytest.mark.slow  # end-to-end (a two-block language model, its loss and greedy decoding)

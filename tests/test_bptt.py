@@ -97,8 +97,11 @@ def _unroll_loss(cell, params, xs, targets, carry0, backward, reverse=False, tru
   return j + 0.7 * sum(jnp.sum(jnp.sin(c)) for c in jax.tree_util.tree_leaves(final))
 
 
-@pytest.mark.parametrize("name", sorted(CELL_VARIANTS))
-@pytest.mark.parametrize("reverse", [False, True])
+# Forward in time for every cell; reversed for two in the quick set, the rest in the slow set.
+@pytest.mark.parametrize(
+    "name,reverse", [(n, False) for n in sorted(CELL_VARIANTS)] +
+    [(n, True) if n in ("gru_after", "lstm") else pytest.param(n, True, marks=pytest.mark.slow)
+     for n in sorted(CELL_VARIANTS)])
 def test_closed_form_backward_of_unroll_equals_autodiff(name, reverse, x64):
   cell, params, xs, targets, carry0 = _problem(name)
   g_ad = jax.grad(
@@ -165,15 +168,23 @@ def test_auto_backward_under_forward_mode_and_second_order(x64):
     jax.jacfwd(lambda s: loss(s, "closed_form"))(1.0)
 
 
-@pytest.mark.parametrize("name", sorted(CELL_VARIANTS))
+@pytest.mark.parametrize(  # against autodiff for every cell above; three here in the quick set
+    "name", [
+        n if n in ("gru_after", "lstm_peephole",
+                   "tanh_rnn") else pytest.param(n, marks=pytest.mark.slow)
+        for n in sorted(CELL_VARIANTS)
+    ])
 def test_closed_form_matches_finite_differences(name, x64):
   cell, params, xs, targets, carry0 = _problem(name)
   f = lambda p, c: _unroll_loss(cell, p, xs, targets, c, "closed_form")
   check_grads(f, (params, carry0), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["tanh_rnn", "gru_before", "lstm"])
-@pytest.mark.parametrize("k", [1, 2, 4])
+@pytest.mark.parametrize(  # each cell and each k once in the quick set, the rest slow
+    "name,k", [(n, k) if (n, k) in (("tanh_rnn", 1), ("gru_before", 2),
+                                    ("lstm", 4)) else pytest.param(n, k, marks=pytest.mark.slow)
+               for n in ("tanh_rnn", "gru_before", "lstm")
+               for k in (1, 2, 4)])
 def test_truncated_bptt_equals_hand_truncated_loop(name, k, x64):
   cell, params, xs, targets, carry0 = _problem(name)
   ref = jax.grad(loop_loss, argnums=1)(cell, params, xs, targets, LENGTHS, carry0, "squared", k)

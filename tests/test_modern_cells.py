@@ -112,8 +112,8 @@ def test_parallel_and_closed_form_equal_the_sequential_unroll(name, x64):
   carry = _carry(name, cell, params, jax.random.PRNGKey(3))
 
   def run(fn):
-    return jax.value_and_grad(lambda p, x, c: _loss(*fn(p, x, c)[::-1]), (0, 1, 2))(params, xs,
-                                                                                    carry)
+    return jax.jit(jax.value_and_grad(lambda p, x, c: _loss(*fn(p, x, c)[::-1]),
+                                      (0, 1, 2)))(params, xs, carry)
 
   want = run(lambda p, x, c: rj.unroll(cell, p, x, c, lengths=lengths, backward="autodiff"))
   # the sequential closed form: test_unroll_closed_form_is_the_reverse_linear_scan
@@ -181,15 +181,17 @@ def test_mlstm_parallel_and_chunkwise_equal_the_sequential_unroll(x64):
   carry = _carry("mlstm", cell, params, jax.random.PRNGKey(3))
 
   def run(fn):
-    return jax.value_and_grad(lambda p, x, c: _loss(*fn(p, x, c)[::-1]), (0, 1, 2))(params, xs,
-                                                                                    carry)
+    return jax.jit(jax.value_and_grad(lambda p, x, c: _loss(*fn(p, x, c)[::-1]),
+                                      (0, 1, 2)))(params, xs, carry)
 
   want = run(lambda p, x, c: rj.unroll(cell, p, x, c, lengths=lengths))
   for chunk in (None, 3):  # 3 does not divide T = 7 (1 and 16: the slow set)
     got = run(lambda p, x, c, k=chunk: rj.mlstm_unroll(cell, p, x, c, lengths=lengths, chunk=k))
     chex.assert_trees_all_close(got, want, rtol=1e-9, atol=1e-12)
-  a = rj.unroll(cell, params, xs, carry, lengths=lengths, reverse=True)
-  b = rj.mlstm_unroll(cell, params, xs, carry, lengths=lengths, reverse=True, chunk=3)
+  a = jax.jit(lambda p: rj.unroll(cell, p, xs, carry, lengths=lengths, reverse=True))(params)
+  b = jax.jit(
+      lambda p: rj.mlstm_unroll(cell, p, xs, carry, lengths=lengths, reverse=True, chunk=3))(
+          params)
   chex.assert_trees_all_close(a, b, rtol=1e-9, atol=1e-12)
 
 

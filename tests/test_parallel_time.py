@@ -40,8 +40,8 @@ def test_min_cells_parallel_equals_sequential_with_masks(make):
       lambda v: v + 0.3 * jax.random.normal(jax.random.PRNGKey(2), v.shape), params)
   xs = jax.random.normal(jax.random.PRNGKey(1), (B, T, D))
   c0 = jax.random.normal(jax.random.PRNGKey(3), (B, H))
-  f_seq, y_seq = rj.unroll(cell, params, xs, c0, lengths=LENGTHS)
-  f_par, y_par = pt.associative_unroll(cell, params, xs, c0, lengths=LENGTHS)
+  f_seq, y_seq = jax.jit(lambda p: rj.unroll(cell, p, xs, c0, lengths=LENGTHS))(params)
+  f_par, y_par = jax.jit(lambda p: pt.associative_unroll(cell, p, xs, c0, lengths=LENGTHS))(params)
   np.testing.assert_allclose(y_par, y_seq, atol=1e-5, rtol=1e-5)
   np.testing.assert_allclose(f_par, f_seq, atol=1e-5, rtol=1e-5)
   np.testing.assert_allclose(y_seq[0], _np_min(cell.kind, params, xs[0], c0[0]), atol=1e-5)
@@ -96,8 +96,10 @@ def test_deer_float32_stops_within_two_iterations_of_float64(peephole, x64):
   iters = {}
   for dtype in (jnp.float32, jnp.float64):
     p = jax.tree_util.tree_map(lambda v: v.astype(dtype), p64)
-    final, ys, it = pt.deer_unroll(cell, p, xs64.astype(dtype), lengths=lengths)
-    f_seq, y_seq = rj.unroll(cell, p, xs64.astype(dtype), lengths=lengths)
+    final, ys, it = jax.jit(lambda q, x: pt.deer_unroll(cell, q, x, lengths=lengths))(
+        p, xs64.astype(dtype))
+    f_seq, y_seq = jax.jit(lambda q, x: rj.unroll(cell, q, x, lengths=lengths))(p,
+                                                                                xs64.astype(dtype))
     assert ys.dtype == dtype
     scale = 1.0 + float(jnp.max(jnp.abs(f_seq[0])))
     np.testing.assert_allclose(ys, y_seq, atol=2e-5 if dtype == jnp.float32 else 1e-12)

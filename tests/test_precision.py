@@ -20,14 +20,14 @@ def test_bf16_outputs_and_gradients_are_close_to_float32_and_stay_float32(make):
   params = cell.init(jax.random.PRNGKey(0), D, H)
   xs = jax.random.normal(jax.random.PRNGKey(1), (B, T, D))
   lengths = jnp.array([9, 4, 1, 7])
-  f32 = rj.unroll(cell, params, xs, lengths=lengths)
-  bf16 = rj.unroll(low, params, xs, lengths=lengths)
+  f32 = jax.jit(lambda p: rj.unroll(cell, p, xs, lengths=lengths))(params)
+  bf16 = jax.jit(lambda p: rj.unroll(low, p, xs, lengths=lengths))(params)
   for a, b in zip(jax.tree_util.tree_leaves(bf16), jax.tree_util.tree_leaves(f32)):
     assert a.dtype == jnp.float32  # carry and outputs float32
     # bfloat16 keeps 8 bits of mantissa (relative rounding 2^-9 per operation, over T steps)
     assert float(jnp.linalg.norm(a - b)) <= 0.05 * float(jnp.linalg.norm(b)) + 1e-3
   loss = lambda c: lambda p: jnp.sum(rj.unroll(c, p, xs, lengths=lengths)[1]**2)
-  g32, g16 = jax.grad(loss(cell))(params), jax.grad(loss(low))(params)
+  g32, g16 = jax.jit(jax.grad(loss(cell)))(params), jax.jit(jax.grad(loss(low)))(params)
   for a, b in zip(jax.tree_util.tree_leaves(g16), jax.tree_util.tree_leaves(g32)):
     assert a.dtype == jnp.float32  # gradients reach the float32 params
     cosine = jnp.vdot(a, b) / (jnp.linalg.norm(a) * jnp.linalg.norm(b) + 1e-30)

@@ -2,6 +2,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import rnn_jax as rj
@@ -33,6 +34,10 @@ def _data(name, batch, time, seed):
   return cell, params, xs, ys, readout
 
 
+# Slow set: each example compiles; the quick set checks the same claims at fixed shapes
+# (tests/test_unrolling.py::test_garbage_after_lengths_changes_nothing and
+# tests/test_layers.py::test_bidirectional_is_forward_plus_padding_aware_reverse).
+@pytest.mark.slow
 @settings(SETTINGS, max_examples=5)  # the slowest property (each example compiles a grad)
 @given(problems())
 def test_garbage_after_lengths_changes_nothing(problem):
@@ -62,6 +67,7 @@ def test_reverse_of_reverse_is_identity(problem):
   np.testing.assert_array_equal(twice, xs)
 
 
+@pytest.mark.slow  # see above
 @SETTINGS
 @given(problems())
 def test_bidirectional_is_forward_plus_padding_aware_reverse(problem):
