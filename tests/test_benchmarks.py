@@ -120,3 +120,28 @@ def test_round_three_files_are_laid_out_as_a_user_would_from_the_wheels(tmp_path
   assert open(path).read() == "Ticker,Date,Close\nAAPL,2000-03-01,1\nAAPL,2000-03-02,3\n"
   path, column = uf.write_other_csv(str(tmp_path), "pmdarima", ("woolyrnq", (1965.0, 0.25)))
   assert open(path).read() == "time,value\n1965.0,6172.0\n1965.25,6709.0\n1965.5,6633.0\n"
+
+
+def test_round_five_files_are_written_as_their_wheels_give_them(tmp_path):
+  """Fake wheels with river's and pvlib's layouts: a gzipped CSV comes out decompressed and
+  unchanged; a TMY3 file loses its station line and keeps only the value column, in file order
+  (its months come from different years, so no time column is written)."""
+  import gzip
+  import zipfile
+  from experiments.benchmarks import round5
+  text = "ordinal_date,five_thirty_eight\n736389,43.75\n736390,43.71\n"
+  with zipfile.ZipFile(tmp_path / "river-0-py3-none-any.whl", "w") as z:
+    z.writestr("river/datasets/trump_approval.csv.gz", gzip.compress(text.encode()))
+  with zipfile.ZipFile(tmp_path / "pvlib-0-py3-none-any.whl", "w") as z:
+    z.writestr(
+        "pvlib/data/723170TYA.CSV", '723170,"GREENSBORO",NC,-5.0\n'
+        "Date (MM/DD/YYYY),Time (HH:MM),Dry-bulb (C),Wspd (m/s)\n"
+        "01/01/1988,01:00,6.1,1.5\n01/01/1988,02:00,5.0,2.1\n02/01/1997,01:00,-1.5,0.0\n")
+  path, column = round5.write(
+      str(tmp_path), "river", ("datasets/trump_approval.csv.gz", "five_thirty_eight"))
+  assert column == "five_thirty_eight" and open(path).read() == text
+  path, column = round5.write(str(tmp_path), "pvlib", ("723170TYA.CSV", "Wspd (m/s)"))
+  assert column == "Wspd (m/s)" and open(path).read() == "Wspd (m/s)\n1.5\n2.1\n0.0\n"
+  assert round5.write(str(tmp_path), "pvlib", ("723170TYA.CSV", "Dry-bulb (C)"))[0] != path
+  names = [s[0] for s in round5.SERIES_5]
+  assert len(set(names)) == len(names) and all(s[1] in round5.WHEELS for s in round5.SERIES_5)

@@ -1,7 +1,9 @@
-"""How the forecaster's linear part is chosen, measured on the held-out rounds already seen
-(1, 2 and 3 of ``unseen_forecast``): the linear part alone, no recurrent part.
+"""How the forecaster's linear part is chosen, measured on held-out rounds of
+``unseen_forecast`` (default: 1, 2 and 3, the rounds the rules were developed on): the linear
+part alone, no recurrent part.
 
   python -m experiments.benchmarks.linear_rules   # prints one line per rule and a table
+  python -m experiments.benchmarks.linear_rules --rounds=4,5 --rules="later half + unit-root test"
 
 Rules: how far back validation reaches, "tail x2" (sessions 10-14: the validation tail and as
 much again before it, at most half of the series before the test tail) or "later half" (the
@@ -28,6 +30,7 @@ RULES = {  # name: (validation span, differences)
     "later half + unit-root test": (lambda p: (p["fit"] + p["val"]) // 2, "test"),
 }
 _RULES = flags.DEFINE_list("rules", list(RULES), "Which rules to run.")
+_ROUNDS = flags.DEFINE_list("rounds", ["1", "2", "3"], "Which rounds' series.")
 
 
 def held_out_rmse(values, p, span, differences) -> tuple[float, float, str]:
@@ -47,12 +50,9 @@ def main(argv):
   from experiments import configs, forecast
   cache = flags.FLAGS.cache
   rows = []
-  for name, source, what, extra in (unseen_forecast.SERIES + unseen_forecast.SERIES_2 +
-                                    unseen_forecast.SERIES_3):
-    if source in ("r", "vega"):
-      path, column = unseen_forecast.write_csv(cache, source, what)
-    else:
-      path, column = unseen_forecast.write_other_csv(cache, source, what)
+  series = [s for r in _ROUNDS.value for s in unseen_forecast.ROUNDS[int(r)]]
+  for name, source, what, extra in series:
+    path, column = unseen_forecast.write_series(cache, source, what)
     config = configs.get("forecast", csv=path, column=column, **extra)
     data = forecast.load(config)
     p = forecast.plan(len(data["values"]), data["values"], config, data["periods"])

