@@ -152,3 +152,102 @@ def test_times_that_follow_no_grid_are_refused():
   seconds = np.cumsum(rng.uniform(200, 400, size=100))  # median near 300 s, no common phase
   with pytest.raises(ValueError, match=r"of 100 times are off the every .* grid .* no regular"):
     ts.regularise(seconds, np.zeros(100))
+
+
+def test_utc_offsets_are_honoured_so_a_clock_change_leaves_no_gap(tmp_path):
+  """Hourly readings in local time across the spring clock change (+01:00 → +02:00): 02:00 local
+  never happens, yet no hour is missing in UTC. Each time equals Python's own offset-aware
+  parse."""
+  cells = [
+      "2022-03-27T00:00:00+01:00", "2022-03-27T01:00:00+01:00", "2022-03-27T03:00:00+02:00",
+      "2022-03-27T04:00:00+02:00", "2022-03-27 05:00-0400", "2022-03-27T10:00:00Z"
+  ]
+  seconds, fmt = ts.parse_times(cells[:4])
+  want = [dt.datetime.fromisoformat(c).timestamp() for c in cells[:4]]
+  np.testing.assert_array_equal(seconds, want)
+  assert fmt == "iso" and list(np.diff(seconds)) == [3600.0] * 3
+  grid = ts.regularise(seconds, np.arange(4.0))
+  assert grid.interval.name == "hourly" and not grid.added.any() and grid.repeated == 0
+  np.testing.assert_array_equal(
+      ts.parse_times(cells[4:])[0],
+      [_seconds(dt.datetime(2022, 3, 27, 9)),
+       _seconds(dt.datetime(2022, 3, 27, 10))])
+  path = tmp_path / "flow.csv"
+  path.write_text("Time,flow\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells[:4])))
+  assert series.read_csv_series(str(path)).added == 0
+
+
+def test_missing_calendar_times_are_named_by_their_dates(tmp_path):
+  """A trading-day series without its Monday holiday names that Monday (numpy's business-day
+  calendar agrees at every offset); a monthly series without February names February 29th after
+  January 31st."""
+  start = np.datetime64("1987-06-11")
+  days = np.busday_offset(start, np.arange(12), roll="forward")
+  kept = np.delete(days, 2)  # 1987-06-15, a Monday
+  path = tmp_path / "oil.csv"
+  path.write_text("day,price\n" +
+                  "".join(f"{d.astype(dt.date):%m/%d/%Y},{i}\n" for i, d in enumerate(kept)))
+  with pytest.raises(
+      ValueError,
+      match=r"1 business daily times in 12 have no row \(first: "
+      r"1987-06-15T00:00:00\)"):
+    series.read_csv_series(str(path))
+  business = ts.Interval("business daily", 86400.0, business=True)
+  t0 = _seconds(dt.datetime(1987, 6, 11, 16, 30))
+  k = np.arange(0, 400, 7)
+  want = np.busday_offset(start, k).astype("datetime64[s]").astype(np.int64) + 16.5 * 3600
+  np.testing.assert_array_equal(ts.grid_times(k, t0, business), want)
+  np.testing.assert_array_equal(ts.grid_positions(want, business), k - k[0])
+  path = tmp_path / "sales.csv"
+  path.write_text("month,sales\n2020-01-31,1\n2020-03-31,2\n2020-04-30,3\n2020-05-31,4\n"
+                  "2020-06-30,5\n")
+  with pytest.raises(ValueError, match=r"1 monthly times in 6 have no row \(first: 2020-02-29"):
+    series.read_csv_series(str(path))
+  # two steps, neither within 2% of their median (45 days): still an interval, no NaN step
+  three = ts.parse_times(["2020-01-31", "2020-03-31", "2020-04-30"])[0]
+  assert ts.infer_interval(three).seconds == 45 * 86400.0
+
+
+def test_an_unnamed_index_column_of_years_is_the_time_column(tmp_path):
+  """pandas writes a frame's index under a blank header: years there place the rows in time
+  (a missing year becomes a counted gap); a row count 0, 1, … there is no time."""
+  path = tmp_path / "lynx.csv"
+  path.write_text(",0\n1821,269\n1822,321\n1824,871\n1825,1475\n")
+  s = series.read_csv_series(str(path), "0", missing="interpolate")
+  assert s.time_column == "" and s.interval.name == "yearly" and s.added == 1
+  np.testing.assert_array_equal(s.values, [269, 321, 596, 871, 1475])
+  path = tmp_path / "index.csv"
+  path.write_text("Unnamed: 0,x\n0,1.5\n1,2.5\n2,3.5\n")
+  s = series.read_csv_series(str(path), "x")
+  assert s.time_column is None and s.interval is None
+
+
+def test_daily_times_keep_their_dates_whatever_their_offset_or_hour():
+  """Trading days written at local midnight by a time-zone-aware frame (+01:00, then +02:00
+  after the clock change), and trading days closing at 16:30: both are business daily, no day
+  missing, their weekdays those of their dates."""
+  days = np.busday_offset(np.datetime64("2022-03-21"), np.arange(10), roll="forward")
+  midnight = [
+      f"{d}T00:00:00{'+01:00' if d < np.datetime64('2022-03-27') else '+02:00'}" for d in days
+  ]
+  afternoon = [f"{d} 16:30" for d in days]
+  for cells in (midnight, afternoon):
+    seconds, _ = ts.parse_times(cells)
+    grid = ts.regularise(seconds, np.arange(10.0))
+    assert grid.interval.business and not grid.added.any(), cells
+    dates = (seconds // 86400).astype("datetime64[D]")
+    np.testing.assert_array_equal(dates, days)
+
+
+def test_the_finest_of_several_time_columns_places_the_rows(tmp_path):
+  """A day column beside an hourly timestamp (a bike-share log): the rows are hourly, so the
+  timestamp is the time column, whichever comes first."""
+  hours = [dt.datetime(2010, 9, 20, 22) + dt.timedelta(hours=i) for i in range(6)]
+  rows = [f"{h:%Y-%m-%d},{h:%Y-%m-%d %H:%M:%S},{i}" for i, h in enumerate(hours)]
+  path = tmp_path / "bikes.csv"
+  path.write_text("date,ts,count\n" + "\n".join(rows) + "\n")
+  s = series.read_csv_series(str(path), "count")
+  assert s.time_column == "ts" and s.interval.name == "hourly" and len(s.values) == 6
+  path.write_text("ts,date,count\n" + "\n".join(
+      f"{h:%Y-%m-%d %H:%M:%S},{h:%Y-%m-%d},{i}" for i, h in enumerate(hours)) + "\n")
+  assert series.read_csv_series(str(path), "count").time_column == "ts"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -53,22 +54,28 @@ def _column(header, name, path, what="column"):
 
 
 def _find_time_column(header, rows, skip, path):
-  """The first column (other than ``skip``) whose cells all read as times: a text column, or a
-  numeric one with a time-like name (``year``, ``date``, …) whose values increase."""
+  """The column (other than ``skip``) whose cells all read as times, the one with the most
+  distinct times where several do (a ``date`` beside a ``datetime``: the rows are hourly, not
+  daily); a text column, or a numeric one whose values increase and whose name is time-like
+  (``year``, ``date``, …) or missing (a blank header or pandas' ``Unnamed: 0``, as a frame's
+  index is written: years 1821, 1822, … count, a row count 0, 1, … reads as no time)."""
+  best, most = None, 0
   for j, name in enumerate(header):
     cells = [r[j].strip() if j < len(r) else "" for r in rows]
     if j == skip or not all(cells):
       continue
     if all(is_number(c) for c in cells):
       v = np.array([float(c) for c in cells])
-      if not (timestamps.NAMED_TIME.search(name) and np.all(np.diff(v) > 0)):
+      unnamed = not name or re.fullmatch(r"Unnamed: \d+", name)
+      if not ((timestamps.NAMED_TIME.search(name) or unnamed) and np.all(np.diff(v) > 0)):
         continue
     try:
-      timestamps.parse_times(cells, f"{path}: column {name!r}")
-      return j
+      distinct = len(np.unique(timestamps.parse_times(cells, f"{path}: column {name!r}")[0]))
     except ValueError:
       continue
-  return None
+    if distinct > most:
+      best, most = j, distinct
+  return best
 
 
 def read_csv_series(path: str,

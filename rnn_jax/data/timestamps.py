@@ -2,8 +2,10 @@
 the rows on a regular grid so that times that never appear become missing values.
 
 Formats read (each column must use one): ISO dates ``2020-01-31`` (or ``2020/01/31``),
-datetimes ``2020-01-31 13:30[:00]`` (``T`` separator, fractions and a trailing ``Z``/offset
-allowed; the offset is dropped), ``MM/DD/YYYY`` (``DD/MM/YYYY`` when a first field exceeds 12),
+datetimes ``2020-01-31 13:30[:00]`` (``T`` separator, fractions and a trailing ``Z`` or UTC
+offset allowed: where the times fall at several times of day, those with an offset are converted
+to UTC, so a clock change such as ``+01:00`` becoming ``+02:00`` in spring leaves no hole and no
+repeated hour; daily and coarser times keep their dates), ``MM/DD/YYYY`` (``DD/MM/YYYY`` when a first field exceeds 12),
 ``DD.MM.YYYY``, either with a time, year-month ``2020-01``/``2020/01``/``2020M01``/``Jan 2020``/
 ``2020-Jan``, ISO weeks ``2020 W06``/``2020-W06`` (their Monday), quarters ``2020Q1``/
 ``2020 Q1``/``2020-Q1``, plain years ``1995`` and fractional years ``1995.25`` (R's ``time()``
@@ -25,22 +27,26 @@ _MONTHS = {
     m: i + 1 for i, m in enumerate(
         ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
 }
-_TIME = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+_TIME = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(?:Z|([+-])(\d{2}):?(\d{2}))?"
 _DAY, _HOUR, _YEAR = 86400.0, 3600.0, 365.25 * 86400.0
 NAMED_TIME = re.compile(
     r"^(date|time|datetime|timestamp|ds|year|month|quarter|week|day|period|"
     r"dates?|times?|t)$|date|time|year", re.I)
 
 
-def _datetime(y, mo, d, h=None, mi=None, s=None) -> float:
+def _datetime(y, mo, d, h=None, mi=None, s=None, sign=None, oh=None, om=None) -> tuple:
+  """``(seconds since 1970-01-01 00:00 of the wall-clock time, UTC offset in seconds)``: the
+  offset from ``sign``, hours ``oh`` and minutes ``om`` (local = UTC + offset), 0 without one.
+  ``parse_times`` decides which clock a column keeps (``_one_clock``)."""
   t = dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
-  return (t - dt.datetime(1970, 1, 1)).total_seconds()
+  offset = 0 if sign is None else (1 if sign == "+" else -1) * (int(oh) * 3600 + int(om) * 60)
+  return (t - dt.datetime(1970, 1, 1)).total_seconds(), float(offset)
 
 
 def _ym(m, order="ym"):
   y, mo = (m.group(1), m.group(2)) if order == "ym" else (m.group(2), m.group(1))
   mo = _MONTHS[mo[:3].lower()] if not mo.isdigit() else int(mo)
-  return _datetime(y, mo, 1)
+  return _datetime(y, mo, 1)[0]
 
 
 def _fractional_years(cells: list[str]) -> np.ndarray:
@@ -51,8 +57,8 @@ def _fractional_years(cells: list[str]) -> np.ndarray:
   whole, month = np.floor(years), (years % 1) * 12
   if np.all(np.abs(month - np.round(month)) < 0.05):
     months = np.round(month).astype(int)
-    return np.array([_datetime(int(y + m // 12), m % 12 + 1, 1) for y, m in zip(whole, months)])
-  return np.array([_datetime(int(y), 1, 1) for y in whole]) + (years % 1) * _YEAR
+    return np.array([_datetime(int(y + m // 12), m % 12 + 1, 1)[0] for y, m in zip(whole, months)])
+  return np.array([_datetime(int(y), 1, 1)[0] for y in whole]) + (years % 1) * _YEAR
 
 
 # (name, pattern, seconds since 1970 from the match, calendar step in months or None)
@@ -72,10 +78,20 @@ _FORMATS = [
      (dt.datetime.fromisocalendar(int(m.group(1)), int(m.group(2)), 1) - dt.datetime(1970, 1, 1)
      ).total_seconds()),
     ("quarter", re.compile(r"^(\d{4})[- ]?Q([1-4])$",
-                           re.I), lambda m: _datetime(m.group(1), 3 * int(m.group(2)) - 2, 1)),
-    ("year", re.compile(r"^(\d{4})(?:\.0+)?$"), lambda m: _datetime(m.group(1), 1, 1)),
+                           re.I), lambda m: _datetime(m.group(1), 3 * int(m.group(2)) - 2, 1)[0]),
+    ("year", re.compile(r"^(\d{4})(?:\.0+)?$"), lambda m: _datetime(m.group(1), 1, 1)[0]),
     ("fractional year", re.compile(r"^(\d{4}\.\d+)$"), None),  # whole column: _fractional_years
 ]
+
+
+def _one_clock(wall_and_offset: np.ndarray) -> np.ndarray:
+  """Seconds of each time on one clock: the wall clock where every time falls at the same time
+  of day (daily and coarser data: its dates stay its dates whatever the offset), else UTC
+  (times with an offset converted, so a clock change leaves no hole and no repeated hour)."""
+  wall, offset = wall_and_offset[:, 0], wall_and_offset[:, 1]
+  if not np.any(offset) or np.all(wall % _DAY == wall[0] % _DAY):
+    return wall
+  return wall - offset
 
 
 def parse_times(cells: list[str], name: str = "time column") -> tuple[np.ndarray, str]:
@@ -90,7 +106,8 @@ def parse_times(cells: list[str], name: str = "time column") -> tuple[np.ndarray
       if all(matches) and convert is None:
         return _fractional_years(cells), fmt
       if all(matches):
-        return np.array([convert(m) for m in matches], np.float64), fmt
+        pairs = [convert(m) for m in matches]
+        return _one_clock(np.array([p if isinstance(p, tuple) else (p, 0.0) for p in pairs])), fmt
     except (ValueError, KeyError):
       continue  # e.g. month 13: not this format
   bad = next(c for c in cells if not any(p.match(c) for _, p, _ in _FORMATS))
@@ -118,14 +135,15 @@ def infer_interval(seconds) -> Interval:
   if not len(steps):
     raise ValueError("the time column needs at least two distinct times.")
   median = float(np.median(steps))
-  step = float(steps[np.abs(steps - median) <= 0.02 * median].mean())
+  near = steps[np.abs(steps - median) <= 0.02 * median]
+  step = float(near.mean()) if len(near) else median  # an even count's median may match none
   days = step / _DAY
   for name, lo, hi, months in (("monthly", 27.5, 31.5, 1), ("quarterly", 88.5, 92.5, 3),
                                ("yearly", 364.5, 366.5, 12)):
     if lo <= days <= hi:
       return Interval(name, step, months)
   if abs(days - 1) < 0.02:
-    weekday = (np.floor(t / _DAY + 0.5).astype(np.int64) + 3) % 7  # 1970-01-01: a Thursday
+    weekday = (np.floor(t / _DAY).astype(np.int64) + 3) % 7  # 1970-01-01: a Thursday
     if len(t) >= 10 and not np.any(weekday >= 5):
       return Interval("business daily", _DAY, business=True)
   for nominal, name in ((60, "minutely"), (300, "5-minute"), (600, "10-minute"),
@@ -185,7 +203,7 @@ def grid_positions(seconds, interval: Interval, with_restarts: bool = False):
     month = np.array([d.year * 12 + d.month - 1 for d in dates])
     pos, off = np.divmod(month - month[0], interval.months)
   elif interval.business:
-    day = np.floor(t / _DAY + 0.5).astype(np.int64)
+    day = np.floor(t / _DAY).astype(np.int64)
     weeks, weekday = np.divmod(day + 3, 7)  # Monday = 0
     pos = weeks * 5 + weekday
     pos, off = pos - pos[0], np.zeros_like(pos)
@@ -216,10 +234,33 @@ class Grid(NamedTuple):
   restarts: int = 0
 
 
+def grid_times(pos, t0: float, interval: Interval) -> np.ndarray:
+  """The times of grid indices ``pos`` on a calendar grid that starts at time ``t0``
+  (``grid_positions``' inverse): calendar months (monthly, quarterly, yearly data) keep the first
+  time's day and time of day, clipped to the month's length; business days keep its time of
+  day and skip weekends."""
+  pos = np.asarray(pos, np.int64)
+  start = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=float(t0))
+  if interval.months:
+    out = []
+    for k in pos:
+      y, m = divmod(start.year * 12 + start.month - 1 + int(k) * interval.months, 12)
+      last = (dt.date(y + (m == 11), (m + 1) % 12 + 1, 1) - dt.timedelta(days=1)).day
+      when = start.replace(year=y, month=m + 1, day=min(start.day, last))
+      out.append((when - dt.datetime(1970, 1, 1)).total_seconds())
+    return np.array(out, np.float64)
+  if not interval.business:
+    raise ValueError("grid_times: a calendar interval (months or business days) is needed.")
+  day0 = int(np.floor(t0 / _DAY))
+  weeks, weekday = np.divmod(pos + (day0 + 3) // 7 * 5 + (day0 + 3) % 7, 5)
+  return (weeks * 7 + weekday - 3 - day0) * _DAY + t0
+
+
 def regularise(seconds, values) -> Grid:
   """The rows sorted by time and laid on their grid. Rows on the same grid step (a clock set back
   an hour, a copied row) are averaged over their known values; the grid times that no row has
-  get NaN values (missing) and times interpolated between their neighbours."""
+  get NaN values (missing) and their times: on a calendar grid the exact date (``grid_times``),
+  otherwise interpolated between their neighbours."""
   t = np.asarray(seconds, np.float64)
   order = np.argsort(t, kind="stable")
   t, v = t[order], np.asarray(values, np.float64)[order]
@@ -232,7 +273,8 @@ def regularise(seconds, values) -> Grid:
   first = np.flatnonzero(np.r_[True, np.diff(pos) > 0])
   step_of_row = np.empty_like(pos)
   step_of_row[order] = pos
-  return Grid(
-      np.interp(np.arange(len(rows)), pos[first], t[first]),
-      np.where(count > 0, total / np.maximum(count, 1), np.nan), interval, rows == 0,
-      int(len(t) - len(first)), step_of_row, restarts)
+  times = np.interp(np.arange(len(rows)), pos[first], t[first])
+  if (interval.months or interval.business) and np.any(rows == 0):  # exact calendar times
+    times[rows == 0] = grid_times(np.flatnonzero(rows == 0), t[0], interval)
+  return Grid(times, np.where(count > 0, total / np.maximum(count, 1), np.nan), interval, rows == 0,
+              int(len(t) - len(first)), step_of_row, restarts)
