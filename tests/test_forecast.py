@@ -53,6 +53,20 @@ def test_rolling_origin_equals_blocks_refitted_by_hand():
       errors["ar_2"].append(coef @ [1.0, values[t], values[t - 1]] - values[t + 1])
   for name, e in errors.items():
     assert scores[name] == pytest.approx(np.sqrt(np.mean(np.square(e))), rel=1e-9)
+  # by block, and each block scaled by persistence's mean squared error there
+  blocks = lp.rolling_origin(values, 90, 40, 1, periods=(4,), folds=4, by_block=True)
+  scaled = lp.scaled_by_persistence(blocks)
+  for name, e in errors.items():
+    squares = np.square(e).reshape(4, 10)
+    np.testing.assert_allclose(np.stack(blocks[name]), squares, rtol=1e-9)
+    by_hand = squares / np.square(errors["persistence"]).reshape(4, 10).mean(1, keepdims=True)
+    np.testing.assert_allclose(scaled[name], by_hand.ravel(), rtol=1e-9)
+  # a block persistence forecasts exactly (a flat stretch) is left as it is
+  flat = lp.scaled_by_persistence({
+      "persistence": [np.zeros(2), np.full(2, 4.0)],
+      "ar_1": [np.ones(2), np.full(2, 2.0)]
+  })
+  np.testing.assert_array_equal(flat["ar_1"], [1.0, 1.0, 0.5, 0.5])
 
 
 @pytest.mark.parametrize("n", [61, 200])

@@ -26,13 +26,15 @@ INNER = {
 }
 
 # (name, wheel, (file inside the wheel, value column), config fields). Horizons > 1 repeat a
-# series. ``missing="interpolate"`` is set only where a first run's refusal asked for it.
+# series. ``missing="interpolate"`` is set only where the first run's refusal asked for it (the
+# water flow, the oil price and the running log: times with no row).
+_GAPS = {"missing": "interpolate"}
 SERIES_5 = [
-    ("Water flow (hourly)", "river", ("datasets/water-flow.csv", "Water flow [l/s]"), {}),
+    ("Water flow (hourly)", "river", ("datasets/water-flow.csv", "Water flow [l/s]"), _GAPS),
     ("Solar generation (half-hourly, 289 values)", "sktime", ("solar/solar.csv", "solar_gen"), {}),
     ("Bitcoin price (daily, random walk)", "river", ("drift/datasets/bitcoin.csv", "price"), {}),
     ("Brent crude oil price (trading days, random walk)", "river",
-     ("drift/datasets/brent_crude_oil.csv", "DPB"), {}),
+     ("drift/datasets/brent_crude_oil.csv", "DPB"), _GAPS),
     ("UK coal employment (yearly)", "river", ("drift/datasets/uk_coal_employment.csv",
                                               "Employment"), {}),
     ("Presidential approval, poll average (daily)", "river", ("datasets/trump_approval.csv.gz",
@@ -43,13 +45,14 @@ SERIES_5 = [
     ("Australian scripts (monthly)", "sktime", ("PBS_dataset/PBS_dataset.csv", "Scripts"), {}),
     ("US consumption change (quarterly)", "sktime", ("Uschange/Uschange.csv", "Consumption"), {}),
     ("US unemployment change (quarterly)", "sktime", ("Uschange/Uschange.csv", "Unemployment"), {}),
-    ("Running pace (seconds log)", "river", ("drift/datasets/run_log.csv", "Pace"), {}),
+    ("Running pace (seconds log)", "river", ("drift/datasets/run_log.csv", "Pace"), _GAPS),
     ("Greensboro temperature (hourly TMY, no time column)", "pvlib", ("723170TYA.CSV",
                                                                       "Dry-bulb (C)"), {}),
     ("Sand Point wind speed (hourly TMY, no time column)", "pvlib", ("703165TY.csv", "Wspd (m/s)"),
      {}),
     ("Water flow, horizon 6", "river", ("datasets/water-flow.csv", "Water flow [l/s]"), {
-        "horizon": 6
+        "horizon": 6,
+        **_GAPS
     }),
     ("Australian scripts, horizon 12", "sktime", ("PBS_dataset/PBS_dataset.csv", "Scripts"), {
         "horizon": 12

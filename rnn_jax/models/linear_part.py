@@ -7,7 +7,8 @@ rule that chooses one of them on validation.
   AR(q) of changes  ŷ⟨t+k⟩ = y⟨t⟩ + c_k + Σ_{j<q} φ_{k,j} Δy⟨t−j⟩       (where the level wanders)
 
 (``rnn_jax.baselines`` fits them.) ``linear_parts`` scores every candidate at rolling validation
-cut-offs (``rolling_origin``), takes the AR order by the one-standard-error rule
+cut-offs (``rolling_origin``), each block's errors scaled by persistence's there
+(``scaled_by_persistence``), takes the AR order by the one-standard-error rule
 (``choose_linear_part``) and the AR family by a unit-root test (``ar_families``).
 """
 from __future__ import annotations
@@ -117,11 +118,13 @@ def rolling_origin(values,
                    periods=(),
                    folds: int = 4,
                    max_order: int | None = None,
-                   families=("ar",)) -> dict:
+                   families=("ar",),
+                   by_block: bool = False) -> dict:
   """``{name: squared errors [N]}`` over ``folds`` consecutive blocks that cover
   ``values[stop − span:stop]``: each block's targets forecast by parts fitted
-  (``fit_linear_parts``) on everything before the block, the errors of all blocks concatenated.
-  A part that cannot be fitted before the first block is left out."""
+  (``fit_linear_parts``) on everything before the block, the errors of all blocks concatenated
+  (``by_block``: ``{name: [errors of each block]}``). A part that cannot be fitted before the
+  first block is left out."""
   edges = np.linspace(stop - span, stop, folds + 1).round().astype(int)
   first = fit_linear_parts(values, edges[0], horizon, periods, max_order, families=families)
   orders = sorted({int(n.rsplit("_", 1)[1]) for n in first if "ar_" in n})
@@ -134,7 +137,20 @@ def rolling_origin(values,
     for name, e in linear_part_errors(parts, values, a, b, horizon).items():
       if name in errors:
         errors[name].append(e)
-  return {n: np.concatenate(e) for n, e in errors.items()}
+  return errors if by_block else {n: np.concatenate(e) for n, e in errors.items()}
+
+
+def scaled_by_persistence(blocks: dict) -> dict:
+  """``{name: squared errors [N]}`` from ``rolling_origin(..., by_block=True)``, each block's
+  divided by persistence's mean squared error in that block (where that is not 0): a quiet
+  block then weighs as much as a noisy one, as in a scale-free error such as Hyndman and
+  Koehler's MASE, so a regime of large swings early on cannot decide for the calmer one the
+  test tail may be in."""
+  scales = [float(e.mean()) for e in blocks["persistence"]]
+  return {
+      n: np.concatenate([e / s if s > 0 else e for e, s in zip(parts, scales)])
+      for n, parts in blocks.items()
+  }
 
 
 def rmse_of(errors: dict) -> dict:
@@ -203,22 +219,36 @@ def ar_families(values, p, differences: str = "test") -> tuple[tuple, tuple]:
   return (("ar", "dar"), ("dar",)) if wanders else (("ar",), ("ar",))
 
 
-def linear_parts(values, p, span: int | None = None, differences: str = "test"):
+def linear_parts(values,
+                 p,
+                 span: int | None = None,
+                 differences: str = "test",
+                 per_block: bool = True):
   """``(chosen name, parts fitted on the fit part, rolling-origin RMSE of each)`` for a split
   ``p`` (``fit``, ``val``: the lengths of the fit part and the validation tail after it;
   ``horizon``; ``periods``: candidate periods; ``period``: seasonal naive's): the rolling
   origin covers the later half of the series before the test tail (the validation tail and what
   precedes it), in 4 blocks, or the last ``span`` values before the test tail; the choice is
   ``choose_linear_part``'s one-standard-error rule among persistence, seasonal naive and the AR
-  family ``ar_families`` allows. AR orders go up to two periods and one step, at most
-  ``MAX_AR_ORDER``."""
+  family ``ar_families`` allows, on errors ``scaled_by_persistence`` in each block
+  (``per_block=False``: as they are). The RMSEs returned are unscaled. AR orders go up to two
+  periods and one step, at most ``MAX_AR_ORDER``."""
   stop = p["fit"] + p["val"]
   span = span or stop // 2
   periods = sorted(set(p["periods"]))
   max_order = min(MAX_AR_ORDER, max(48, 2 * max(periods, default=0) + 1))
   scored, allowed = ar_families(values, p, differences)
-  errors = rolling_origin(
-      values, stop, span, p["horizon"], periods, max_order=max_order, families=scored)
+  blocks = rolling_origin(
+      values,
+      stop,
+      span,
+      p["horizon"],
+      periods,
+      max_order=max_order,
+      families=scored,
+      by_block=True)
+  errors = {n: np.concatenate(e) for n, e in blocks.items()}
+  chosen_by = scaled_by_persistence(blocks) if per_block else errors
   errors = {  # seasonal naive: the chosen period only
       k: v
       for k, v in errors.items()
@@ -228,7 +258,7 @@ def linear_parts(values, p, span: int | None = None, differences: str = "test"):
   parts = fit_linear_parts(values, p["fit"], p["horizon"], periods, orders=orders, families=scored)
   errors = {k: v for k, v in errors.items() if k in parts}
   parts = {k: parts[k] for k in errors}
-  eligible = {k: v for k, v in errors.items() if "ar_" not in k or k.split("_")[0] in allowed}
+  eligible = {k: chosen_by[k] for k in errors if "ar_" not in k or k.split("_")[0] in allowed}
   return choose_linear_part(eligible), parts, rmse_of(errors)
 
 
