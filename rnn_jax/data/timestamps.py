@@ -5,11 +5,11 @@ Formats read (each column must use one): ISO dates ``2020-01-31`` (or ``2020/01/
 datetimes ``2020-01-31 13:30[:00]`` (``T`` separator, fractions and a trailing ``Z`` or UTC
 offset allowed: where the times fall at several times of day, those with an offset are converted
 to UTC, so a clock change such as ``+01:00`` becoming ``+02:00`` in spring leaves no hole and no
-repeated hour; daily and coarser times keep their dates), ``MM/DD/YYYY`` (``DD/MM/YYYY`` when a first field exceeds 12),
-``DD.MM.YYYY``, either with a time, year-month ``2020-01``/``2020/01``/``2020M01``/``Jan 2020``/
-``2020-Jan``, ISO weeks ``2020 W06``/``2020-W06`` (their Monday), quarters ``2020Q1``/
-``2020 Q1``/``2020-Q1``, plain years ``1995`` and fractional years ``1995.25`` (R's ``time()``
-of a ``ts``).
+repeated hour; daily and coarser times keep their dates), ``MM/DD/YYYY`` (``DD/MM/YYYY`` when
+a first field exceeds 12), ``DD.MM.YYYY``, either with a time, year-month ``2020-01``/
+``2020/01``/``2020M01``/``Jan 2020``/``2020-Jan``, ISO weeks ``2020 W06``/``2020-W06`` (their
+Monday), quarters ``2020Q1``/``2020 Q1``/``2020-Q1``, plain years ``1995`` and fractional years
+``1995.25`` (R's ``time()`` of a ``ts``).
 
 Candidate periods come from the natural cycles (a day, a week, a year) divided by the
 interval, e.g. half-hourly 48 and 336, hourly 24 and 168, daily 7 and 365.25 (used as 365),
