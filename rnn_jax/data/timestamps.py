@@ -6,7 +6,8 @@ datetimes ``2020-01-31 13:30[:00]`` (``T`` separator, fractions and a trailing `
 offset allowed: where the times fall at several times of day, those with an offset are converted
 to UTC, so a clock change such as ``+01:00`` becoming ``+02:00`` in spring leaves no hole and no
 repeated hour; daily and coarser times keep their dates), ``MM/DD/YYYY`` (``DD/MM/YYYY`` when
-a first field exceeds 12), ``DD.MM.YYYY``, either with a time, year-month ``2020-01``/
+a first field exceeds 12), ``DD.MM.YYYY``, ``5-Jan-2009``/``05 Jan 09`` (two-digit years as
+``strptime``'s ``%y``), either with a time, year-month ``2020-01``/
 ``2020/01``/``2020M01``/``Jan 2020``/``2020-Jan``, ISO weeks ``2020 W06``/``2020-W06`` (their
 Monday), quarters ``2020Q1``/``2020 Q1``/``2020-Q1``, plain years ``1995`` and fractional years
 ``1995.25`` (R's ``time()`` of a ``ts``).
@@ -43,6 +44,13 @@ def _datetime(y, mo, d, h=None, mi=None, s=None, sign=None, oh=None, om=None) ->
   return (t - dt.datetime(1970, 1, 1)).total_seconds(), float(offset)
 
 
+def _year(text: str) -> int:
+  """A year of four digits as it is; of two, as C's ``strptime`` reads ``%y``: 69–99 are
+  1969–1999, 00–68 are 2000–2068."""
+  y = int(text)
+  return y if len(text) == 4 else y + (1900 if y >= 69 else 2000)
+
+
 def _ym(m, order="ym"):
   y, mo = (m.group(1), m.group(2)) if order == "ym" else (m.group(2), m.group(1))
   mo = _MONTHS[mo[:3].lower()] if not mo.isdigit() else int(mo)
@@ -71,6 +79,10 @@ _FORMATS = [
     ("dmy", re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})" + _TIME + "$"),
      lambda m: _datetime(m.group(3), m.group(2), m.group(1),
                          *m.groups()[3:])),
+    ("day-month name-year",
+     re.compile(r"^(\d{1,2})[- ]([A-Za-z]{3})[- ](\d{4}|\d{2})" + _TIME + "$"), lambda m: _datetime(
+         _year(m.group(3)), _MONTHS[m.group(2).lower()], m.group(1),
+         *m.groups()[3:])),
     ("year-month", re.compile(r"^(\d{4})(?:[-/]|M)(\d{1,2})$", re.I), _ym),
     ("year-month", re.compile(r"^(\d{4})[- ]([A-Za-z]{3})[a-z]*$"), _ym),
     ("year-month", re.compile(r"^([A-Za-z]{3})[a-z]*[- ](\d{4})$"), lambda m: _ym(m, "my")),
@@ -110,9 +122,24 @@ def parse_times(cells: list[str], name: str = "time column") -> tuple[np.ndarray
         return _one_clock(np.array([p if isinstance(p, tuple) else (p, 0.0) for p in pairs])), fmt
     except (ValueError, KeyError):
       continue  # e.g. month 13: not this format
-  bad = next(c for c in cells if not any(p.match(c) for _, p, _ in _FORMATS))
-  raise ValueError(f"{name}: cannot read {bad!r} as a date or time (ISO dates and datetimes, "
-                   "MM/DD/YYYY, DD.MM.YYYY, year-month, quarters, years and fractional years).")
+  bad = next((c for c in cells if not any(_reads(f, c) for f in _FORMATS)), None)
+  why = f"cannot read {bad!r}" if bad is not None else "its cells mix formats, e.g. " + repr(
+      cells[0])
+  raise ValueError(f"{name}: {why} as a date or time (ISO dates and datetimes, MM/DD/YYYY, "
+                   "DD.MM.YYYY, 5-Jan-2009, year-month, quarters, years and fractional years).")
+
+
+def _reads(fmt, cell: str) -> bool:
+  """Whether format ``fmt`` (an entry of ``_FORMATS``) reads ``cell`` (matches and converts)."""
+  _, pattern, convert = fmt
+  m = pattern.match(cell)
+  if m is None or convert is None:
+    return m is not None
+  try:
+    convert(m)
+    return True
+  except (ValueError, KeyError):  # month 13, day 32, "Foo"
+    return False
 
 
 class Interval(NamedTuple):
