@@ -12,10 +12,10 @@ the value column is written (no time column), in the file's hour order.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
 
+from experiments import outputs
 from experiments.benchmarks import unseen_ts
 
 WHEELS = {"river": "river==0.26.1", "sktime": "sktime==1.2.0", "pvlib": "pvlib==0.16.1"}
@@ -69,14 +69,10 @@ def write(cache: str, source: str, what: tuple) -> tuple[str, str]:
   if source == "pvlib":
     path = path.rsplit(".", 1)[0] + f".{''.join(c for c in value if c.isalnum())}.csv"
   if not os.path.exists(path):
-    with unseen_ts.wheel(cache, source, WHEELS[source]) as z:
-      raw = z.read(INNER[source] + file)
-    text = (gzip.decompress(raw) if file.endswith(".gz") else raw).decode()
+    text = unseen_ts.wheel_text(cache, source, WHEELS[source], INNER[source] + file)
     if source == "pvlib":  # line 1: the station; line 2: the header
       rows = list(csv.reader(io.StringIO(text)))[1:]
       col = rows[0].index(value)
       text = value + "\n" + "".join(r[col] + "\n" for r in rows[1:])
-    with open(path + ".tmp", "w") as f:
-      f.write(text)
-    os.replace(path + ".tmp", path)
+    outputs.save_text(folder, os.path.basename(path), text)
   return path, value

