@@ -6,6 +6,7 @@ models / decoding → losses / optim / checkpoint → train. Importing the packa
 effects (no flags, no jax.config changes); every subpackage is reachable as an attribute.
 """
 from rnn_jax.types import Backward, Cell
+from rnn_jax.backends import Backend
 from rnn_jax.cells import (Readout, dense, exp_rnn, gru, hidden_of, lru, lstm, make_cell, min_gru,
                            min_lstm, mixed_precision, mlstm, readout_logits, rg_lru, s5, s6,
                            simple_rnn, simplified_gru, slstm)
@@ -16,13 +17,15 @@ from rnn_jax.losses import per_step_loss, sequence_loss
 from rnn_jax.bptt import bptt_grads, rtrl_w_aa_sensitivity
 from rnn_jax.parallel_time import associative_unroll, deer_unroll
 from rnn_jax.parallel_forms import linear_unroll, mlstm_unroll
-from rnn_jax import (associative, baselines, blocks, bptt, cells, checkpoint, data, decoding,
-                     diagnostics, interop, layers, losses, models, optim, parallel, parallel_forms,
-                     parallel_time, recurrence, runs, tbptt, train, types, unrolling)
+from rnn_jax import (associative, backends, baselines, blocks, bptt, cells, checkpoint, data,
+                     decoding, diagnostics, interop, kernels, layers, losses, models, optim,
+                     parallel, parallel_forms, parallel_time, recurrence, runs, tbptt, train,
+                     types, unrolling)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Backend",
     "Backward",
     "Cell",
     "Layer",
@@ -63,6 +66,7 @@ __all__ = [
     "unroll",
     # subpackages and modules
     "associative",
+    "backends",
     "baselines",
     "blocks",
     "bptt",
@@ -72,6 +76,7 @@ __all__ = [
     "decoding",
     "diagnostics",
     "interop",
+    "kernels",
     "layers",
     "losses",
     "models",

@@ -18,7 +18,9 @@ import jax.numpy as jnp
 
 from jax.interpreters import ad
 
+from rnn_jax.backends import Backend, choose_backend
 from rnn_jax.bptt import closed_form_recurrence, has_closed_form
+from rnn_jax.kernels import cudnn_unroll, pallas_recurrence
 from rnn_jax.parallel_forms import linear_unroll
 from rnn_jax.recurrence import (auto_hoist, broadcast_carry, check_carry, flip_sequences,
                                 mask_inputs, scan_recurrence, truncation_keep)
@@ -26,11 +28,17 @@ from rnn_jax.types import (Backward, Cell, check_finite, check_lengths, check_po
                            check_rank, strategy)
 
 
-def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return_carries, hoist):
-  """The recurrence over a time-major block, projecting before or inside the loop."""
-  hoist = auto_hoist(xs_tm.shape[1]) if hoist is None else hoist
+def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return_carries, hoist,
+                backend=Backend.SCAN):
+  """The recurrence over a time-major block, projecting before or inside the loop (always
+  before it for the Pallas kernel, whose loop reads projections)."""
+  hoist = True if backend == Backend.PALLAS else auto_hoist(
+      xs_tm.shape[1]) if hoist is None else hoist
   inputs = (
       jax.vmap(jax.vmap(cell.project, (None, 0)), (None, 0))(params, xs_tm) if hoist else xs_tm)
+  if backend == Backend.PALLAS:
+    final, ys = pallas_recurrence(cell, params, inputs, carry, mask, keep)
+    return final, (ys, None)
   if backward == Backward.CLOSED_FORM:
     final, ys = closed_form_recurrence(
         cell, params, inputs, carry, mask, keep, unroll=unroll, in_loop=not hoist)
@@ -89,7 +97,7 @@ def remat_chunk(time: int, remat) -> int | None:
   return remat
 
 
-def _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk, hoist):
+def _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk, hoist, backend):
   """Checkpointed chunks of ``xs [B, T, D]`` (batch-major, sliced in place): the
   backward keeps one carry per chunk and recomputes each chunk (projection and
   masks included) when needed, so memory grows like T/chunk + chunk (∝ √T for
@@ -117,7 +125,7 @@ def _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk
     if truncate is not None:  # frozen steps never cut (scan_recurrence)
       k = truncation_keep(chunk, truncate, start).astype(x.dtype)
     c, (ys, _) = _recurrence(cell, params, jnp.swapaxes(x, 0, 1), c, m, k, unroll, backward, False,
-                             hoist)
+                             hoist, backend)
     return c, ys
 
   final, ys = jax.lax.scan(body, carry, jnp.arange(n))  # ys [n, chunk, B, H]
@@ -139,7 +147,8 @@ def unroll(cell: Cell,
            truncate: int | None = None,
            backward: Backward | str = Backward.AUTO,
            remat=None,
-           hoist: bool | None = None):
+           hoist: bool | None = None,
+           backend: Backend | str = Backend.AUTO):
   """Runs ``cell`` over ``xs [B, T, D]``; returns ``(final_carry, ys [B, T, H])``.
 
   Args:
@@ -169,8 +178,26 @@ def unroll(cell: Cell,
     hoist: compute the input projection w_ax x⟨t⟩ + b for all steps before the
       loop (True) or inside it (False); None picks by backend (``auto_hoist``).
       Same values and gradients either way.
+    backend: the loop that runs it (``rnn_jax.backends``): ``"scan"`` (``jax.lax.scan``),
+      ``"cudnn"`` (the LSTM through ``jax.experimental.rnn``, on an NVIDIA GPU),
+      ``"pallas"`` (the time loop in one Pallas kernel; interpret mode on a CPU) or ``"auto"``
+      (default; cuDNN for a plain float32 LSTM on a GPU when nothing it lacks is asked for,
+      scan otherwise). Same padding semantics, values and gradients (to float rounding); a
+      backend that cannot serve the request raises a ValueError saying why.
   """
   check_rank("xs", xs, 3, "[B, T, D]")
+  backend = choose_backend(
+      cell,
+      backend,
+      dtype=jnp.result_type(xs),
+      params=params,
+      truncate=truncate,
+      remat=remat,
+      return_carries=return_carries,
+      backward=backward)
+  if backend == Backend.PALLAS and under_forward_mode(params, xs, carry):
+    raise ValueError("backend='pallas' has a closed-form backward only (a custom_vjp): forward-"
+                     "mode derivatives (jax.jvp, jax.jacfwd) need backend='scan'.")
   backward = choose_backward(
       cell, backward, return_carries=return_carries, operands=(params, xs, carry))
   unroll = check_positive_int("unroll", unroll)
@@ -207,19 +234,22 @@ def unroll(cell: Cell,
   else:
     check_carry(carry, expected)
 
+  if backend == Backend.CUDNN:
+    return cudnn_unroll(params, xs, carry, lengths, reverse)
   if reverse:
     xs = flip_sequences(xs, lengths)
   chunk = remat_chunk(time, remat)  # validates remat even when T = 0
   chunk = chunk if time else None  # T = 0: nothing to checkpoint
   if chunk is not None:
-    final, ys = _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk, hoist)
+    final, ys = _chunked(cell, params, xs, carry, lengths, truncate, unroll, backward, chunk, hoist,
+                         backend)
     carries = None
   else:
     xs, mask_bt = mask_inputs(xs, lengths)
     mask = None if mask_bt is None else mask_bt.T
     keep = truncation_keep(time, truncate) if truncate is not None else None
     final, (ys, carries) = _recurrence(cell, params, jnp.swapaxes(xs, 0, 1), carry, mask, keep,
-                                       unroll, backward, return_carries, hoist)
+                                       unroll, backward, return_carries, hoist, backend)
 
   ys = jnp.swapaxes(ys, 0, 1)
   if reverse:

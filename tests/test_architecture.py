@@ -24,6 +24,8 @@ RANKS = {
     "rnn_jax.baselines": 2,
     "rnn_jax.associative": 2,
     "rnn_jax.bptt": 3,
+    "rnn_jax.kernels": 3,
+    "rnn_jax.backends": 3,
     "rnn_jax.unrolling": 4,
     "rnn_jax.parallel_time": 4,
     "rnn_jax.parallel_forms": 4,
