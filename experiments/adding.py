@@ -26,6 +26,7 @@ def build_model(config):
       1,
       pooling="last",
       backward=config.backward,
+      backend=config.backend,
       truncate=config.truncate)
 
 

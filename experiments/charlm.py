@@ -71,6 +71,7 @@ def build_model(config, vocab_size):
       embed_size=config.embed_size,
       dropout_rate=config.dropout,
       backward=config.backward,
+      backend=config.backend,
       truncate=config.truncate)
 
 

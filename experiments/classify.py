@@ -156,7 +156,8 @@ def build_model(config,
       normalize=conv_norm(config, regression),
       pool=pool,
       pooling=config.pooling,
-      backward=config.backward)
+      backward=config.backward,
+      backend=config.backend)
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):

@@ -29,6 +29,7 @@ def build_model(config):
       config.hidden_size,
       OUTPUT_CLASSES,
       backward=config.backward,
+      backend=config.backend,
       truncate=config.truncate)
 
 

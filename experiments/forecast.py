@@ -131,7 +131,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
       horizon=h,
       level=(fit_part.mean(), fit_part.std() + 1e-12),
       spread=np.std(np.diff(fit_part)) + 1e-12,
-      backward=config.backward)
+      backward=config.backward,
+      backend=config.backend)
   layer = make_layer(config)
   model = fc.forecaster(layer, config.hidden_size, linear=linear, **model_args)
   test_model = fc.forecaster(

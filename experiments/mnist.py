@@ -20,7 +20,13 @@ from rnn_jax.models import many_to_one
 
 
 def build_model(config):
-  return many_to_one(make_layer(config), 28, config.hidden_size, 10, backward=config.backward)
+  return many_to_one(
+      make_layer(config),
+      28,
+      config.hidden_size,
+      10,
+      backward=config.backward,
+      backend=config.backend)
 
 
 def train_and_evaluate(config, workdir: str | None = None, log=print, return_params=False):

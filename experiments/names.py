@@ -56,7 +56,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
       config.hidden_size,
       embed_size=config.embed_size,
       dropout_rate=config.dropout,
-      backward=config.backward)
+      backward=config.backward,
+      backend=config.backend)
   test_arrays = (jnp.asarray(x_te), jnp.asarray(n_te))
   evaluate = jax.jit(lambda p, x, n: {"bpc": model.loss(p, x, n) / math.log(2)})
 

@@ -36,7 +36,8 @@ def build_model(config, vocab_size):
       config.embed_size + 4,
       config.hidden_size,
       len(TAGS),
-      backward=config.backward)
+      backward=config.backward,
+      backend=config.backend)
 
   def init(key):
     k1, k2 = jax.random.split(key)

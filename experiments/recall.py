@@ -23,6 +23,7 @@ def build_model(config, classes: int):
       config.hidden_size,
       classes,
       backward=config.backward,
+      backend=config.backend,
       truncate=config.truncate)
 
 

@@ -66,8 +66,8 @@ class Task(NamedTuple):
 # changing them resumes the run in its workdir (everything else is the run's identity).
 # Sampling (temperature) and selection smoothing only change what is read off the run.
 RESUMABLE_FIELDS = ("steps", "minutes", "epochs", "patience", "eval_every", "checkpoint_every",
-                    "devices", "backward", "compute_dtype", "eval_batches", "learning_rate",
-                    "clip_norm", "temperature", "smooth_evals")
+                    "devices", "backward", "backend", "compute_dtype", "eval_batches",
+                    "learning_rate", "clip_norm", "temperature", "smooth_evals")
 
 
 def run_identity(config) -> dict:

@@ -19,8 +19,8 @@ from rnn_jax.parallel_time import associative_unroll, deer_unroll
 from rnn_jax.parallel_forms import linear_unroll, mlstm_unroll
 from rnn_jax import (associative, backends, baselines, blocks, bptt, cells, checkpoint, data,
                      decoding, diagnostics, interop, kernels, layers, losses, models, optim,
-                     parallel, parallel_forms, parallel_time, recurrence, runs, tbptt, train,
-                     types, unrolling)
+                     parallel, parallel_forms, parallel_time, recurrence, runs, tbptt, train, types,
+                     unrolling)
 
 __version__ = "0.1.0"
 

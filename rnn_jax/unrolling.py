@@ -28,7 +28,16 @@ from rnn_jax.types import (Backward, Cell, check_finite, check_lengths, check_po
                            check_rank, strategy)
 
 
-def _recurrence(cell, params, xs_tm, carry, mask, keep, unroll, backward, return_carries, hoist,
+def _recurrence(cell,
+                params,
+                xs_tm,
+                carry,
+                mask,
+                keep,
+                unroll,
+                backward,
+                return_carries,
+                hoist,
                 backend=Backend.SCAN):
   """The recurrence over a time-major block, projecting before or inside the loop (always
   before it for the Pallas kernel, whose loop reads projections)."""

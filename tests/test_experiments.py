@@ -111,7 +111,7 @@ def test_tasks_in_process_with_tiny_configs(task, picture, key, tmp_path):
 
 @pytest.mark.parametrize("argv,message", [
     (["--config.hiden_size=128"], "--config.hiden_size is not a field of the 'adding' config; did "
-     "you mean --config.hidden_size? (its fields: backward, batch_size,"),
+     "you mean --config.hidden_size? (its fields: backend, backward, batch_size,"),
     (["--steps=10"], "unknown flag --steps: the task's fields are set as --config.FIELD=VALUE; did "
      "you mean --config.steps=10?"),
     (["--steps", "10"], "did you mean --config.steps=10?"),

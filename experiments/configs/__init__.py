@@ -114,6 +114,7 @@ def validate(config: config_dict.ConfigDict) -> None:
   from rnn_jax.blocks import KINDS
   from rnn_jax.cells import CELLS
   from rnn_jax.optim import OPTIMIZERS, SCHEDULES
+  from rnn_jax.backends import Backend
   from rnn_jax.types import Backward
   choices = {
       "task": TASKS,
@@ -122,6 +123,7 @@ def validate(config: config_dict.ConfigDict) -> None:
       "optimizer": tuple(OPTIMIZERS),
       "schedule": SCHEDULES,
       "backward": tuple(b.value for b in Backward),
+      "backend": tuple(b.value for b in Backend),
       "missing": ("error", "drop", "interpolate"),
       "pooling": ("last", "mean", "max"),
       "compute_dtype": ("float32", "bfloat16"),

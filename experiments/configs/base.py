@@ -2,7 +2,8 @@
 
 Choices are checked against the library's own registries (``experiments.configs.validate``):
 ``cell`` in ``rnn_jax.cells.CELLS``, ``optimizer`` in ``rnn_jax.optim.OPTIMIZERS``,
-``schedule`` in ``rnn_jax.optim.SCHEDULES``, ``backward`` in ``rnn_jax.types.Backward``.
+``schedule`` in ``rnn_jax.optim.SCHEDULES``, ``backward`` in ``rnn_jax.types.Backward``, ``backend``
+in ``rnn_jax.backends.Backend``.
 """
 from ml_collections import config_dict
 
@@ -24,6 +25,7 @@ def get_config() -> config_dict.ConfigDict:
   c.truncate = config_dict.placeholder(int)  # truncated BPTT length k
   c.chrono = config_dict.placeholder(int)  # LSTM chrono initialisation T_max
   c.backward = "auto"  # the closed form where the cell has one (rnn_jax.unrolling.choose_backward)
+  c.backend = "auto"  # the loop: "scan", "cudnn", "pallas" or "auto" (rnn_jax.backends)
   c.compute_dtype = "float32"  # "bfloat16": cells compute in bf16, params/carry float32 (TPU)
   c.seed = 0
   c.eval_every = 250

@@ -141,8 +141,7 @@ def closed_form_recurrence(cell: Cell,
     params, inputs, saved, mask, keep = residuals
     d_final, d_ys = cts
     rec = {k: params[k] for k in rec_names}
-    d_rec, d_xp, d_carry0 = backward_scan(rule, rec, saved, d_final, d_ys, mask, keep, unroll,
-                                          loop)
+    d_rec, d_xp, d_carry0 = backward_scan(rule, rec, saved, d_final, d_ys, mask, keep, unroll, loop)
     d_params = {k: d_rec.get(k, jnp.zeros_like(params[k])) for k in rec_names}
     if in_loop:
       d_params["w_ax"] = outer(d_xp, inputs)

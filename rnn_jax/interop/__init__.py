@@ -16,6 +16,6 @@ from rnn_jax.interop.flax import FLAX_CELLS, from_flax, to_flax
 from rnn_jax.interop.torch import TORCH_KINDS, from_torch, to_torch, torch_like
 
 __all__ = [
-    "FLAX_CELLS", "TORCH_KINDS", "cudnn_shape", "from_cudnn", "from_flax", "from_torch",
-    "to_cudnn", "to_flax", "to_torch", "torch_like"
+    "FLAX_CELLS", "TORCH_KINDS", "cudnn_shape", "from_cudnn", "from_flax", "from_torch", "to_cudnn",
+    "to_flax", "to_torch", "torch_like"
 ]

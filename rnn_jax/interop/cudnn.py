@@ -46,7 +46,10 @@ def to_cudnn(params) -> jnp.ndarray:
   return pack([tuple(jnp.asarray(sd[n + s], jnp.float32) for n in names) for s in suffixes])
 
 
-def from_cudnn(weights, input_size: int, hidden_size: int, num_layers: int = 1,
+def from_cudnn(weights,
+               input_size: int,
+               hidden_size: int,
+               num_layers: int = 1,
                bidirectional: bool = False):
   """cuDNN's flat LSTM weights -> params of ``torch_like("lstm", num_layers, bidirectional)``
   (a list per layer). Refuses a vector of the wrong length, naming the length expected."""
@@ -57,14 +60,14 @@ def from_cudnn(weights, input_size: int, hidden_size: int, num_layers: int = 1,
                      f"input_size={input_size}, hidden_size={hidden_size}, num_layers="
                      f"{num_layers}, bidirectional={bidirectional}; got shape "
                      f"{list(weights.shape)}.")
-  w_ih, w_hh, b_ih, b_hh = jax_rnn.unpack_lstm_weights(weights, input_size, hidden_size,
-                                                       num_layers, bidirectional)
+  w_ih, w_hh, b_ih, b_hh = jax_rnn.unpack_lstm_weights(weights, input_size, hidden_size, num_layers,
+                                                       bidirectional)
   sd = {}
   directions = ("", "_reverse") if bidirectional else ("",)
   for l in range(num_layers):
     for d, tail in enumerate(directions):
       i = l * len(directions) + d
-      for name, part in (("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih),
-                         ("bias_hh", b_hh)):
+      for name, part in (("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih), ("bias_hh",
+                                                                                       b_hh)):
         sd[f"{name}_l{l}{tail}"] = np.asarray(part[i])
   return from_torch(sd, "lstm")

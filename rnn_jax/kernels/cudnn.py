@@ -29,14 +29,14 @@ def pack(pseudo_layers) -> jnp.ndarray:
   return jnp.concatenate(mats + biases)
 
 
-def lstm_reference(x, h_0, c_0, weights, seq_lengths, input_size, hidden_size, num_layers,
-                   dropout, bidirectional):
+def lstm_reference(x, h_0, c_0, weights, seq_lengths, input_size, hidden_size, num_layers, dropout,
+                   bidirectional):
   """``jax.experimental.rnn.lstm``'s signature on JAX's own reference (``lstm_ref``), which
   runs anywhere: what the tests put in cuDNN's place on a CPU."""
-  w_ih, w_hh, b_ih, b_hh = jax_rnn.unpack_lstm_weights(weights, input_size, hidden_size,
-                                                       num_layers, bidirectional)
-  return jax_rnn.lstm_ref(x, h_0, c_0, w_ih, w_hh, b_ih, b_hh, seq_lengths, input_size,
-                          hidden_size, num_layers, dropout, bidirectional)
+  w_ih, w_hh, b_ih, b_hh = jax_rnn.unpack_lstm_weights(weights, input_size, hidden_size, num_layers,
+                                                       bidirectional)
+  return jax_rnn.lstm_ref(x, h_0, c_0, w_ih, w_hh, b_ih, b_hh, seq_lengths, input_size, hidden_size,
+                          num_layers, dropout, bidirectional)
 
 
 def cudnn_unroll(params, xs, carry, lengths=None, reverse: bool = False, lstm=None):

@@ -111,8 +111,8 @@ def pallas_loop(tile: int | None = None, interpret: bool | None = None):
 
     whole = lambda a: pl.BlockSpec(a.shape, lambda b, n=a.ndim: (0,) * n)
     rows_of = lambda s: pl.BlockSpec((rows,) + s[1:], lambda b, n=len(s): (b,) + (0,) * (n - 1))
-    steps_of = lambda s: pl.BlockSpec((s[0], rows) + s[2:], lambda b, n=len(s):
-                                      (0, b) + (0,) * (n - 2))
+    steps_of = lambda s: pl.BlockSpec(
+        (s[0], rows) + s[2:], lambda b, n=len(s): (0, b) + (0,) * (n - 2))
     y_out = [jax.ShapeDtypeStruct((time, total) + s.shape[1:], s.dtype) for s in y_leaves]
     out = pl.pallas_call(
         kernel,

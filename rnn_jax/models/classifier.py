@@ -101,7 +101,8 @@ def series_classifier(layer: Layer,
                       normalize: bool = True,
                       pool: int = 1,
                       pooling: str = "max",
-                      backward: str = "auto"):
+                      backward: str = "auto",
+                      backend: str = "auto"):
   """The classifier for series of ``channels`` channels folded by ``k``: ``conv_layers`` relu
   convolutions of ``conv_kernel`` folded steps (``rnn_jax.convolution``; instance-normalised
   when ``normalize``), then ``layer``, ``pooling`` over valid steps and a dense readout to
@@ -109,7 +110,7 @@ def series_classifier(layer: Layer,
   blocks of ``pool`` steps (``rnn_jax.pool_time``), params ``{"convs": [...], "head": ...}``;
   ``pool`` 1: one stacked encoder. ``apply(params, xs [B, T, k·channels], lengths) -> [B, V]``."""
   head = lambda encoder, inputs: many_to_one(
-      encoder, inputs, hidden_size, outputs, pooling=pooling, backward=backward)
+      encoder, inputs, hidden_size, outputs, pooling=pooling, backward=backward, backend=backend)
   if not conv_layers:
     return head(layer, channels * k)
   conv = convolution(conv_kernel, normalize=normalize)
