@@ -20,6 +20,14 @@ Contenders, each with the settings its users get:
                    device, default flags: what a notebook gets (the GRU is
                    rj.gru("after"), the form both peers compute)
   rnn_jax autodiff the same with backward="autodiff" (ablation)
+  rnn_jax scan, rnn_jax cudnn, rnn_jax pallas
+                   the same with that backend named (``rnn_jax.backends``; "rnn_jax" is
+                   backend="auto"); cudnn needs an NVIDIA GPU and the LSTM, pallas runs in
+                   interpret mode on a CPU (slow: it is there to be measured on a GPU)
+  keras jax        Keras 3 on its JAX backend (KERAS_BACKEND=jax): keras.layers.LSTM / GRU
+                   (return_sequences), jax.jit(jax.grad) of its stateless_call, default
+                   settings: its LSTM takes jax.experimental.rnn's cuDNN path on a GPU.
+                   Needs ``pip install keras`` (not a dependency of rnn_jax)
   rnn_jax cores    rnn_jax.parallel.use_cpu_cores() before JAX starts, then the same loss
                    with the batch split over the local devices (parallel.local_mesh): what
                    the launcher and make_train_step(mesh="auto") do
@@ -61,7 +69,7 @@ def _data(shape):
   return jax.random.normal(jax.random.PRNGKey(1), (b, t, d))
 
 
-def _rnn_jax(kind, shape, backward="auto", cores=False):
+def _rnn_jax(kind, shape, backward="auto", cores=False, backend="auto"):
   if cores:
     from rnn_jax import parallel
     parallel.use_cpu_cores()  # before JAX starts: one CPU device per core
@@ -73,7 +81,7 @@ def _rnn_jax(kind, shape, backward="auto", cores=False):
   # the GRU with Γr applied after w_aa's product: the form Flax's GRUCell and PyTorch's GRU compute
   cell = {"lstm": rj.lstm(), "gru": rj.gru("after"), "rnn": rj.simple_rnn()}[kind]
   params, xs = cell.init(jax.random.PRNGKey(0), d, h), _data(shape)
-  loss = lambda p, x: jnp.mean(rj.unroll(cell, p, x, backward=backward)[1]**2)
+  loss = lambda p, x: jnp.mean(rj.unroll(cell, p, x, backward=backward, backend=backend)[1]**2)
   grad = jax.jit(jax.grad(loss))
   if cores and jax.local_device_count() > 1:
     mesh = parallel.local_mesh(xs.shape[0])
@@ -98,6 +106,27 @@ def _flax(kind, shape):
   return lambda: jax.block_until_ready(grad(params, xs))
 
 
+def _keras(kind, shape):
+  import os
+  os.environ.setdefault("KERAS_BACKEND", "jax")
+  import jax
+  import jax.numpy as jnp
+  import keras
+  _, t, d, h = shape
+  layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}[kind]
+  model = keras.Sequential([keras.Input((t, d)), layer(h, return_sequences=True)])
+  trainable = [v.value for v in model.trainable_variables]
+  frozen = [v.value for v in model.non_trainable_variables]
+  xs = _data(shape)
+
+  def loss(weights, x):
+    ys, _ = model.stateless_call(weights, frozen, x)
+    return jnp.mean(ys**2)
+
+  grad = jax.jit(jax.grad(loss))
+  return lambda: jax.block_until_ready(grad(trainable, xs))
+
+
 WORKERS = {
     "pytorch": torch_train_step,
     "pytorch cuda": lambda kind, shape: torch_train_step(kind, shape, device="cuda"),
@@ -105,7 +134,15 @@ WORKERS = {
     OURS: _rnn_jax,
     f"{OURS} autodiff": lambda kind, shape: _rnn_jax(kind, shape, backward="autodiff"),
     f"{OURS} cores": lambda kind, shape: _rnn_jax(kind, shape, cores=True),
+    f"{OURS} scan": lambda kind, shape: _rnn_jax(kind, shape, backend="scan"),
+    f"{OURS} cudnn": lambda kind, shape: _rnn_jax(kind, shape, backend="cudnn"),
+    f"{OURS} pallas": lambda kind, shape: _rnn_jax(kind, shape, backend="pallas"),
+    "keras jax": _keras,
 }
+# without --contenders: what runs on a CPU as its users run it
+DEFAULT = ["pytorch", "flax", OURS, f"{OURS} autodiff", f"{OURS} cores"]
+OUR_NAMES = [OURS, f"{OURS} cores", f"{OURS} scan", f"{OURS} cudnn", f"{OURS} pallas"]
+PEERS = ["pytorch", "pytorch cuda", "keras jax", "flax"]
 
 
 def worker(name: str, kind: str, shape_name: str, reps: int) -> dict:
@@ -166,8 +203,8 @@ def table(runs: list[dict], peak: float | None) -> list[dict]:
       if peak:
         row["fraction_of_peak"] = {name: g / peak for name, g in row["gflops"].items()}
       row["ratios"] = {
-          f"{peer} / {ours}": ms[peer] / ms[ours] for ours in (OURS, f"{OURS} cores") if ours in ms
-          for peer in ("pytorch", "flax") if peer in ms
+          f"{peer} / {ours}": ms[peer] / ms[ours] for ours in OUR_NAMES if ours in ms
+          for peer in PEERS if peer in ms
       }
       rows.append(row)
   return rows
@@ -196,7 +233,7 @@ def main(argv):
   if _WORKER.value:
     print(json.dumps(worker(_WORKER.value, _CELL.value, _SHAPE.value, _REPS.value)))
     return
-  names = _CONTENDERS.value or [n for n in WORKERS if n != "pytorch cuda"]
+  names = _CONTENDERS.value or DEFAULT
   unknown = sorted(set(names) - set(WORKERS)) + sorted(set(_SHAPES.value) - set(SHAPES))
   if unknown:
     raise app.UsageError(f"unknown contenders/shapes {unknown}; contenders: {list(WORKERS)}, "
