@@ -340,3 +340,10 @@ def test_config_field_backend_reaches_the_model():
       reports["pallas"]["final"]["eval_mse"], reports["scan"]["final"]["eval_mse"], rtol=1e-5)
   with pytest.raises(ValueError, match="--config.backend must be one of"):
     configs.validate(configs.get("adding", backend="triton"))
+
+
+def test_batch_tile_rule():
+  from rnn_jax.kernels import batch_tile
+  assert [batch_tile(b, "cpu") for b in (1, 5, 300)] == [1, 5, 300]
+  assert [batch_tile(b, "tpu") for b in (1, 5, 128, 300)] == [1, 5, 128, 128]
+  assert [batch_tile(b, "gpu") for b in (1, 300)] == [16, 16]

@@ -31,15 +31,15 @@ _tree = jax.tree_util
 
 
 def batch_tile(batch: int, platform: str) -> int:
-  """Rows per program: the whole batch in interpret mode (a CPU: one program, the fewest
-  interpreted loops); on an accelerator the largest power of two ≤ min(batch, 16), at least 1
-  (16 rows: Triton's smallest dot, and B ≥ 32 still gives two or more programs)."""
+  """Rows per program. A CPU (interpret mode): the whole batch, one program, the fewest
+  interpreted loops. A TPU (Mosaic): the whole batch up to 128 rows, else 128 (a block's
+  second-minor dimension must be a multiple of 8 or the whole axis). A GPU (Triton): 16, the
+  smallest operand of its dot, the batch padded up to a multiple of 16."""
   if platform == "cpu":
     return max(batch, 1)
-  tile = 1
-  while tile * 2 <= min(batch, 16):
-    tile *= 2
-  return tile
+  if platform == "tpu":
+    return max(batch, 1) if batch <= 128 else 128
+  return 16
 
 
 def _pad_rows(a, axis: int, rows: int):
