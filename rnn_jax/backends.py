@@ -11,17 +11,20 @@ The rule of ``auto`` (``choose_backend``), written once:
 
   | platform        | cell and request                                       | auto picks |
   |-----------------|--------------------------------------------------------|------------|
-  | gpu (CUDA)      | plain LSTM (no peepholes), float32, none of truncate,  | cudnn      |
-  |                 | remat, return_carries, backward="closed_form"          |            |
+  | gpu (CUDA)      | plain LSTM (no peepholes), float32, batch ≤ 8, none of | cudnn      |
+  |                 | truncate, remat, return_carries, backward="closed_form"|            |
   | gpu (CUDA)      | anything else                                          | scan       |
   | cpu, tpu, rocm  | anything                                               | scan       |
 
-Why: on the one GPU measured (an H200, BUILD_NOTES "On a GPU"), PyTorch's cuDNN LSTM took 2.2x
-fewer ms than our scan at batch 32 and 9x fewer at batch 1, T = 1,000; cuDNN is what
-``jax.experimental.rnn`` wraps. ``pallas`` is never chosen by ``auto``: its kernels have run
-only in interpret mode here (no accelerator was lent), and interpret mode on a CPU is slower
-than ``scan``. On a TPU nothing has been measured. An explicit ``backend`` that cannot serve a
-request raises a ValueError saying why (``refusal``); ``auto`` never picks such a backend.
+Why: on the one GPU measured (an H200, BUILD_NOTES "On a GPU"; one round, PyTorch's cuDNN as
+the stand-in for the cuDNN that ``jax.experimental.rnn`` wraps), cuDNN's LSTM step was 9x
+faster than our scan at batch 1 (T = 1,000, H = 64: a scan pays a launch chain per step, cuDNN
+keeps the loop on chip), and our scan was 2.2x and 1.9x faster than cuDNN at batch 32 and 64.
+Between batch 1 and 32 nothing was measured: 8 is where ``auto`` switches until it is.
+``pallas`` is never chosen by ``auto``: its kernels have run only in interpret mode here (no
+accelerator was lent), and interpret mode on a CPU is no faster than ``scan``. On a TPU nothing
+has been measured. An explicit ``backend`` that cannot serve a request raises a ValueError
+saying why (``refusal``); ``auto`` never picks such a backend.
 """
 from __future__ import annotations
 
@@ -102,14 +105,24 @@ def refusal(backend: Backend,
   raise ValueError(f"no rule for backend {backend!r}")
 
 
-def choose_backend(cell: Cell, backend, *, platform: str | None = None, **request) -> Backend:
+# auto's cuDNN switch: see the module docstring
+CUDNN_MAX_BATCH = 8
+
+
+def choose_backend(cell: Cell,
+                   backend,
+                   *,
+                   platform: str | None = None,
+                   batch: int = 1,
+                   **request) -> Backend:
   """The backend ``unroll`` runs (never ``auto``): ``backend`` itself when it can serve the
-  request (else a ValueError naming why), or for ``"auto"`` the rule of the module docstring.
-  ``request``: the keywords of ``refusal``."""
+  request (else a ValueError naming why), or for ``"auto"`` the rule of the module docstring
+  (``batch``: B). ``request``: the keywords of ``refusal``."""
   backend = strategy(Backend, "backend", backend)
   platform = platform or jax.default_backend()
   if backend == Backend.AUTO:
-    if refusal(Backend.CUDNN, cell, platform=platform, **request) is None:
+    if batch <= CUDNN_MAX_BATCH and refusal(
+        Backend.CUDNN, cell, platform=platform, **request) is None:
       return Backend.CUDNN
     return Backend.SCAN
   reason = refusal(backend, cell, platform=platform, **request)

@@ -229,7 +229,15 @@ def test_cudnn_path_keeps_unroll_semantics(reverse):
 AUTO_TABLE = [
     # (platform, cell, dtype, options, expected)
     ("gpu", "lstm", jnp.float32, {}, Backend.CUDNN),
-    ("cuda", "lstm", jnp.float32, {}, Backend.CUDNN),
+    ("cuda", "lstm", jnp.float32, {
+        "batch": 8
+    }, Backend.CUDNN),
+    ("gpu", "lstm", jnp.float32, {
+        "batch": 9
+    }, Backend.SCAN),
+    ("gpu", "lstm", jnp.float32, {
+        "batch": 32
+    }, Backend.SCAN),
     ("gpu", "lstm", jnp.float64, {}, Backend.SCAN),
     ("gpu", "lstm_peephole", jnp.float32, {}, Backend.SCAN),
     ("gpu", "gru", jnp.float32, {}, Backend.SCAN),
