@@ -11,11 +11,11 @@ Conventions bridged here (see each cell's docstring for ours):
 Whatever cannot be converted exactly (params or variables of another kind, missing or
 extra keys, inconsistent shapes) is refused with a ValueError naming what was expected.
 """
-from rnn_jax.interop.cudnn import cudnn_shape, from_cudnn, to_cudnn
+from rnn_jax.interop.cudnn import cudnn_apply, cudnn_shape, from_cudnn, to_cudnn
 from rnn_jax.interop.flax import FLAX_CELLS, from_flax, to_flax
 from rnn_jax.interop.torch import TORCH_KINDS, from_torch, to_torch, torch_like
 
 __all__ = [
-    "FLAX_CELLS", "TORCH_KINDS", "cudnn_shape", "from_cudnn", "from_flax", "from_torch", "to_cudnn",
-    "to_flax", "to_torch", "torch_like"
+    "FLAX_CELLS", "TORCH_KINDS", "cudnn_apply", "cudnn_shape", "from_cudnn", "from_flax",
+    "from_torch", "to_cudnn", "to_flax", "to_torch", "torch_like"
 ]

@@ -9,6 +9,11 @@ cuDNN adds two biases; we keep their sum: ``to_cudnn`` writes it as b_ih with b_
 ``from_cudnn`` adds them, so ``from_cudnn(to_cudnn(p), ...) == p`` exactly and
 ``to_cudnn(from_cudnn(w, ...))`` is ``w`` with its biases moved into b_ih (the same function).
 Peephole LSTMs and other cells have no cuDNN form and are refused (``to_torch``'s checks).
+
+``cudnn_apply`` runs such a whole stack (every layer, both directions) as ONE call of
+``jax.experimental.rnn.lstm`` with ``num_layers = L``, computing what the stacked layer's
+``apply`` computes, padding semantics included (``unroll(backend="cudnn")`` runs one layer and
+direction per call instead).
 """
 from __future__ import annotations
 
@@ -18,12 +23,13 @@ from jax.experimental import rnn as jax_rnn
 
 from rnn_jax.interop.torch import from_torch, to_torch
 from rnn_jax.kernels import pack
+from rnn_jax.recurrence import mask_inputs
 
 
 def cudnn_shape(params) -> dict:
   """``{input_size, hidden_size, num_layers, bidirectional}`` of ``torch_like("lstm")`` params,
   the static arguments ``jax.experimental.rnn.lstm`` asks for."""
-  layers = [params] if isinstance(params, dict) and "w_aa" in params else list(params)
+  layers = _layers(params)
   first = layers[0]["fwd"] if "fwd" in layers[0] else layers[0]
   return {
       "input_size": int(first["w_ax"].shape[1]),
@@ -33,17 +39,64 @@ def cudnn_shape(params) -> dict:
   }
 
 
+def _layers(params) -> list:
+  return [params] if isinstance(params, dict) and "w_aa" in params else list(params)
+
+
+def _pseudo_layers(params) -> list:
+  """Each direction's cell params, in cuDNN's order (layer 0 forward, layer 0 reverse, ...)."""
+  return [
+      d for layer in _layers(params)
+      for d in ((layer["fwd"], layer["bwd"]) if "fwd" in layer else (layer,))
+  ]
+
+
+def _flat(params) -> jnp.ndarray:
+  """The flat vector, traceable (``jax.grad`` reaches the params through it)."""
+  return pack([
+      (p["w_ax"], p["w_aa"], p["b_a"], jnp.zeros_like(p["b_a"])) for p in _pseudo_layers(params)
+  ])
+
+
 def to_cudnn(params) -> jnp.ndarray:
   """Params of ``torch_like("lstm", ...)`` (or one ``lstm()`` cell's) -> cuDNN's flat float32
   weights ``[jax.experimental.rnn.get_num_params_in_lstm(...)]``."""
-  sd = to_torch(params, "lstm")
+  to_torch(params, "lstm")  # the checks: an LSTM's keys and shapes, no peepholes
+  return _flat(params).astype(jnp.float32)
+
+
+def cudnn_apply(params, xs, carry=None, *, lengths=None, lstm=None):
+  """``torch_like("lstm", L, bidirectional).apply(params, xs, carry, lengths=lengths)`` as one
+  call of ``lstm`` (default ``jax.experimental.rnn.lstm``: cuDNN, an NVIDIA GPU only;
+  ``rnn_jax.kernels.lstm_reference`` runs anywhere). Returns ``(final carries, ys [B, T,
+  dirs·H])`` in the stacked layer's form: a list per layer of ``(c, a)``, or of ``((c, a)
+  forward, (c, a) backward)``. A length-0 sequence keeps its initial carries and gets zeros."""
+  lstm = lstm or jax_rnn.lstm
   shape = cudnn_shape(params)
-  suffixes = [
-      f"_l{l}{tail}" for l in range(shape["num_layers"])
-      for tail in (("", "_reverse") if shape["bidirectional"] else ("",))
-  ]
-  names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-  return pack([tuple(jnp.asarray(sd[n + s], jnp.float32) for n in names) for s in suffixes])
+  layers, bidirectional = shape["num_layers"], shape["bidirectional"]
+  hidden, dirs = shape["hidden_size"], 2 if shape["bidirectional"] else 1
+  batch, time, features = xs.shape
+  if features != shape["input_size"]:
+    raise ValueError(f"xs has D={features} features but the first layer reads "
+                     f"{shape['input_size']}.")
+  if carry is None:
+    zeros = jnp.zeros((batch, hidden), xs.dtype)
+    carry = [((zeros, zeros), (zeros, zeros)) if bidirectional else (zeros, zeros)] * layers
+  pseudo = [d for layer in carry for d in (layer if bidirectional else (layer,))]
+  c_0 = jnp.stack([c for c, _ in pseudo])
+  h_0 = jnp.stack([a for _, a in pseudo])
+  xs, _ = mask_inputs(xs, lengths)
+  seq = jnp.full((batch,), time, jnp.int32) if lengths is None else lengths.astype(jnp.int32)
+  ys, h_n, c_n = lstm(xs, h_0, c_0, _flat(params), jnp.maximum(seq, 1), features, hidden, layers,
+                      0.0, bidirectional)
+  ys = jnp.where((jnp.arange(time)[None, :] < seq[:, None])[:, :, None], ys, jnp.zeros((),
+                                                                                       ys.dtype))
+  empty = (seq == 0)[None, :, None]
+  c_n, h_n = jnp.where(empty, c_0, c_n), jnp.where(empty, h_0, h_n)
+  finals = [(c_n[i], h_n[i]) for i in range(layers * dirs)]
+  if bidirectional:
+    finals = [(finals[2 * l], finals[2 * l + 1]) for l in range(layers)]
+  return finals, ys
 
 
 def from_cudnn(weights,
