@@ -25,7 +25,7 @@ CELLS = {
 }
 
 
-def _weighted_loss(cell, backend, backward, lengths, reverse, truncate=None):
+def _weighted_loss(cell, backend, backward, lengths, reverse, truncate=None, remat=None):
   """A loss that reads every output step (with different weights) and the final carry."""
 
   def loss(params, xs, carry):
@@ -38,7 +38,8 @@ def _weighted_loss(cell, backend, backward, lengths, reverse, truncate=None):
         reverse=reverse,
         backend=backend,
         backward=backward,
-        truncate=truncate)
+        truncate=truncate,
+        remat=remat)
     w = jnp.arange(1, ys.shape[1] + 1, dtype=ys.dtype)[None, :, None]
     return jnp.sum(jnp.sin(ys) * w) + sum(jnp.sum(c**2) for c in jax.tree_util.tree_leaves(final))
 
@@ -88,6 +89,17 @@ def test_pallas_kernel_equals_scan_float64_batch_one(x64, name):
   want = _weighted_loss(cell, "scan", "autodiff", None, False, truncate=3)(params, xs, carry)
   # Then they agree to 1e-12
   chex.assert_trees_all_close(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_pallas_kernel_inside_remat_chunks_a_length_does_not_divide():
+  # Given an LSTM checkpointed in chunks of 3 over T = 8, with lengths
+  cell = rj.lstm()
+  params, xs, carry = _case(cell, 2, 8, 3, 4, jnp.float32, seed=5)
+  lengths = jnp.array([8, 5])
+  got = _weighted_loss(cell, "pallas", "auto", lengths, False, remat=3)(params, xs, carry)
+  want = _weighted_loss(cell, "scan", "autodiff", lengths, False)(params, xs, carry)
+  # Then values and gradients are the unchunked scan's
+  chex.assert_trees_all_close(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_pallas_loop_pads_a_batch_the_tile_does_not_divide():

@@ -163,3 +163,22 @@ def test_round_six_builds_one_time_column_from_beijings_four(tmp_path):
   assert open(path).read() == '"Date","Births"\n"1959-01-01",35\n'
   names = [s[0] for s in round6.SERIES_6]
   assert len(set(names)) == len(names) and all(s[1] in round6.WHEELS for s in round6.SERIES_6)
+
+
+def test_round_seven_writes_one_city_of_the_stacked_texas_file(tmp_path):
+  """txhousing stacks every city: one city's rows are written, header kept; another file comes
+  out as its wheel gives it."""
+  import zipfile
+  from experiments.benchmarks import round7
+  with zipfile.ZipFile(tmp_path / "plotnine-0-py3-none-any.whl", "w") as z:
+    z.writestr(
+        "plotnine/data/txhousing.csv", '"city","year","sales"\n"Abilene",2000,72\n'
+        '"Houston",2000,4000\n"Houston",2000,4100\n')
+    z.writestr("plotnine/data/meat.csv", "date,beef\n1944-01-01,751.0\n")
+  path, column = round7.write(str(tmp_path), "plotnine", ("txhousing.csv", "sales", "Houston"))
+  assert column == "sales"
+  assert open(path).read() == "city,year,sales\nHouston,2000,4000\nHouston,2000,4100\n"
+  path, _ = round7.write(str(tmp_path), "plotnine", ("meat.csv", "beef"))
+  assert open(path).read() == "date,beef\n1944-01-01,751.0\n"
+  names = [s[0] for s in round7.SERIES_7]
+  assert len(set(names)) == len(names) and all(s[1] in round7.WHEELS for s in round7.SERIES_7)

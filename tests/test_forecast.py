@@ -203,3 +203,57 @@ def test_ar_orders_stop_at_the_cap_whatever_the_period(monkeypatch):
   _, parts, _ = lp.linear_parts(values, p)
   orders = [part.order for part in parts.values() if part.kind == "ar"]
   assert 24 in p["periods"] and max(orders) == 16  # 2·24 + 1 = 49 without the cap
+
+
+def test_log_ar_part_is_least_squares_on_log_windows_and_forecasts_exp():
+  # Given a positive series and a log level AR(3) fitted on its first 80 values, horizon 2
+  rng = np.random.default_rng(5)
+  values = np.exp(0.01 * np.arange(120) + 0.1 * rng.normal(size=120).cumsum() * 0.3)
+  part = lp.fit_ar_part(values, 80, 3, 2, log=True)
+  # When the same fit is written out: rows [1, log y⟨t−2⟩, log y⟨t−1⟩, log y⟨t⟩] → log y⟨t+1,2⟩
+  logs = np.log(values[:80])
+  ends = np.arange(2, 78)
+  design = np.column_stack([np.ones(len(ends))] + [logs[ends - j] for j in (2, 1, 0)])
+  targets = np.column_stack([logs[ends + 1], logs[ends + 2]])
+  coef = np.linalg.lstsq(design, targets, rcond=None)[0]
+  # Then its forecasts are exp of that regression's, on windows after the fit
+  xs = np.stack([values[t - 2:t + 1] for t in range(85, 95)])
+  want = np.exp(np.column_stack([np.ones(10), np.log(xs)]) @ coef)
+  np.testing.assert_allclose(lp.linear_forecast(part, xs, 2), want, rtol=1e-9)
+  assert part.label == "linear AR(3) of log values"
+
+
+def test_log_twins_only_where_every_value_before_the_test_is_positive():
+  from rnn_jax.models.ar_families import ar_families
+  p = {"fit": 150, "val": 50, "period": 0}
+  growth = np.exp(0.02 * np.arange(260) + np.random.default_rng(0).normal(0, 0.05, 260).cumsum())
+  scored, allowed = ar_families(growth, p, logs=True)
+  assert "ldar" in allowed and "ldar" in scored and "ar" in scored
+  assert ar_families(growth, p, logs=False) == (("ar", "dar"), ("dar",))
+  with_zero = growth.copy()
+  with_zero[170] = 0.0  # in the validation tail
+  assert not any(f.startswith("l") for f in ar_families(with_zero, p, logs=True)[1])
+  with_zero_in_test = growth.copy()
+  with_zero_in_test[230] = 0.0  # after the validation tail: the test does not decide
+  assert "ldar" in ar_families(with_zero_in_test, p, logs=True)[1]
+
+
+def test_log_twin_is_chosen_for_a_series_that_grows_by_a_factor():
+  # Given 40 years of monthly growth at 1% a month with multiplicative noise (a 120-fold rise)
+  rng = np.random.default_rng(2)
+  n = 480
+  log_y = np.log(10.0) + 0.01 * np.arange(n) + np.convolve(rng.normal(0, 0.03, n), [1, 0.6])[:n]
+  values = np.exp(log_y)
+  p = {"fit": 360, "val": 60, "horizon": 1, "periods": [], "period": 0}
+  # When the linear part is chosen with and without the log twins
+  with_logs, parts, _ = lp.linear_parts(values, p, logs=True)
+  without, parts_raw, _ = lp.linear_parts(values, p, logs=False)
+
+  def test_rmse(part):
+    part = lp.refit(part, values, 420, 1)
+    xs, ys, _ = rj.baselines.windows(values, 420, n, part.context, 1)
+    return np.sqrt(np.mean((lp.linear_forecast(part, xs, 1) - ys)**2))
+
+  # Then a log family is chosen, and on the 60 held-out months it beats the raw choice
+  assert with_logs.startswith("l")
+  assert test_rmse(parts[with_logs]) < test_rmse(parts_raw[without])

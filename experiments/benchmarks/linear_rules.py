@@ -9,7 +9,8 @@ Rules: how far back validation reaches, "tail x2" (sessions 10-14: the validatio
 much again before it, at most half of the series before the test tail) or "later half" (the
 later half of the series before the test tail); and which ARs the choice may take: level ARs
 only ("levels"), level ARs and ARs of the changes ("both"), or one family by the unit-root test
-("unit-root test", ``rnn_jax.models.linear_part.ar_families``). Each scores 4 rolling-origin blocks
+("unit-root test", ``rnn_jax.models.ar_families``), optionally with the same choice made on log y
+added where the series is positive ("+ logs"). Each scores 4 rolling-origin blocks
 and chooses by the one-standard-error rule (``rnn_jax.models.linear_part.linear_parts``); the test
 RMSE is that of the chosen part refitted on training + validation, beside persistence on the
 same targets.
@@ -24,22 +25,24 @@ from absl import app, flags
 from experiments.benchmarks import unseen_forecast  # noqa: F401 (its flags and own_data's)
 
 _HALF = lambda p: (p["fit"] + p["val"]) // 2
-RULES = {  # name: (validation span, differences, blocks scaled by persistence)
-    "tail x2 + levels": (lambda p: min(2 * p["val"], (p["fit"] + p["val"]) // 2), "never", False),
-    "later half + levels": (_HALF, "never", False),
-    "later half + both": (_HALF, "both", False),
-    "later half + unit-root test": (_HALF, "test", False),
-    "later half + unit-root test + blocks scaled": (_HALF, "test", True),
+RULES = {  # name: (validation span, differences, blocks scaled by persistence, log twins)
+    "tail x2 + levels": (lambda p: min(2 * p["val"], (p["fit"] + p["val"]) // 2), "never", False,
+                         False),
+    "later half + levels": (_HALF, "never", False, False),
+    "later half + both": (_HALF, "both", False, False),
+    "later half + unit-root test": (_HALF, "test", False, False),
+    "later half + unit-root test + blocks scaled": (_HALF, "test", True, False),
+    "later half + unit-root test + blocks scaled + logs": (_HALF, "test", True, True),
 }
 _RULES = flags.DEFINE_list("rules", list(RULES), "Which rules to run.")
 _ROUNDS = flags.DEFINE_list("rounds", ["1", "2", "3"], "Which rounds' series.")
 
 
-def held_out_rmse(values, p, span, differences, per_block) -> tuple[float, float, str]:
+def held_out_rmse(values, p, span, differences, per_block, logs=False) -> tuple[float, float, str]:
   """(model, persistence) RMSE on the test tail and the chosen part's label."""
   from rnn_jax import baselines
   from rnn_jax.models import linear_part as lp
-  name, parts, _ = lp.linear_parts(values, p, span, differences, per_block)
+  name, parts, _ = lp.linear_parts(values, p, span, differences, per_block, logs)
   stop, h = p["fit"] + p["val"], p["horizon"]
   part = lp.refit(parts[name], values, stop, h)
   xs, ys, _ = baselines.windows(values, stop, len(values), max(part.context, 1), h)
@@ -61,10 +64,10 @@ def main(argv):
     rows.append((name, data["values"], p))
   table = {}
   rules = {r: RULES[r] for r in _RULES.value}
-  for rule, (span_of, differences, per_block) in rules.items():
+  for rule, (span_of, differences, per_block, logs) in rules.items():
     start = time.time()
     table[rule] = [
-        held_out_rmse(values, p, span_of(p), differences, per_block) for _, values, p in rows
+        held_out_rmse(values, p, span_of(p), differences, per_block, logs) for _, values, p in rows
     ]
     # a test tail that persistence forecasts exactly (RMSE 0) has no ratio: left out here
     ratio = np.array([m / b for m, b, _ in table[rule] if b > 0])

