@@ -182,3 +182,12 @@ def test_round_seven_writes_one_city_of_the_stacked_texas_file(tmp_path):
   assert open(path).read() == "date,beef\n1944-01-01,751.0\n"
   names = [s[0] for s in round7.SERIES_7]
   assert len(set(names)) == len(names) and all(s[1] in round7.WHEELS for s in round7.SERIES_7)
+
+
+def test_contender_shapes_are_presets_or_b_t_d_h():
+  from experiments.benchmarks.contenders import shape_of
+  assert shape_of("primary") == (32, 100, 128, 256)
+  assert shape_of("8_100_64_32") == (8, 100, 64, 32)
+  for bad in ("8_100_64", "8_100_64_0", "wide"):
+    with pytest.raises(ValueError, match="B_T_D_H"):
+      shape_of(bad)

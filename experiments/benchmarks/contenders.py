@@ -48,7 +48,9 @@ from absl import app, flags
 from experiments.benchmarks.timing import (JAX_GEMM, SHAPES, TORCH_GEMM, torch_train_step,
                                            train_flops)
 
-_SHAPES = flags.DEFINE_list("shapes", ["primary", "large", "latency"], "Shape presets.")
+_SHAPES = flags.DEFINE_list(
+    "shapes", ["primary", "large", "latency"],
+    "Shape presets (primary, large, latency) or B_T_D_H, e.g. 8_100_64_64.")
 _CELLS = flags.DEFINE_list("cells", ["lstm", "gru"], "Cells: lstm, gru, rnn.")
 _CONTENDERS = flags.DEFINE_list("contenders", None, "Subset of contenders (default: all).")
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Alternated rounds.", lower_bound=1)
@@ -61,6 +63,16 @@ _SHAPE = flags.DEFINE_string("shape", None, "Internal: the worker's shape preset
 _CELL = flags.DEFINE_string("cell", None, "Internal: the worker's cell.")
 
 OURS = "rnn_jax"
+
+
+def shape_of(name: str) -> tuple:
+  """A preset's (B, T, D, H), or that of a name "B_T_D_H"; ValueError otherwise."""
+  if name in SHAPES:
+    return SHAPES[name]
+  parts = name.split("_")
+  if len(parts) != 4 or not all(p.isdigit() and int(p) > 0 for p in parts):
+    raise ValueError(f"shape {name!r} is neither a preset {sorted(SHAPES)} nor B_T_D_H.")
+  return tuple(int(p) for p in parts)
 
 
 def _data(shape):
@@ -147,7 +159,7 @@ PEERS = ["pytorch", "pytorch cuda", "keras jax", "flax"]
 
 def worker(name: str, kind: str, shape_name: str, reps: int) -> dict:
   """Builds one contender, warms it up and returns the median ms of ``reps`` calls."""
-  fn = WORKERS[name](kind, SHAPES[shape_name])
+  fn = WORKERS[name](kind, shape_of(shape_name))
   fn()
   fn()  # compiled and warm
   times = []
@@ -198,7 +210,7 @@ def table(runs: list[dict], peak: float | None) -> list[dict]:
           times.setdefault(r["contender"], []).append(r["ms"])
       ms = {name: statistics.median(v) for name, v in times.items()}
       row = {"shape": shape, "cell": kind, "rounds": min(map(len, times.values())), "ms": ms}
-      flops = train_flops(kind, *SHAPES[shape])
+      flops = train_flops(kind, *shape_of(shape))
       row["gflops"] = {name: flops / (v / 1e3) / 1e9 for name, v in ms.items()}
       if peak:
         row["fraction_of_peak"] = {name: g / peak for name, g in row["gflops"].items()}
@@ -218,7 +230,7 @@ def print_table(rows: list[dict], peak: float | None) -> None:
   for row in rows:
     cells = " | ".join(f"{row['ms'][n]:.1f}" if n in row["ms"] else "-" for n in names)
     ratios = ", ".join(f"{k} x{v:.2f}" for k, v in row["ratios"].items())
-    print(f"| {row['shape']} {SHAPES[row['shape']]} | {row['cell']} | {cells} | {ratios} |")
+    print(f"| {row['shape']} {shape_of(row['shape'])} | {row['cell']} | {cells} | {ratios} |")
   if peak:
     print(f"\nGFLOP/s against the measured peak {peak:.0f} GFLOP/s (best float32 large matmul):")
     for row in rows:
@@ -234,10 +246,15 @@ def main(argv):
     print(json.dumps(worker(_WORKER.value, _CELL.value, _SHAPE.value, _REPS.value)))
     return
   names = _CONTENDERS.value or DEFAULT
-  unknown = sorted(set(names) - set(WORKERS)) + sorted(set(_SHAPES.value) - set(SHAPES))
+  unknown = sorted(set(names) - set(WORKERS))
+  for shape in _SHAPES.value:
+    try:
+      shape_of(shape)
+    except ValueError:
+      unknown.append(shape)
   if unknown:
     raise app.UsageError(f"unknown contenders/shapes {unknown}; contenders: {list(WORKERS)}, "
-                         f"shapes: {list(SHAPES)}")
+                         f"shapes: {list(SHAPES)} or B_T_D_H")
   peaks = gemm_peak(_ROUNDS.value, _TIMEOUT.value) if _GEMM.value else {}
   peak = max(peaks.values()) if peaks else None
   for who, g in peaks.items():
