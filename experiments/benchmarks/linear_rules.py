@@ -10,7 +10,8 @@ much again before it, at most half of the series before the test tail) or "later
 later half of the series before the test tail); and which ARs the choice may take: level ARs
 only ("levels"), level ARs and ARs of the changes ("both"), or one family by the unit-root test
 ("unit-root test", ``rnn_jax.models.ar_families``), optionally with the same choice made on log y
-added where the series is positive ("+ logs"). Each scores 4 rolling-origin blocks
+added where the series is positive ("+ logs"; "by a margin": only where validation prefers it
+by more than one standard error, ``choose_linear_part(log_margin=True)``). Each scores 4 rolling-origin blocks
 and chooses by the one-standard-error rule (``rnn_jax.models.linear_part.linear_parts``); the test
 RMSE is that of the chosen part refitted on training + validation, beside persistence on the
 same targets.
@@ -33,6 +34,8 @@ RULES = {  # name: (validation span, differences, blocks scaled by persistence, 
     "later half + unit-root test": (_HALF, "test", False, False),
     "later half + unit-root test + blocks scaled": (_HALF, "test", True, False),
     "later half + unit-root test + blocks scaled + logs": (_HALF, "test", True, True),
+    "later half + unit-root test + blocks scaled + logs by a margin": (_HALF, "test", True,
+                                                                       "margin"),
 }
 _RULES = flags.DEFINE_list("rules", list(RULES), "Which rules to run.")
 _ROUNDS = flags.DEFINE_list("rounds", ["1", "2", "3"], "Which rounds' series.")
@@ -42,7 +45,8 @@ def held_out_rmse(values, p, span, differences, per_block, logs=False) -> tuple[
   """(model, persistence) RMSE on the test tail and the chosen part's label."""
   from rnn_jax import baselines
   from rnn_jax.models import linear_part as lp
-  name, parts, _ = lp.linear_parts(values, p, span, differences, per_block, logs)
+  name, parts, _ = lp.linear_parts(
+      values, p, span, differences, per_block, bool(logs), log_margin=logs == "margin")
   stop, h = p["fit"] + p["val"], p["horizon"]
   part = lp.refit(parts[name], values, stop, h)
   xs, ys, _ = baselines.windows(values, stop, len(values), max(part.context, 1), h)

@@ -178,13 +178,21 @@ def complexity(name: str) -> tuple:
   return kind, int(name.rsplit("_", 1)[1]) if kind else 0
 
 
-def choose_linear_part(errors: dict, rule: str = "one_se") -> str:
+def _se(a, b) -> float:
+  """The standard error of the mean paired difference of two parts' squared errors."""
+  d = np.asarray(a) - np.asarray(b)
+  return d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
+
+
+def choose_linear_part(errors: dict, rule: str = "one_se", log_margin: bool = True) -> str:
   """The part to use, from each part's squared errors on the same targets. ``"best"``: the
   lowest mean. ``"one_se"`` (the default): first the AR order by the one-standard-error rule
   (Breiman et al.: the lowest order whose mean is within one standard error of the best
   order's, the standard error that of the mean paired difference; validation cannot tell such
   orders apart, and the lower one carries better), then the lowest mean among persistence,
-  seasonal naive and that AR."""
+  seasonal naive and that AR. With ``log_margin``, an AR of log values (``ar_families``' twins)
+  is taken only when its mean is below that of the part chosen without logs by more than one
+  standard error of their paired difference: the log scale has to earn its place."""
   mse = {n: float(np.mean(e)) for n, e in errors.items()}
   pick = lambda names: min(names, key=lambda n: (mse[n], complexity(n)))
   if rule == "best":
@@ -198,11 +206,15 @@ def choose_linear_part(errors: dict, rule: str = "one_se") -> str:
       continue
     best = pick(ars)
     for name in sorted(ars, key=complexity):
-      d = np.asarray(errors[name]) - np.asarray(errors[best])
-      se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
-      if mse[name] <= mse[best] + se:
+      if mse[name] <= mse[best] + _se(errors[name], errors[best]):
         keep.append(name)
         break
+  plain = [n for n in keep if n.split("_")[0] not in ("lar", "ldar")]
+  if log_margin and len(plain) < len(keep):
+    raw = pick(plain)
+    keep = plain + [
+        n for n in keep if n not in plain and mse[n] + _se(errors[n], errors[raw]) < mse[raw]
+    ]
   return pick(keep)
 
 
@@ -216,7 +228,8 @@ def linear_parts(values,
                  span: int | None = None,
                  differences: str = "test",
                  per_block: bool = True,
-                 logs: bool = False):
+                 logs: bool = False,
+                 log_margin: bool = True):
   """``(chosen name, parts fitted on the fit part, rolling-origin RMSE of each)`` for a split
   ``p`` (``fit``, ``val``: the lengths of the fit part and the validation tail after it;
   ``horizon``; ``periods``: candidate periods; ``period``: seasonal naive's): the rolling
@@ -224,7 +237,8 @@ def linear_parts(values,
   precedes it), in 4 blocks, or the last ``span`` values before the test tail; the choice is
   ``choose_linear_part``'s one-standard-error rule among persistence, seasonal naive and the AR
   family ``ar_families`` allows, on errors ``scaled_by_persistence`` in each block
-  (``per_block=False``: as they are); ``logs``: ``ar_families``'. The RMSEs returned are
+  (``per_block=False``: as they are); ``logs``: ``ar_families``', ``log_margin``:
+  ``choose_linear_part``'s. The RMSEs returned are
   unscaled. AR orders go up to two periods and one step, at most ``MAX_AR_ORDER``."""
   stop = p["fit"] + p["val"]
   span = span or stop // 2
@@ -252,7 +266,7 @@ def linear_parts(values,
   errors = {k: v for k, v in errors.items() if k in parts}
   parts = {k: parts[k] for k in errors}
   eligible = {k: chosen_by[k] for k in errors if "ar_" not in k or k.split("_")[0] in allowed}
-  return choose_linear_part(eligible), parts, rmse_of(errors)
+  return choose_linear_part(eligible, log_margin=log_margin), parts, rmse_of(errors)
 
 
 def refit(part: LinearPart, values, stop: int, horizon: int) -> LinearPart:
