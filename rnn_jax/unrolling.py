@@ -191,8 +191,8 @@ def unroll(cell: Cell,
       ``"cudnn"`` (the LSTM through ``jax.experimental.rnn``, on an NVIDIA GPU),
       ``"pallas"`` (the time loop in one Pallas kernel; interpret mode on a CPU) or ``"auto"``
       (default; cuDNN for a plain float32 LSTM at batch ≤ 8 on a GPU when nothing it lacks is
-      asked for, scan otherwise). Same padding semantics, values and gradients (to float rounding); a
-      backend that cannot serve the request raises a ValueError saying why.
+      asked for, scan otherwise). Same padding semantics, values and gradients (to float
+      rounding); a backend that cannot serve the request raises a ValueError saying why.
   """
   check_rank("xs", xs, 3, "[B, T, D]")
   backend = choose_backend(
