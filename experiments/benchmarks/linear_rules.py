@@ -12,9 +12,9 @@ only ("levels"), level ARs and ARs of the changes ("both"), or one family by the
 ("unit-root test", ``rnn_jax.models.ar_families``), optionally with the same choice made on log y
 added where the series is positive ("+ logs"; "by a margin": only where validation prefers it
 by more than one standard error, ``choose_linear_part(log_margin=True)``). Each scores 4
-rolling-origin blocks and chooses by the one-standard-error rule (``rnn_jax.models.linear_part.linear_parts``); the test
-RMSE is that of the chosen part refitted on training + validation, beside persistence on the
-same targets.
+rolling-origin blocks and chooses by the one-standard-error rule
+(``rnn_jax.models.linear_part.linear_parts``); the test RMSE is that of the chosen part refitted
+on training + validation, beside persistence on the same targets.
 """
 from __future__ import annotations
 
