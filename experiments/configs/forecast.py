@@ -31,4 +31,5 @@ def get_config():
   c.column = config_dict.placeholder(str)  # header name or 0-based index; None: the only numeric
   c.time_column = config_dict.placeholder(str)  # a date/time column; None: detected; "": none
   c.missing = "error"  # blank / NA cells: "error", "drop" or "interpolate"
+  c.logs = True  # also ARs of log y where the series is > 0, taken only by a clear margin
   return c
