@@ -22,7 +22,9 @@ faster than our scan at batch 1 (T = 1,000, H = 64: a scan pays a launch chain p
 keeps the loop on chip), and our scan was 2.2x and 1.9x faster than cuDNN at batch 32 and 64.
 Between batch 1 and 32 nothing was measured: 8 is where ``auto`` switches until it is.
 ``pallas`` is never chosen by ``auto``: its kernels have run only in interpret mode here (no
-accelerator was lent), and interpret mode on a CPU is no faster than ``scan``. On a TPU nothing
+accelerator was lent), and interpret mode on a CPU is within about 10% of ``scan`` either way
+(BUILD_NOTES "Backends": 1.11x slower for the LSTM at batch 32, 0.91–0.96x at batch 1, one
+run). On a TPU nothing
 has been measured. An explicit ``backend`` that cannot serve a request raises a ValueError
 saying why (``refusal``); ``auto`` never picks such a backend.
 """
