@@ -79,7 +79,7 @@ def test_pallas_kernel_equals_scan_float32(name, reverse):
   assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree_util.tree_leaves(got[1][0]))
 
 
-@pytest.mark.parametrize("name", ["lstm", "gru"])
+@pytest.mark.parametrize("name", ["lstm", pytest.param("gru", marks=pytest.mark.slow)])
 def test_pallas_kernel_equals_scan_float64_batch_one(x64, name):
   # Given B = 1 in float64 and truncation every 3 steps of a length T = 8 does not divide
   cell = CELLS[name]()
@@ -167,7 +167,9 @@ def _primitives(jaxpr):
   return names
 
 
-@pytest.mark.parametrize("layers,bidirectional", [(1, False), (2, False), (2, True)])
+@pytest.mark.parametrize(
+    "layers,bidirectional",
+    [(1, False), pytest.param(2, False, marks=pytest.mark.slow), (2, True)])
 def test_cudnn_weights_round_trip_and_equal_lstm_ref_both_ways(layers, bidirectional):
   # Given our stacked LSTM and cuDNN's flat weights drawn by JAX (two nonzero biases)
   layer = torch_like("lstm", layers, bidirectional)
@@ -210,7 +212,7 @@ def test_cudnn_conversion_refusals():
     to_cudnn(peep)
 
 
-@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("reverse", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_cudnn_path_keeps_unroll_semantics(reverse):
   # Given an LSTM with a nonzero initial carry, lengths with 0 and NaN in the padding, run by
   # the cuDNN path on JAX's reference kernel (cuDNN itself needs a GPU)
@@ -338,6 +340,7 @@ def test_unroll_refusals_name_the_backend():
     jax.jvp(lambda x: rj.unroll(lstm, p, x, backend="pallas")[1], (xs,), (xs,))
 
 
+@pytest.mark.slow  # README's snippet runs backend="pallas" in the quick set
 def test_config_field_backend_reaches_the_model():
   # Given the adding task for 2 steps, run with --config.backend=pallas and =scan
   from experiments import adding, configs
@@ -369,7 +372,8 @@ def test_batch_tile_rule():
   assert [batch_tile(b, "gpu") for b in (1, 300)] == [16, 16]
 
 
-@pytest.mark.parametrize("layers,bidirectional", [(1, False), (2, True)])
+@pytest.mark.parametrize("layers,bidirectional",
+                         [pytest.param(1, False, marks=pytest.mark.slow), (2, True)])
 def test_cudnn_apply_runs_a_whole_stack_in_one_call(layers, bidirectional):
   # Given our stacked LSTM with nonzero initial carries, lengths with 0 and NaN in the padding
   layer = torch_like("lstm", layers, bidirectional)
