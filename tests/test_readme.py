@@ -23,8 +23,12 @@ def test_readme_python_snippets_run():
   assert namespace["ys_deep"].shape == (8, 20, 16)
   # the backends snippet: the Pallas kernel computes the scan's outputs; cuDNN's weight count
   rj = namespace["rj"]
-  _, ys_scan = rj.unroll(namespace["cell"], namespace["params"], namespace["xs"],
-                         lengths=namespace["lengths"], backend="scan")
+  _, ys_scan = rj.unroll(
+      namespace["cell"],
+      namespace["params"],
+      namespace["xs"],
+      lengths=namespace["lengths"],
+      backend="scan")
   chex_close(namespace["ys_kernel"], ys_scan, rtol=1e-5, atol=1e-6)
   from jax.experimental import rnn as jax_rnn
   assert namespace["flat"].shape == (jax_rnn.get_num_params_in_lstm(3, 16, 1, False),)
