@@ -97,10 +97,10 @@ def refusal(backend: Backend,
               f"{' in mixed precision' if cell.option('compute_dtype') else ''}")
     if backward == "autodiff":
       return "the Pallas kernels' backward is the closed form: use backward='auto'"
-    hidden = cell.hidden_of_params(params) if platform in GPU_PLATFORMS else 0
-    gates = gate_blocks(cell, params) if platform in GPU_PLATFORMS else 1
-    if platform in GPU_PLATFORMS and not (_power_of_two(hidden) and
-                                          _power_of_two(gates * hidden) and hidden >= 16):
+    if platform not in GPU_PLATFORMS:
+      return None
+    hidden, gates = cell.hidden_of_params(params), gate_blocks(cell, params)
+    if not (_power_of_two(hidden) and _power_of_two(gates * hidden) and hidden >= 16):
       return (f"Pallas on Triton loads only arrays whose size is a power of two (and dots of "
               f"at least 16): H = {hidden} with {gates} gate block(s) is not")
     return None

@@ -22,8 +22,7 @@ import numpy as np
 from jax.experimental import rnn as jax_rnn
 
 from rnn_jax.interop.torch import from_torch, to_torch
-from rnn_jax.kernels import pack
-from rnn_jax.recurrence import mask_inputs
+from rnn_jax.kernels import pack, padded_lstm
 
 
 def cudnn_shape(params) -> dict:
@@ -71,11 +70,10 @@ def cudnn_apply(params, xs, carry=None, *, lengths=None, lstm=None):
   ``rnn_jax.kernels.lstm_reference`` runs anywhere). Returns ``(final carries, ys [B, T,
   dirs·H])`` in the stacked layer's form: a list per layer of ``(c, a)``, or of ``((c, a)
   forward, (c, a) backward)``. A length-0 sequence keeps its initial carries and gets zeros."""
-  lstm = lstm or jax_rnn.lstm
   shape = cudnn_shape(params)
   layers, bidirectional = shape["num_layers"], shape["bidirectional"]
   hidden, dirs = shape["hidden_size"], 2 if shape["bidirectional"] else 1
-  batch, time, features = xs.shape
+  batch, _, features = xs.shape
   if features != shape["input_size"]:
     raise ValueError(f"xs has D={features} features but the first layer reads "
                      f"{shape['input_size']}.")
@@ -85,14 +83,7 @@ def cudnn_apply(params, xs, carry=None, *, lengths=None, lstm=None):
   pseudo = [d for layer in carry for d in (layer if bidirectional else (layer,))]
   c_0 = jnp.stack([c for c, _ in pseudo])
   h_0 = jnp.stack([a for _, a in pseudo])
-  xs, _ = mask_inputs(xs, lengths)
-  seq = jnp.full((batch,), time, jnp.int32) if lengths is None else lengths.astype(jnp.int32)
-  ys, h_n, c_n = lstm(xs, h_0, c_0, _flat(params), jnp.maximum(seq, 1), features, hidden, layers,
-                      0.0, bidirectional)
-  ys = jnp.where((jnp.arange(time)[None, :] < seq[:, None])[:, :, None], ys, jnp.zeros((),
-                                                                                       ys.dtype))
-  empty = (seq == 0)[None, :, None]
-  c_n, h_n = jnp.where(empty, c_0, c_n), jnp.where(empty, h_0, h_n)
+  ys, c_n, h_n = padded_lstm(xs, c_0, h_0, _flat(params), lengths, layers, bidirectional, lstm)
   finals = [(c_n[i], h_n[i]) for i in range(layers * dirs)]
   if bidirectional:
     finals = [(finals[2 * l], finals[2 * l + 1]) for l in range(layers)]

@@ -6,9 +6,10 @@
 
 ``rnn_jax.backends`` decides which of them a call may use.
 """
-from rnn_jax.kernels.cudnn import cudnn_unroll, lstm_reference, pack
+from rnn_jax.kernels.cudnn import cudnn_unroll, lstm_reference, pack, padded_lstm
 from rnn_jax.kernels.pallas import batch_tile, pallas_loop, pallas_recurrence
 
 __all__ = [
-    "batch_tile", "cudnn_unroll", "lstm_reference", "pack", "pallas_loop", "pallas_recurrence"
+    "batch_tile", "cudnn_unroll", "lstm_reference", "pack", "padded_lstm", "pallas_loop",
+    "pallas_recurrence"
 ]

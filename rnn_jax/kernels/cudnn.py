@@ -39,26 +39,41 @@ def lstm_reference(x, h_0, c_0, weights, seq_lengths, input_size, hidden_size, n
                           num_layers, dropout, bidirectional)
 
 
+def padded_lstm(xs,
+                c_0,
+                a_0,
+                weights,
+                lengths,
+                layers: int = 1,
+                bidirectional: bool = False,
+                lstm=None):
+  """``lstm`` (default ``jax.experimental.rnn.lstm``: cuDNN, a GPU only; or
+  ``lstm_reference``) over ``xs [B, T, D]`` from the pseudo-layers' carries ``c_0, a_0 [L·dirs,
+  B, H]`` with ``unroll``'s padding semantics: padded inputs zeroed first, outputs past a length
+  0, and a length-0 row (given to the kernel as length 1) keeps its initial carries. Returns
+  ``(ys [B, T, dirs·H], c_n, a_n)``."""
+  lstm = lstm or jax_rnn.lstm
+  batch, time, features = xs.shape
+  xs, _ = mask_inputs(xs, lengths)
+  seq = jnp.full((batch,), time, jnp.int32) if lengths is None else lengths.astype(jnp.int32)
+  ys, a_n, c_n = lstm(xs, a_0, c_0, weights, jnp.maximum(seq, 1), features, c_0.shape[-1], layers,
+                      0.0, bidirectional)
+  valid = jnp.arange(time)[None, :] < seq[:, None]
+  ys = jnp.where(valid[:, :, None], ys, jnp.zeros((), ys.dtype))
+  empty = (seq == 0)[None, :, None]
+  return ys, jnp.where(empty, c_0, c_n), jnp.where(empty, a_0, a_n)
+
+
 def cudnn_unroll(params, xs, carry, lengths=None, reverse: bool = False, lstm=None):
   """One LSTM layer (``rnn_jax.lstm()``'s params ``w_ax [4H, D]``, ``w_aa [4H, H]``,
   ``b_a [4H]``) over ``xs [B, T, D]`` from ``carry = (c, a)`` (each ``[B, H]``); returns
-  ``(final_carry, ys [B, T, H])`` as ``unroll`` does. ``lstm``: the kernel, default
-  ``jax.experimental.rnn.lstm`` (cuDNN; a GPU only), or ``lstm_reference``."""
-  lstm = lstm or jax_rnn.lstm
-  batch, time, features = xs.shape
-  hidden = params["w_aa"].shape[1]
-  xs, _ = mask_inputs(xs, lengths)
+  ``(final_carry, ys [B, T, H])`` as ``unroll`` does (``padded_lstm``). ``lstm``: the kernel,
+  default ``jax.experimental.rnn.lstm`` (cuDNN; a GPU only), or ``lstm_reference``."""
   if reverse:
     xs = flip_sequences(xs, lengths)
-  seq = jnp.full((batch,), time, jnp.int32) if lengths is None else lengths.astype(jnp.int32)
   weights = pack([(params["w_ax"], params["w_aa"], params["b_a"], jnp.zeros_like(params["b_a"]))])
   c_0, a_0 = carry
-  ys, h_n, c_n = lstm(xs, a_0[None], c_0[None], weights, jnp.maximum(seq, 1), features, hidden, 1,
-                      0.0, False)
-  valid = jnp.arange(time)[None, :] < seq[:, None]
-  ys = jnp.where(valid[:, :, None], ys, jnp.zeros((), ys.dtype))
-  empty = (seq == 0)[:, None]
-  final = (jnp.where(empty, c_0, c_n[0]), jnp.where(empty, a_0, h_n[0]))
+  ys, c_n, a_n = padded_lstm(xs, c_0[None], a_0[None], weights, lengths, lstm=lstm)
   if reverse:
     ys = flip_sequences(ys, lengths)
-  return final, ys
+  return (c_n[0], a_n[0]), ys

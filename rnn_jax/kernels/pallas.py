@@ -83,7 +83,7 @@ def pallas_loop(tile: int | None = None, interpret: bool | None = None):
         i_def, [jax.ShapeDtypeStruct((rows,) + a.shape[1:], a.dtype) for a in i_leaves])
     tile_x = _tree.tree_unflatten(
         x_def, [jax.ShapeDtypeStruct((rows,) + a.shape[2:], a.dtype) for a in x_leaves])
-    new_shape, y_shape = jax.eval_shape(lambda k, c, x: body(k, c, x),
+    new_shape, y_shape = jax.eval_shape(body,
                                         _tree.tree_unflatten(c_def, [spec(a) for a in c_leaves]),
                                         tile_carry, tile_x)
     if _tree.tree_structure(new_shape) != i_def:

@@ -209,7 +209,7 @@ def choose_linear_part(errors: dict, rule: str = "one_se", log_margin: bool = Tr
       if mse[name] <= mse[best] + _se(errors[name], errors[best]):
         keep.append(name)
         break
-  plain = [n for n in keep if n.split("_")[0] not in ("lar", "ldar")]
+  plain = [n for n in keep if not FAMILIES.get(n.split("_")[0], (False, False))[1]]
   if log_margin and len(plain) < len(keep):
     raw = pick(plain)
     keep = plain + [
