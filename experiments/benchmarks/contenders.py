@@ -29,8 +29,14 @@ Contenders, each with the settings its users get:
                    settings: its LSTM takes jax.experimental.rnn's cuDNN path on a GPU.
                    Needs ``pip install keras`` (not a dependency of rnn_jax)
   rnn_jax cores    rnn_jax.parallel.use_cpu_cores() before JAX starts, then the same loss
-                   with the batch split over the local devices (parallel.local_mesh): what
-                   the launcher and make_train_step(mesh="auto") do
+                   with the batch split over all local devices (parallel.local_mesh): what
+                   the launcher did at every shape before session 18
+  rnn_jax one of cores
+                   use_cpu_cores(), then everything on the first of those devices: what the
+                   launcher does with --config.devices=1
+  rnn_jax launcher use_cpu_cores(), then the devices parallel.auto_mesh picks by shape
+                   (rnn_jax.backends.choose_devices): what the launcher and
+                   make_train_step(mesh="auto") do
 Also, unless --gemm=false: the float32 large-matmul rate of XLA and PyTorch/oneDNN (own
 processes), whose best is the machine's practical peak; each row's GFLOP/s is reported
 against it.
@@ -81,7 +87,7 @@ def _data(shape):
   return jax.random.normal(jax.random.PRNGKey(1), (b, t, d))
 
 
-def _rnn_jax(kind, shape, backward="auto", cores=False, backend="auto"):
+def _rnn_jax(kind, shape, backward="auto", cores=False, backend="auto", split=True):
   if cores:
     from rnn_jax import parallel
     parallel.use_cpu_cores()  # before JAX starts: one CPU device per core
@@ -95,8 +101,10 @@ def _rnn_jax(kind, shape, backward="auto", cores=False, backend="auto"):
   params, xs = cell.init(jax.random.PRNGKey(0), d, h), _data(shape)
   loss = lambda p, x: jnp.mean(rj.unroll(cell, p, x, backward=backward, backend=backend)[1]**2)
   grad = jax.jit(jax.grad(loss))
-  if cores and jax.local_device_count() > 1:
-    mesh = parallel.local_mesh(xs.shape[0])
+  if cores and split and jax.local_device_count() > 1:
+    mesh = (
+        parallel.auto_mesh(xs.shape[0], params)
+        if split == "auto" else parallel.local_mesh(xs.shape[0]))
     if mesh.devices.size > 1:
       grad = jax.jit(
           jax.grad(loss),
@@ -146,14 +154,19 @@ WORKERS = {
     OURS: _rnn_jax,
     f"{OURS} autodiff": lambda kind, shape: _rnn_jax(kind, shape, backward="autodiff"),
     f"{OURS} cores": lambda kind, shape: _rnn_jax(kind, shape, cores=True),
+    f"{OURS} one of cores": lambda kind, shape: _rnn_jax(kind, shape, cores=True, split=False),
+    f"{OURS} launcher": lambda kind, shape: _rnn_jax(kind, shape, cores=True, split="auto"),
     f"{OURS} scan": lambda kind, shape: _rnn_jax(kind, shape, backend="scan"),
     f"{OURS} cudnn": lambda kind, shape: _rnn_jax(kind, shape, backend="cudnn"),
     f"{OURS} pallas": lambda kind, shape: _rnn_jax(kind, shape, backend="pallas"),
     "keras jax": _keras,
 }
 # without --contenders: what runs on a CPU as its users run it
-DEFAULT = ["pytorch", "flax", OURS, f"{OURS} autodiff", f"{OURS} cores"]
-OUR_NAMES = [OURS, f"{OURS} cores", f"{OURS} scan", f"{OURS} cudnn", f"{OURS} pallas"]
+DEFAULT = ["pytorch", "flax", OURS, f"{OURS} autodiff", f"{OURS} launcher"]
+OUR_NAMES = [
+    OURS, f"{OURS} cores", f"{OURS} one of cores", f"{OURS} launcher", f"{OURS} scan",
+    f"{OURS} cudnn", f"{OURS} pallas"
+]
 PEERS = ["pytorch", "pytorch cuda", "keras jax", "flax"]
 
 

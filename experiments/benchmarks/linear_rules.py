@@ -11,7 +11,9 @@ later half of the series before the test tail); and which ARs the choice may tak
 only ("levels"), level ARs and ARs of the changes ("both"), or one family by the unit-root test
 ("unit-root test", ``rnn_jax.models.ar_families``), optionally with the same choice made on log y
 added where the series is positive ("+ logs"; "by a margin": only where validation prefers it
-by more than one standard error, ``choose_linear_part(log_margin=True)``). Each scores 4
+by more than one standard error, ``choose_linear_part(log_margin=True)``), optionally keeping
+persistence unless the part chosen beats it by more than k standard errors ("persistence by k
+se", ``choose_linear_part(persistence_margin=k)``). Each scores 4
 rolling-origin blocks and chooses by the one-standard-error rule
 (``rnn_jax.models.linear_part.linear_parts``); the test RMSE is that of the chosen part refitted
 on training + validation, beside persistence on the same targets.
@@ -26,27 +28,44 @@ from absl import app, flags
 from experiments.benchmarks import unseen_forecast  # noqa: F401 (its flags and own_data's)
 
 _HALF = lambda p: (p["fit"] + p["val"]) // 2
-RULES = {  # name: (validation span, differences, blocks scaled by persistence, log twins)
-    "tail x2 + levels": (lambda p: min(2 * p["val"], (p["fit"] + p["val"]) // 2), "never", False,
-                         False),
+# name: (validation span, differences, blocks scaled by persistence, log twins[, persistence
+# margin in standard errors])
+RULES = {
+    "tail x2 + levels": (lambda p: min(2 * p["val"],
+                                       (p["fit"] + p["val"]) // 2), "never", False, False),
     "later half + levels": (_HALF, "never", False, False),
     "later half + both": (_HALF, "both", False, False),
     "later half + unit-root test": (_HALF, "test", False, False),
     "later half + unit-root test + blocks scaled": (_HALF, "test", True, False),
     "later half + unit-root test + blocks scaled + logs": (_HALF, "test", True, True),
-    "later half + unit-root test + blocks scaled + logs by a margin": (_HALF, "test", True,
-                                                                       "margin"),
+    "later half + unit-root test + blocks scaled + logs by a margin":
+        (_HALF, "test", True, "margin"),
+    "... + logs by a margin + persistence by 1 se": (_HALF, "test", True, "margin", 1.0),
+    "... + logs by a margin + persistence by 2 se": (_HALF, "test", True, "margin", 2.0),
 }
 _RULES = flags.DEFINE_list("rules", list(RULES), "Which rules to run.")
 _ROUNDS = flags.DEFINE_list("rounds", ["1", "2", "3"], "Which rounds' series.")
 
 
-def held_out_rmse(values, p, span, differences, per_block, logs=False) -> tuple[float, float, str]:
+def held_out_rmse(values,
+                  p,
+                  span,
+                  differences,
+                  per_block,
+                  logs=False,
+                  persistence_margin=0.0) -> tuple[float, float, str]:
   """(model, persistence) RMSE on the test tail and the chosen part's label."""
   from rnn_jax import baselines
   from rnn_jax.models import linear_part as lp
   name, parts, _ = lp.linear_parts(
-      values, p, span, differences, per_block, bool(logs), log_margin=logs == "margin")
+      values,
+      p,
+      span,
+      differences,
+      per_block,
+      bool(logs),
+      log_margin=logs == "margin",
+      persistence_margin=persistence_margin)
   stop, h = p["fit"] + p["val"], p["horizon"]
   part = lp.refit(parts[name], values, stop, h)
   xs, ys, _ = baselines.windows(values, stop, len(values), max(part.context, 1), h)
@@ -68,11 +87,9 @@ def main(argv):
     rows.append((name, data["values"], p))
   table = {}
   rules = {r: RULES[r] for r in _RULES.value}
-  for rule, (span_of, differences, per_block, logs) in rules.items():
+  for rule, (span_of, *how) in rules.items():
     start = time.time()
-    table[rule] = [
-        held_out_rmse(values, p, span_of(p), differences, per_block, logs) for _, values, p in rows
-    ]
+    table[rule] = [held_out_rmse(values, p, span_of(p), *how) for _, values, p in rows]
     # a test tail that persistence forecasts exactly (RMSE 0) has no ratio: left out here
     ratio = np.array([m / b for m, b, _ in table[rule] if b > 0])
     print(f"{rule}: {len(ratio)} rows, geometric mean of RMSE / persistence "

@@ -37,7 +37,7 @@ import numpy as np
 from absl import app, flags
 
 from experiments.benchmarks import (  # noqa: F401 (own_data: its flags)
-    merged, own_data, round5, round6, round7, unseen_ts)
+    merged, own_data, round5, round6, round7, round8, unseen_ts)
 
 # --cache, --outdir and --seeds are own_data's flags.
 _ONLY = flags.DEFINE_list("series", None, "Run only the series whose names contain these words.")
@@ -332,6 +332,8 @@ def write_series(cache: str, source: str, what: tuple) -> tuple[str, str]:
     return round6.write(cache, source, what)
   if source in round7.WHEELS:
     return round7.write(cache, source, what)
+  if source in round8.WHEELS:
+    return round8.write(cache, source, what)
   return write_other_csv(cache, source, what)
 
 
@@ -342,7 +344,8 @@ ROUNDS = {
     4: SERIES_4,
     5: round5.SERIES_5,
     6: round6.SERIES_6,
-    7: round7.SERIES_7
+    7: round7.SERIES_7,
+    8: round8.SERIES_8
 }
 
 

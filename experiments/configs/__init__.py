@@ -147,6 +147,11 @@ def validate(config: config_dict.ConfigDict) -> None:
   if config.get("patience") is not None and (not isinstance(config.patience, int) or
                                              config.patience < 0):
     raise ValueError(f"--config.patience must be an int >= 0 (0: off), got {config.patience!r}.")
+  margin = config.get("persistence_margin")
+  if margin is not None and (isinstance(margin, bool) or not isinstance(margin, (int, float)) or
+                             not 0.0 <= margin < float("inf")):
+    raise ValueError(f"--config.persistence_margin must be a number >= 0 (standard errors; 0: "
+                     f"off), got {margin!r}.")
   if config.get("val_fraction") is not None and not 0.0 < config.val_fraction < 0.5:
     raise ValueError(f"--config.val_fraction must lie in (0, 0.5), got {config.val_fraction!r}.")
   minutes = config.get("minutes")

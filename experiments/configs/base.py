@@ -30,5 +30,5 @@ def get_config() -> config_dict.ConfigDict:
   c.seed = 0
   c.eval_every = 250
   c.checkpoint_every = 500
-  c.devices = config_dict.placeholder(int)  # split the batch over N local devices; None: all
+  c.devices = config_dict.placeholder(int)  # split the batch over N local devices; None: by shape
   return c

@@ -32,4 +32,7 @@ def get_config():
   c.time_column = config_dict.placeholder(str)  # a date/time column; None: detected; "": none
   c.missing = "error"  # blank / NA cells: "error", "drop" or "interpolate"
   c.logs = True  # also ARs of log y where the series is > 0, taken only by a clear margin
+  # keep persistence unless the linear part chosen beats it on validation by more than this
+  # many standard errors of the paired difference; 0: the lowest error wins
+  c.persistence_margin = 1.0
   return c

@@ -184,7 +184,10 @@ def _se(a, b) -> float:
   return d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
 
 
-def choose_linear_part(errors: dict, rule: str = "one_se", log_margin: bool = True) -> str:
+def choose_linear_part(errors: dict,
+                       rule: str = "one_se",
+                       log_margin: bool = True,
+                       persistence_margin: float = 0.0) -> str:
   """The part to use, from each part's squared errors on the same targets. ``"best"``: the
   lowest mean. ``"one_se"`` (the default): first the AR order by the one-standard-error rule
   (Breiman et al.: the lowest order whose mean is within one standard error of the best
@@ -192,7 +195,10 @@ def choose_linear_part(errors: dict, rule: str = "one_se", log_margin: bool = Tr
   orders apart, and the lower one carries better), then the lowest mean among persistence,
   seasonal naive and that AR. With ``log_margin``, an AR of log values (``ar_families``' twins)
   is taken only when its mean is below that of the part chosen without logs by more than one
-  standard error of their paired difference: the log scale has to earn its place."""
+  standard error of their paired difference: the log scale has to earn its place. With
+  ``persistence_margin`` k > 0, the part chosen is kept only where its mean is below
+  persistence's by more than k standard errors of their paired difference; persistence
+  otherwise."""
   mse = {n: float(np.mean(e)) for n, e in errors.items()}
   pick = lambda names: min(names, key=lambda n: (mse[n], complexity(n)))
   if rule == "best":
@@ -215,7 +221,12 @@ def choose_linear_part(errors: dict, rule: str = "one_se", log_margin: bool = Tr
     keep = plain + [
         n for n in keep if n not in plain and mse[n] + _se(errors[n], errors[raw]) < mse[raw]
     ]
-  return pick(keep)
+  chosen = pick(keep)
+  if persistence_margin > 0 and "persistence" in errors and chosen != "persistence":
+    margin = persistence_margin * _se(errors[chosen], errors["persistence"])
+    if mse[chosen] + margin >= mse["persistence"]:
+      return "persistence"
+  return chosen
 
 
 # A least-squares AR(q) on N windows costs ~2Nq² flops per fit and ~20 fits are made: a week of
@@ -229,7 +240,8 @@ def linear_parts(values,
                  differences: str = "test",
                  per_block: bool = True,
                  logs: bool = False,
-                 log_margin: bool = True):
+                 log_margin: bool = True,
+                 persistence_margin: float = 0.0):
   """``(chosen name, parts fitted on the fit part, rolling-origin RMSE of each)`` for a split
   ``p`` (``fit``, ``val``: the lengths of the fit part and the validation tail after it;
   ``horizon``; ``periods``: candidate periods; ``period``: seasonal naive's): the rolling
@@ -238,7 +250,7 @@ def linear_parts(values,
   ``choose_linear_part``'s one-standard-error rule among persistence, seasonal naive and the AR
   family ``ar_families`` allows, on errors ``scaled_by_persistence`` in each block
   (``per_block=False``: as they are); ``logs``: ``ar_families``', ``log_margin``:
-  ``choose_linear_part``'s. The RMSEs returned are
+  ``choose_linear_part``'s, as is ``persistence_margin``. The RMSEs returned are
   unscaled. AR orders go up to two periods and one step, at most ``MAX_AR_ORDER``."""
   stop = p["fit"] + p["val"]
   span = span or stop // 2
@@ -266,7 +278,8 @@ def linear_parts(values,
   errors = {k: v for k, v in errors.items() if k in parts}
   parts = {k: parts[k] for k in errors}
   eligible = {k: chosen_by[k] for k in errors if "ar_" not in k or k.split("_")[0] in allowed}
-  return choose_linear_part(eligible, log_margin=log_margin), parts, rmse_of(errors)
+  name = choose_linear_part(eligible, log_margin=log_margin, persistence_margin=persistence_margin)
+  return name, parts, rmse_of(errors)
 
 
 def refit(part: LinearPart, values, stop: int, horizon: int) -> LinearPart:
