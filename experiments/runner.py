@@ -124,9 +124,10 @@ def run_task(config, workdir, task: Task, log=print):
   return report, params
 
 
-def plan_line(config, task: Task, params, workdir, devices: int = 1) -> str:
+def plan_line(config, task: Task, params, workdir, devices: int = 1, timings=None) -> str:
   """The first console line: task, data, model and its parameter count, planned steps,
-  evaluation cadence, the devices the batch is split over, workdir."""
+  evaluation cadence, the devices the batch is split over (and the step times that chose them,
+  ``timings`` ``{devices: seconds}``, where they were timed), workdir."""
   extra = task.extra_report or {}
   sizes = [
       f"{k.replace('_', ' ')} {extra[k]:,}" for k in _SIZE_KEYS
@@ -142,9 +143,18 @@ def plan_line(config, task: Task, params, workdir, devices: int = 1) -> str:
           f"{' (' + ', '.join(sizes) + ')' if sizes else ''}; model {bidi}{kind}-"
           f"{config.hidden_size}{layers}, {count:,} parameters; up to {config.steps:,} steps, "
           f"evaluated every {config.eval_every:,}; "
-          f"{f'batch split over {devices} devices' if devices > 1 else 'one device'}; workdir "
+          f"{f'batch split over {devices} devices' if devices > 1 else 'one device'}"
+          f"{_timed(timings)}; workdir "
           f"{workdir or 'none (nothing is kept: pass --workdir)'}"
           f"{'; ' + extra['reference'] if extra.get('reference') else ''}")
+
+
+def _timed(timings) -> str:
+  """`` (timed: 1 device 0.36 s a step, 2 devices 0.33 s)`` or nothing."""
+  if not timings:
+    return ""
+  parts = [f"{n} device{'s' if n > 1 else ''} {t:.3g} s" for n, t in timings.items()]
+  return f" (timed: {', '.join(parts)} a step)"
 
 
 _SIZE_KEYS = ("values", "train_windows", "train_size", "test_size", "chars", "vocab_size")
@@ -172,22 +182,30 @@ def _run(config, workdir, task: Task, log):
   if config.devices and jax.process_count() > 1:
     raise ValueError(f"devices={config.devices} picks local devices; a run of "
                      f"{jax.process_count()} processes uses all of theirs (leave it unset).")
-  if config.devices:
-    mesh = parallel.local_mesh(config.batch_size, jax.local_devices()[:config.devices])
-  else:  # the batch split over the devices that pay at this shape (rnn_jax.backends)
-    mesh = parallel.auto_mesh(config.batch_size, state.params)
-  state = parallel.replicate(state, mesh)
-  train_step = make_train_step(
+  make_step = lambda mesh: make_train_step(
       loss_fn, tx, config.clip_norm or None, mesh=mesh, stateful=initial_carry is not None)
   make_batch = jax.jit(make_batch) if task.jit_batch else make_batch
   source = (lambda step: step) if task.batch_from_step else (
       lambda step: jax.random.fold_in(k_data, step))
+  if config.devices:
+    mesh = parallel.local_mesh(config.batch_size, jax.local_devices()[:config.devices])
+    steps = {int(mesh.devices.size): (mesh, make_step(mesh))}
+  else:  # the devices that pay at this shape (rnn_jax.backends), timed where the rule asks
+    steps = {
+        int(m.devices.size): (m, make_step(m))
+        for m in parallel.auto_meshes(config.batch_size, state.params)
+    }
+  devices, timings = next(iter(steps)), {}
+  if len(steps) > 1:
+    devices, timings = parallel.fastest(parallel.timed_runs(steps, state, make_batch(source(0))))
+  mesh, train_step = steps[devices]
+  state = parallel.replicate(state, mesh)
   batch_fn = lambda step: parallel.shard_batch(make_batch(source(step)), mesh)
   start = time.time()
   primary = jax.process_index() == 0  # several processes: only the first writes and logs
   writer = tensorboard_writer(workdir) if primary else None
   if primary:
-    log(plan_line(config, task, state.params, workdir, int(mesh.devices.size)))
+    log(plan_line(config, task, state.params, workdir, devices, timings))
   bar = progress_bar(config.steps) if primary else None
 
   # The params behind the best evaluation so far (``task.select``): what the report stands on,
@@ -252,6 +270,9 @@ def _run(config, workdir, task: Task, log):
           config.to_dict(),
       "devices":
           int(mesh.devices.size),
+      "devices_timed": {
+          str(n): t for n, t in timings.items()
+      },
       "processes":
           jax.process_count(),
       "final":

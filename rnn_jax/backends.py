@@ -16,21 +16,26 @@ The rule of ``auto`` (``choose_backend``), written once:
   | gpu (CUDA)      | anything else                                          | scan       |
   | cpu, tpu, rocm  | anything                                               | scan       |
 
-and how many local devices a training step splits its batch over (``choose_devices``; the
+and how many local devices a training step splits its batch over (``device_candidates``; the
 launcher with ``devices`` unset, ``make_train_step(mesh="auto")``), with W = B × the entries of
 the params' weight matrices (leaves of rank ≥ 2, embedding tables left out): the multiply-adds
 of one time step of a dense model:
 
   | platform        | work per time step                                     | devices    |
   |-----------------|--------------------------------------------------------|------------|
-  | cpu             | W ≤ CPU_SPLIT_MAX_WORK (2**26, about 67 million)       | all        |
-  | cpu             | W above it                                             | 1          |
+  | cpu             | W ≤ CPU_SPLIT_SURE_WORK (2**25, about 34 million)      | all        |
+  | cpu             | W above it                                             | 1 or all,  |
+  |                 |                                                        | timed      |
   | gpu, tpu, rocm  | anything                                               | all        |
 
-Why the backend rule: on the one GPU measured (an H200, BUILD_NOTES "On a GPU"; one round, PyTorch's cuDNN as
-the stand-in for the cuDNN that ``jax.experimental.rnn`` wraps), cuDNN's LSTM step was 9x
-faster than our scan at batch 1 (T = 1,000, H = 64: a scan pays a launch chain per step, cuDNN
-keeps the loop on chip), and our scan was 2.2x and 1.9x faster than cuDNN at batch 32 and 64.
+"timed": both are compiled and run on the first batch (a few steps each, on copies of the
+state) and the faster is kept (``parallel.fastest``); the run says which and the two times.
+
+Why the backend rule: on the one GPU measured (an H200, BUILD_NOTES "On a GPU"; one round,
+PyTorch's cuDNN as the stand-in for the cuDNN that ``jax.experimental.rnn`` wraps), cuDNN's LSTM
+step was 9x faster than our scan at batch 1 (T = 1,000, H = 64: a scan pays a launch chain per
+step, cuDNN keeps the loop on chip), and our scan was 2.2x and 1.9x faster than cuDNN at batch
+32 and 64.
 Between batch 1 and 32 nothing was measured: 8 is where ``auto`` switches until it is.
 ``pallas`` is never chosen by ``auto``: its kernels have run only in interpret mode here (no
 accelerator was lent), and interpret mode on a CPU is within about 10% of ``scan`` either way
@@ -42,11 +47,15 @@ saying why (``refusal``); ``auto`` never picks such a backend.
 Why the CPU rule (BUILD_NOTES "Devices by shape"): a CPU split into one device per core runs
 each half of the batch on its own core, which pays where one device's small matrix products
 leave a core idle; where the products are large, one device already keeps both cores busy and
-the split only adds its all-reduce. LSTM training steps on 2 cores, one device ÷ split over 2
-(3 alternated rounds, own processes, an Intel Xeon): W = 1.6M 1.56x, 12.6M (the primary
-shape) 1.79x, 34M 1.18x, 42M 1.08x, 50M 1.18x, 67M 1.01x, 134M (the large shape) 1.02x; the
-issue's AMD Zen 3 measured the large shape's split 1.32x slower than one device. Above 2**26
-the split gains at most a few percent where it gains at all, and can lose a third.
+the split only adds its all-reduce. Which wins there depends on the machine. LSTM training
+steps on 2 cores, one device ÷ split over 2 (3 alternated rounds, own processes, an Intel
+Xeon, two runs where two numbers are given): W = 1.6M 1.52x, 12.6M (the primary shape)
+1.84x–1.97x, 34M 1.18x, 42M 1.10x, 50M 1.25x, 67M 1.00x, 101M 1.10x, 134M (the large shape)
+0.96x–1.05x; GRU 9.4M 2.02x–2.14x, 50M 1.00x, 75M 1.02x, 101M 0.97x–0.99x. The issue's AMD Zen
+3 measured the large LSTM's split 1.32x slower than one device, and its primary LSTM's 1.47x
+faster. At or below 2**25 every measurement favours the split, by ≥ 1.18x; above it no
+threshold fits both machines (or both cells), so it is measured there,
+where a step of the shapes measured took ≥ 0.1 s, so timing a few costs little beside a run.
 The GPU and TPU rows are unmeasured here (no accelerator was lent): they keep data parallelism.
 """
 from __future__ import annotations
@@ -130,8 +139,9 @@ def refusal(backend: Backend,
 
 # auto's cuDNN switch: see the module docstring
 CUDNN_MAX_BATCH = 8
-# the CPU devices rule: the most work per time step (multiply-adds) a split over cores is for
-CPU_SPLIT_MAX_WORK = 2**26
+# the CPU devices rule: the work per time step (multiply-adds) up to which the split is taken
+# without timing
+CPU_SPLIT_SURE_WORK = 2**25
 
 
 def matmul_entries(params) -> int:
@@ -145,16 +155,19 @@ def matmul_entries(params) -> int:
   return count
 
 
-def choose_devices(batch: int, params, available: int, platform: str | None = None) -> int:
-  """How many of ``available`` local devices a training step of ``batch`` rows splits over:
-  the rule of the module docstring (``local_mesh`` then takes the most of them that divide
-  ``batch``)."""
+def device_candidates(batch: int,
+                      params,
+                      available: int,
+                      platform: str | None = None) -> tuple[int, ...]:
+  """The device counts a training step of ``batch`` rows may split over, of ``available``
+  local devices: one count, or ``(1, available)`` where the rule of the module docstring says
+  to time both (``local_mesh`` then takes the most devices of a count that divide ``batch``)."""
   if available < 1 or batch < 1:
     raise ValueError(f"available and batch must be >= 1, got {available} and {batch}.")
   platform = platform or jax.default_backend()
-  if platform == "cpu" and batch * matmul_entries(params) > CPU_SPLIT_MAX_WORK:
-    return 1
-  return available
+  if (platform == "cpu" and available > 1 and batch * matmul_entries(params) > CPU_SPLIT_SURE_WORK):
+    return (1, available)
+  return (available,)
 
 
 def choose_backend(cell: Cell,

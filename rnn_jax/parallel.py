@@ -20,12 +20,15 @@ transferred to its devices.
 from __future__ import annotations
 
 import os
+import time
 from typing import Sequence
 
 import jax
 import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from rnn_jax.backends import device_candidates
 
 AXIS = "data"
 
@@ -123,15 +126,55 @@ def local_mesh(batch_size: int | None = None, devices: Sequence | None = None) -
   return Mesh(np.array(devices[:n]), (AXIS,))
 
 
-def auto_mesh(batch_size: int, params) -> Mesh:
-  """``local_mesh(batch_size)`` over as many local devices as ``backends.choose_devices``
-  gives for a model of ``params`` (on a CPU: all cores while the work per time step is small,
-  one device above it). Several processes: every device, as ``local_mesh``."""
+def auto_meshes(batch_size: int, params) -> list[Mesh]:
+  """The meshes a training step of ``batch_size`` rows may run on, by
+  ``backends.device_candidates`` for a model of ``params``: one (on a CPU: all cores while the
+  work per time step is small; GPUs and TPUs: all), or one device and all, to be timed
+  (``fastest``). Each is ``local_mesh(batch_size, ...)``; counts that come to the same mesh
+  appear once. Several processes: every device, as ``local_mesh``."""
   if jax.process_count() > 1:
-    return local_mesh(batch_size)
-  from rnn_jax.backends import choose_devices
+    return [local_mesh(batch_size)]
   devices = jax.local_devices()
-  return local_mesh(batch_size, devices[:choose_devices(batch_size, params, len(devices))])
+  meshes = {}
+  for n in device_candidates(batch_size, params, len(devices)):
+    mesh = local_mesh(batch_size, devices[:n])
+    meshes.setdefault(mesh.devices.size, mesh)
+  return list(meshes.values())
+
+
+def fastest(runs: dict, calls: int = 3, clock=time.perf_counter) -> tuple:
+  """``(key, {key: median seconds})``: each of ``runs`` (key -> a callable of no arguments that
+  returns when its work is done) is called once untimed (compilation, warm-up), then ``calls``
+  times, timed by ``clock``; the key of the lowest median wins (the first listed on a tie)."""
+  if not runs or calls < 1:
+    raise ValueError(f"fastest needs runs and calls >= 1, got {len(runs)} runs, calls={calls}.")
+  medians = {}
+  for key, run in runs.items():
+    run()
+    times = []
+    for _ in range(calls):
+      start = clock()
+      run()
+      times.append(clock() - start)
+    medians[key] = float(np.median(times))
+  return min(medians, key=medians.get), medians
+
+
+def timed_runs(steps: dict, state, batch) -> dict:
+  """``{devices: run}`` for ``fastest``, from ``steps`` ``{devices: (mesh, jitted step)}``: each
+  run takes a training step on its mesh from a copy of ``state`` placed there, on ``batch``
+  split there, and waits for it; the steps chain, so a step that donates its state is fed the
+  last one's, and ``state`` itself is never donated."""
+  runs = {}
+  for n, (mesh, step) in steps.items():
+    held = {"state": replicate(jax.tree_util.tree_map(lambda a: jax.numpy.array(a), state), mesh)}
+    rows = shard_batch(batch, mesh) if mesh.devices.size > 1 else batch
+
+    def run(step=step, held=held, rows=rows):
+      held["state"] = jax.block_until_ready(step(held["state"], rows)[0])
+
+    runs[n] = run
+  return runs
 
 
 def data_sharding(mesh: Mesh) -> NamedSharding:
@@ -192,9 +235,11 @@ def local_copy(tree):
 
 
 def jit_step_auto(step):
-  """A ``(state, batch) -> (state, metrics)`` step jitted on ``auto_mesh(batch size, params)``
-  (built at the first call of each batch size; state replicated and batch split at every
-  call), or on the one device there is."""
+  """A ``(state, batch) -> (state, metrics)`` step jitted on ``auto_meshes(batch size, params)``
+  (built at the first call of each batch size, the faster of two timed on copies of the state
+  and that batch where the rule asks; state replicated and batch split at every call), or on
+  the one device there is. ``.choices`` maps each batch size to the devices taken and the
+  timings (empty where nothing was timed)."""
   if jax.local_device_count() == 1:
     return jit_step(step, None)
   built = {}
@@ -202,13 +247,21 @@ def jit_step_auto(step):
   def auto(state, batch):
     rows = jax.tree_util.tree_leaves(batch)[0].shape[0]
     if rows not in built:
-      mesh = auto_mesh(rows, getattr(state, "params", state))
-      built[rows] = (mesh, jit_step(step, mesh))
+      steps = {
+          int(m.devices.size): (m, jit_step(step, m))
+          for m in auto_meshes(rows, getattr(state, "params", state))
+      }
+      n, timings = next(iter(steps)), {}
+      if len(steps) > 1:
+        n, timings = fastest(timed_runs(steps, state, batch))
+      built[rows] = steps[n]
+      auto.choices[rows] = (n, timings)
     mesh, fn = built[rows]
     if mesh.devices.size == 1:
       return fn(state, batch)
     return fn(replicate(state, mesh), shard_batch(batch, mesh))
 
+  auto.choices = {}
   return auto
 
 

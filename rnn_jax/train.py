@@ -67,9 +67,10 @@ def make_train_step(loss_fn: Callable,
   (``rnn_jax.parallel.local_mesh``), the batch is split over its devices and the
   state replicated: data parallelism through XLA's SPMD partitioner. ``mesh="auto"`` (the
   default): with several local devices (CPU cores after ``parallel.use_cpu_cores()``, GPUs,
-  TPU cores) the first call of each batch size builds ``local_mesh(batch size)`` and every call
-  places the state and the batch on it; with one device, a plain ``jax.jit``. ``mesh=None``:
-  one device always.
+  TPU cores) the first call of each batch size picks a mesh (``parallel.jit_step_auto``: on a
+  CPU all cores while the work per step is small, else the faster of one device and all, timed)
+  and every call places the state and the batch on it; with one device, a plain ``jax.jit``.
+  ``mesh=None``: one device always.
   """
 
   def step(state: TrainState, batch):

@@ -128,7 +128,7 @@ print("ok")
   assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
 
 
-def test_choose_devices_splits_on_a_cpu_only_while_the_work_per_step_is_small():
+def test_device_candidates_split_on_a_cpu_and_time_both_above_the_threshold():
   from rnn_jax import backends
   h, d, v = 64, 32, 1000
   params = {  # a language model's shapes: the embedding table does no multiply-adds
@@ -145,25 +145,58 @@ def test_choose_devices_splits_on_a_cpu_only_while_the_work_per_step_is_small():
   }
   entries = 4 * h * d + 4 * h * h + v * h  # written out by hand
   assert backends.matmul_entries(params) == entries
-  limit = backends.CPU_SPLIT_MAX_WORK
-  at_limit = limit // entries  # the largest batch at or under the threshold
-  assert backends.choose_devices(at_limit, params, 2, "cpu") == 2
-  assert backends.choose_devices(at_limit + 1, params, 2, "cpu") == 1
-  assert backends.choose_devices(at_limit + 1, params, 8, "gpu") == 8
-  assert backends.choose_devices(at_limit + 1, params, 4, "tpu") == 4
+  at_limit = backends.CPU_SPLIT_SURE_WORK // entries  # the largest batch at or under it
+  assert backends.device_candidates(at_limit, params, 2, "cpu") == (2,)
+  assert backends.device_candidates(at_limit + 1, params, 2, "cpu") == (1, 2)
+  assert backends.device_candidates(at_limit + 1, params, 1, "cpu") == (1,)
+  assert backends.device_candidates(at_limit + 1, params, 8, "gpu") == (8,)
+  assert backends.device_candidates(at_limit + 1, params, 4, "tpu") == (4,)
   with pytest.raises(ValueError, match="available and batch"):
-    backends.choose_devices(0, params, 2, "cpu")
+    backends.device_candidates(0, params, 2, "cpu")
 
 
-def test_auto_mesh_on_two_cpu_devices_follows_the_rule():
-  """Two forced host devices in a subprocess: a small model's batch is split, a model whose
-  work per step exceeds the threshold gets one device (weights as zero-stride arrays)."""
-  code = (
-      "import numpy as np, jax; from rnn_jax import parallel, backends\n"
-      "small = {'w_aa': np.zeros((8, 8))}\n"
-      "big = {'w_aa': np.broadcast_to(np.float32(0), (1 << 13, 1 << 13))}\n"
-      "print(jax.local_device_count(), parallel.auto_mesh(32, small).devices.size,\n"
-      "      parallel.auto_mesh(32, big).devices.size, parallel.auto_mesh(7, small).devices.size)")
+def test_fastest_takes_the_lowest_median_of_timed_calls():
+  """A fake clock: each run advances it by its own durations; the first call is not timed."""
+  now = [0.0]
+  durations = {"a": iter([9.0, 3.0, 3.0, 100.0]), "b": iter([1.0, 2.0, 50.0, 2.5])}
+  calls = {"a": 0, "b": 0}
+
+  def run(key):
+
+    def go():
+      calls[key] += 1
+      now[0] += next(durations[key])
+
+    return go
+
+  key, medians = parallel.fastest({k: run(k) for k in ("a", "b")}, 3, clock=lambda: now[0])
+  assert medians == {"a": 3.0, "b": 2.5} and key == "b"  # medians of the 3 timed calls
+  assert calls == {"a": 4, "b": 4}
+  with pytest.raises(ValueError, match="calls >= 1"):
+    parallel.fastest({"a": run("a")}, 0)
+
+
+def test_auto_meshes_and_the_timed_choice_on_two_cpu_devices():
+  """Two forced host devices in a subprocess: a small model's batch is split; above the
+  threshold (weights as zero-stride arrays) one device and two are candidates; 7 rows cannot
+  be split. jit_step_auto then times both on copies, takes one of them, and takes its step
+  from the caller's state (the timing neither advanced nor donated it)."""
+  code = """
+import numpy as np, jax, jax.numpy as jnp
+from rnn_jax import parallel, backends
+small = {'w_aa': np.zeros((8, 8))}
+big = {'w_aa': np.broadcast_to(np.float32(0), (1 << 13, 1 << 13))}
+sizes = lambda ms: [int(m.devices.size) for m in ms]
+print(jax.local_device_count(), sizes(parallel.auto_meshes(32, small)),
+      sizes(parallel.auto_meshes(32, big)), sizes(parallel.auto_meshes(7, small)))
+backends.CPU_SPLIT_SURE_WORK = 0  # every model is timed
+step = lambda s, b: ((s[0] + jnp.mean(b), s[1] @ s[1]), {})
+auto = parallel.jit_step_auto(step)
+state = (jnp.zeros(()), jnp.eye(4))
+new, _ = auto(state, jnp.ones((32, 3)))
+n, timings = auto.choices[32]
+print(n in (1, 2), sorted(timings) == [1, 2], float(new[0]))
+"""
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
   env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
   env["JAX_PLATFORMS"] = "cpu"
@@ -174,5 +207,45 @@ def test_auto_mesh_on_two_cpu_devices_follows_the_rule():
                        env=env,
                        timeout=120)
   assert out.returncode == 0, out.stderr[-2000:]
+  lines = out.stdout.strip().splitlines()
   # 32 × 2**26 entries is above the threshold; 7 rows cannot be split over 2 devices
-  assert out.stdout.split() == ["2", "2", "1", "1"]
+  assert lines[-2] == "2 [2] [1, 2] [1]"
+  # one step from the caller's state (0 + mean 1): the timed steps ran on copies, which each
+  # took 4 steps, and left the state to be donated by this call alone
+  assert lines[-1] == "True True 1.0"
+
+
+@pytest.mark.slow  # end-to-end (a task run in a subprocess)
+def test_the_launcher_times_one_device_and_two_where_the_rule_asks_and_says_so():
+  """A small adding run on 2 forced host devices with the threshold at 0: both meshes are
+  timed, the report keeps the two times and the devices taken (the faster), and the first
+  console line names them."""
+  code = """
+import json
+from rnn_jax import backends
+backends.CPU_SPLIT_SURE_WORK = 0
+from experiments import adding, configs
+small = dict(steps=4, eval_every=2, checkpoint_every=2, hidden_size=8, batch_size=4, length=12,
+             eval_batches=1)
+lines = []
+report = adding.train_and_evaluate(configs.get("adding", **small), None, log=lines.append)
+print(json.dumps({"devices": report["devices"], "timed": report["devices_timed"],
+                  "line": lines[0]}))
+"""
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+  env["JAX_PLATFORMS"] = "cpu"
+  env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+  out = subprocess.run([sys.executable, "-c", code],
+                       capture_output=True,
+                       text=True,
+                       env=env,
+                       timeout=300)
+  assert out.returncode == 0, out.stderr[-2000:]
+  result = json.loads(out.stdout.strip().splitlines()[-1])
+  timed = {int(k): v for k, v in result["timed"].items()}
+  assert sorted(timed) == [1, 2] and all(t > 0 for t in timed.values())
+  assert result["devices"] == min(timed, key=timed.get)
+  assert "(timed: 1 device " in result["line"] and ", 2 devices " in result["line"]
+  assert ("one device"
+          if result["devices"] == 1 else "batch split over 2 devices") in result["line"]

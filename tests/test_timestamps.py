@@ -267,6 +267,22 @@ def test_day_month_name_year_dates_read_as_strptime_reads_them():
     ts.parse_times(["5-Jan-09", "5-Foo-09"])
 
 
+def test_two_digit_year_dates_read_as_strptime_reads_them():
+  """``1/3/11`` (a spreadsheet's M/D/YY), ``31.12.99``: equal to ``datetime.strptime`` with
+  ``%m/%d/%y`` / ``%d.%m.%y``; a first field above 12 makes the column day-first."""
+  cells = ["1/3/11", "12/31/68", "7/1/69", "2/29/00"]
+  seconds, fmt = ts.parse_times(cells)
+  assert fmt == "mdy"
+  np.testing.assert_array_equal(seconds,
+                                [_seconds(dt.datetime.strptime(c, "%m/%d/%y")) for c in cells])
+  cells = ["31.12.99", "1.1.00"]
+  seconds, fmt = ts.parse_times(cells)
+  assert fmt == "dmy"
+  np.testing.assert_array_equal(seconds,
+                                [_seconds(dt.datetime.strptime(c, "%d.%m.%y")) for c in cells])
+  assert ts.parse_times(["13/1/11", "14/1/11"])[1] == "dmy"
+
+
 def test_a_cell_that_matches_a_pattern_but_is_no_date_is_named():
   """Month 13 or day 32 look like dates to a pattern; the error names that cell. Cells that
   each read but in different formats are refused as mixed."""

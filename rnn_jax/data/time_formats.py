@@ -5,8 +5,9 @@ datetimes ``2020-01-31 13:30[:00]`` (``T`` separator, fractions and a trailing `
 offset allowed: where the times fall at several times of day, those with an offset are converted
 to UTC, so a clock change such as ``+01:00`` becoming ``+02:00`` in spring leaves no hole and no
 repeated hour; daily and coarser times keep their dates), ``MM/DD/YYYY`` (``DD/MM/YYYY`` when
-a first field exceeds 12), ``DD.MM.YYYY``, ``5-Jan-2009``/``05 Jan 09`` (two-digit years as
-``strptime``'s ``%y``), either with a time, year-month ``2020-01``/
+a first field exceeds 12), ``DD.MM.YYYY``, ``5-Jan-2009``/``05 Jan 09``, each of these with a
+two-digit year too (``1/3/11``, as a spreadsheet writes dates; read as ``strptime``'s ``%y``:
+69–99 are 1969–1999, 00–68 are 2000–2068), either with a time, year-month ``2020-01``/
 ``2020/01``/``2020M01``/``Jan 2020``/``2020-Jan``, ISO weeks ``2020 W06``/``2020-W06`` (their
 Monday), quarters ``2020Q1``/``2020 Q1``/``2020-Q1``, plain years ``1995`` and fractional years
 ``1995.25`` (R's ``time()`` of a ``ts``).
@@ -67,11 +68,11 @@ def _fractional_years(cells: list[str]) -> np.ndarray:
 _FORMATS = [
     ("iso", re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})" + _TIME + "$"),
      lambda m: _datetime(*m.groups())),
-    ("mdy", re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})" + _TIME + "$"),
-     lambda m: _datetime(m.group(3), m.group(1), m.group(2),
+    ("mdy", re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})" + _TIME + "$"),
+     lambda m: _datetime(_year(m.group(3)), m.group(1), m.group(2),
                          *m.groups()[3:])),
-    ("dmy", re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})" + _TIME + "$"),
-     lambda m: _datetime(m.group(3), m.group(2), m.group(1),
+    ("dmy", re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})" + _TIME + "$"),
+     lambda m: _datetime(_year(m.group(3)), m.group(2), m.group(1),
                          *m.groups()[3:])),
     ("day-month name-year",
      re.compile(r"^(\d{1,2})[- ]([A-Za-z]{3})[- ](\d{4}|\d{2})" + _TIME + "$"), lambda m: _datetime(
@@ -119,8 +120,9 @@ def parse_times(cells: list[str], name: str = "time column") -> tuple[np.ndarray
   bad = next((c for c in cells if not any(_reads(f, c) for f in _FORMATS)), None)
   why = f"cannot read {bad!r}" if bad is not None else "its cells mix formats, e.g. " + repr(
       cells[0])
-  raise ValueError(f"{name}: {why} as a date or time (ISO dates and datetimes, MM/DD/YYYY, "
-                   "DD.MM.YYYY, 5-Jan-2009, year-month, quarters, years and fractional years).")
+  raise ValueError(
+      f"{name}: {why} as a date or time (ISO dates and datetimes, MM/DD/YYYY, "
+      "DD.MM.YYYY, M/D/YY, 5-Jan-2009, year-month, quarters, years and fractional years).")
 
 
 def _reads(fmt, cell: str) -> bool:
