@@ -176,6 +176,20 @@ def test_fastest_takes_the_lowest_median_of_timed_calls():
     parallel.fastest({"a": run("a")}, 0)
 
 
+def _on_two_devices(code: str, timeout: int) -> list[str]:
+  """The stdout lines of ``python -c code`` with 2 forced CPU host devices."""
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  env.update(XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+  env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+  out = subprocess.run([sys.executable, "-c", code],
+                       capture_output=True,
+                       text=True,
+                       env=env,
+                       timeout=timeout)
+  assert out.returncode == 0, out.stderr[-2000:]
+  return out.stdout.strip().splitlines()
+
+
 def test_auto_meshes_and_the_timed_choice_on_two_cpu_devices():
   """Two forced host devices in a subprocess: a small model's batch is split; above the
   threshold (weights as zero-stride arrays) one device and two are candidates; 7 rows cannot
@@ -197,17 +211,7 @@ new, _ = auto(state, jnp.ones((32, 3)))
 n, timings = auto.choices[32]
 print(n in (1, 2), sorted(timings) == [1, 2], float(new[0]))
 """
-  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-  env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
-  env["JAX_PLATFORMS"] = "cpu"
-  env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-  out = subprocess.run([sys.executable, "-c", code],
-                       capture_output=True,
-                       text=True,
-                       env=env,
-                       timeout=120)
-  assert out.returncode == 0, out.stderr[-2000:]
-  lines = out.stdout.strip().splitlines()
+  lines = _on_two_devices(code, 120)
   # 32 × 2**26 entries is above the threshold; 7 rows cannot be split over 2 devices
   assert lines[-2] == "2 [2] [1, 2] [1]"
   # one step from the caller's state (0 + mean 1): the timed steps ran on copies, which each
@@ -232,17 +236,7 @@ report = adding.train_and_evaluate(configs.get("adding", **small), None, log=lin
 print(json.dumps({"devices": report["devices"], "timed": report["devices_timed"],
                   "line": lines[0]}))
 """
-  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-  env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
-  env["JAX_PLATFORMS"] = "cpu"
-  env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-  out = subprocess.run([sys.executable, "-c", code],
-                       capture_output=True,
-                       text=True,
-                       env=env,
-                       timeout=300)
-  assert out.returncode == 0, out.stderr[-2000:]
-  result = json.loads(out.stdout.strip().splitlines()[-1])
+  result = json.loads(_on_two_devices(code, 300)[-1])
   timed = {int(k): v for k, v in result["timed"].items()}
   assert sorted(timed) == [1, 2] and all(t > 0 for t in timed.values())
   assert result["devices"] == min(timed, key=timed.get)
