@@ -24,7 +24,7 @@ import numpy as np
 
 from experiments import configs
 from experiments.runner import run_identity
-from rnn_jax import runs
+from rnn_jax import parallel, runs
 
 BUDGET_FILE = "budget.json"
 
@@ -131,3 +131,30 @@ def planned(config, workdir, started: float, one_step: Callable[[], object],
   every = lambda steps: eval_every(configs.replace(config, steps=steps))
   p = plan(config.minutes, started, measure, every, workdir)
   return configs.replace(config, steps=p["steps"]), p
+
+
+def step_on_the_run_devices(fn, params, batch, key, batch_size: int, devices=None):
+  """``one_step`` for ``planned``: ``fn(params, batch, key)`` (a training step's forward and
+  gradients) jitted on the mesh the run's step takes (``parallel.auto_meshes``, the faster of
+  two where it gives two; ``devices``: the first N local devices, as ``--config.devices``),
+  the batch split over it, so the plan is timed on the split the run uses. Several processes:
+  on one device (each process holds only its share of a batch)."""
+  if jax.process_count() > 1:
+    one = jax.jit(fn)
+    return lambda: jax.block_until_ready(one(params, batch, key))
+  meshes = ([parallel.local_mesh(batch_size,
+                                 jax.local_devices()[:devices])]
+            if devices else parallel.auto_meshes(batch_size, params))
+  timed = {}
+  for mesh in meshes:
+    if mesh.devices.size == 1:
+      one = jax.jit(fn)
+      timed[1] = lambda one=one: jax.block_until_ready(one(params, batch, key))
+      continue
+    same, split = parallel.replicated(mesh), parallel.data_sharding(mesh)
+    on_mesh = jax.jit(fn, in_shardings=(same, split, same), out_shardings=same)
+    placed = (parallel.replicate(params,
+                                 mesh), parallel.shard_batch(batch,
+                                                             mesh), parallel.replicate(key, mesh))
+    timed[int(mesh.devices.size)] = lambda f=on_mesh, a=placed: jax.block_until_ready(f(*a))
+  return timed[parallel.fastest(timed)[0]] if len(timed) > 1 else next(iter(timed.values()))

@@ -121,10 +121,10 @@ def train_and_evaluate(config, workdir: str | None = None, log=print, return_par
     return data[s[:, None] + jnp.arange(window)[None, :]]
 
   params0, k = model.init(jax.random.PRNGKey(0)), jax.random.PRNGKey(1)  # to time one step
-  grad = jax.jit(jax.value_and_grad(lambda p, tokens, key: model.loss(p, tokens, key=key)))
-  config, plan = budget.planned(config, workdir, started,
-                                lambda: grad(params0, draw(k, train_j), k),
-                                lambda: evaluate(params0),
+  grad = jax.value_and_grad(lambda p, tokens, key: model.loss(p, tokens, key=key))
+  one_step = budget.step_on_the_run_devices(grad, params0, draw(k, train_j), k, config.batch_size,
+                                            config.devices)
+  config, plan = budget.planned(config, workdir, started, one_step, lambda: evaluate(params0),
                                 lambda c: sized_to_text(c, len(train_ids)).eval_every)
   if plan is not None:
     log(budget.plan_line(plan))
