@@ -7,26 +7,23 @@
            (``rnn_jax.kernels.pallas``); interpret mode on a CPU
   auto     the rule below
 
-The rule of ``auto`` (``choose_backend``), written once:
+The rule of ``auto`` (``choose_backend``) and of how many local devices a training step splits
+its batch over (``device_candidates``; the launcher with ``devices`` unset,
+``make_train_step(mesh="auto")``), written once:
 
-  | platform        | cell and request                                       | auto picks |
-  |-----------------|--------------------------------------------------------|------------|
-  | gpu (CUDA)      | plain LSTM (no peepholes), float32, batch ≤ 8, none of | cudnn      |
-  |                 | truncate, remat, return_carries, backward="closed_form"|            |
-  | gpu (CUDA)      | anything else                                          | scan       |
-  | cpu, tpu, rocm  | anything                                               | scan       |
+  | platform   | cell and request                                | auto picks | devices       |
+  |------------|-------------------------------------------------|------------|---------------|
+  | gpu (CUDA) | plain LSTM (no peepholes), float32, batch ≤ 8,  | cudnn      | all           |
+  |            | none of truncate, remat, return_carries,        |            |               |
+  |            | backward="closed_form"                          |            |               |
+  | gpu (CUDA) | anything else                                   | scan       | all           |
+  | cpu        | anything                                        | scan       | all if W ≤    |
+  |            |                                                 |            | 2**25, else 1 |
+  |            |                                                 |            | or all, timed |
+  | tpu, rocm  | anything                                        | scan       | all           |
 
-and how many local devices a training step splits its batch over (``device_candidates``; the
-launcher with ``devices`` unset, ``make_train_step(mesh="auto")``), with W = B × the entries of
-the params' weight matrices (leaves of rank ≥ 2, embedding tables left out): the multiply-adds
-of one time step of a dense model:
-
-  | platform        | work per time step                                     | devices    |
-  |-----------------|--------------------------------------------------------|------------|
-  | cpu             | W ≤ CPU_SPLIT_SURE_WORK (2**25, about 34 million)      | all        |
-  | cpu             | W above it                                             | 1 or all,  |
-  |                 |                                                        | timed      |
-  | gpu, tpu, rocm  | anything                                               | all        |
+W = B × the entries of the params' weight matrices (leaves of rank ≥ 2, embedding tables left
+out): the multiply-adds of one time step of a dense model; 2**25 is ``CPU_SPLIT_SURE_WORK``.
 
 "timed": both are compiled and run on the first batch (a few steps each, on copies of the
 state) and the faster is kept (``parallel.fastest``); the run says which and the two times.
