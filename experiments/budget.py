@@ -145,16 +145,6 @@ def step_on_the_run_devices(fn, params, batch, key, batch_size: int, devices=Non
   meshes = ([parallel.local_mesh(batch_size,
                                  jax.local_devices()[:devices])]
             if devices else parallel.auto_meshes(batch_size, params))
-  timed = {}
-  for mesh in meshes:
-    if mesh.devices.size == 1:
-      one = jax.jit(fn)
-      timed[1] = lambda one=one: jax.block_until_ready(one(params, batch, key))
-      continue
-    same, split = parallel.replicated(mesh), parallel.data_sharding(mesh)
-    on_mesh = jax.jit(fn, in_shardings=(same, split, same), out_shardings=same)
-    placed = (parallel.replicate(params,
-                                 mesh), parallel.shard_batch(batch,
-                                                             mesh), parallel.replicate(key, mesh))
-    timed[int(mesh.devices.size)] = lambda f=on_mesh, a=placed: jax.block_until_ready(f(*a))
-  return timed[parallel.fastest(timed)[0]] if len(timed) > 1 else next(iter(timed.values()))
+  call = lambda mesh: parallel.placed_call(fn, mesh, (params, batch, key))
+  timed = {int(mesh.devices.size): call(mesh) for mesh in meshes}
+  return timed[parallel.fastest(timed)[0]]

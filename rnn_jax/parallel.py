@@ -127,11 +127,10 @@ def local_mesh(batch_size: int | None = None, devices: Sequence | None = None) -
 
 
 def auto_meshes(batch_size: int, params) -> list[Mesh]:
-  """The meshes a training step of ``batch_size`` rows may run on, by
-  ``backends.device_candidates`` for a model of ``params``: one (on a CPU: all cores while the
-  work per time step is small; GPUs and TPUs: all), or one device and all, to be timed
-  (``fastest``). Each is ``local_mesh(batch_size, ...)``; counts that come to the same mesh
-  appear once. Several processes: every device, as ``local_mesh``."""
+  """The meshes a training step of ``batch_size`` rows may run on (``device_candidates`` for a
+  model of ``params``): one, or one device and all, to be timed (``fastest``). Each is
+  ``local_mesh(batch_size, ...)``, counts that come to the same mesh once. Several processes:
+  every device, as ``local_mesh``."""
   if jax.process_count() > 1:
     return [local_mesh(batch_size)]
   devices = jax.local_devices()
@@ -145,9 +144,12 @@ def auto_meshes(batch_size: int, params) -> list[Mesh]:
 def fastest(runs: dict, calls: int = 3, clock=time.perf_counter) -> tuple:
   """``(key, {key: median seconds})``: each of ``runs`` (key -> a callable of no arguments that
   returns when its work is done) is called once untimed (compilation, warm-up), then ``calls``
-  times, timed by ``clock``; the key of the lowest median wins (the first listed on a tie)."""
+  times, timed by ``clock``; the key of the lowest median wins (the first listed on a tie). A
+  single run is not called: ``(its key, {})``."""
   if not runs or calls < 1:
     raise ValueError(f"fastest needs runs and calls >= 1, got {len(runs)} runs, calls={calls}.")
+  if len(runs) == 1:
+    return next(iter(runs)), {}
   medians = {}
   for key, run in runs.items():
     run()
@@ -160,18 +162,32 @@ def fastest(runs: dict, calls: int = 3, clock=time.perf_counter) -> tuple:
   return min(medians, key=medians.get), medians
 
 
+def placed_call(fn, mesh: Mesh, args: tuple, split: int = 1):
+  """A callable of no arguments that runs ``fn(*args)`` jitted on ``mesh`` and waits for it:
+  ``args[split]`` split over the mesh's devices along its first axis, the other arguments and
+  the results replicated (placed once, here)."""
+  same = replicated(mesh)
+  shardings = tuple(data_sharding(mesh) if i == split else same for i in range(len(args)))
+  on_mesh = jax.jit(fn, in_shardings=shardings, out_shardings=same)
+  placed = tuple(
+      shard_batch(a, mesh) if i == split else replicate(a, mesh) for i, a in enumerate(args))
+  return lambda: jax.block_until_ready(on_mesh(*placed))
+
+
 def timed_runs(steps: dict, state, batch) -> dict:
-  """``{devices: run}`` for ``fastest``, from ``steps`` ``{devices: (mesh, jitted step)}``: each
-  run takes a training step on its mesh from a copy of ``state`` placed there, on ``batch``
-  split there, and waits for it; the steps chain, so a step that donates its state is fed the
-  last one's, and ``state`` itself is never donated."""
+  """``{devices: run}`` for ``fastest``, from ``steps`` ``{devices: (mesh, jitted step)}``: a
+  run's first call places a copy of ``state`` and ``batch`` on its mesh (nothing is copied for
+  a run never called); each call takes a training step there and waits for it, fed the last
+  one's state, so ``state`` itself is neither advanced nor donated."""
   runs = {}
   for n, (mesh, step) in steps.items():
-    held = {"state": replicate(jax.tree_util.tree_map(lambda a: jax.numpy.array(a), state), mesh)}
-    rows = shard_batch(batch, mesh) if mesh.devices.size > 1 else batch
+    held = {}
 
-    def run(step=step, held=held, rows=rows):
-      held["state"] = jax.block_until_ready(step(held["state"], rows)[0])
+    def run(step=step, mesh=mesh, held=held):
+      if not held:
+        held["state"] = replicate(jax.tree_util.tree_map(jax.numpy.array, state), mesh)
+        held["rows"] = shard_batch(batch, mesh)
+      held["state"] = jax.block_until_ready(step(held["state"], held["rows"])[0])
 
     runs[n] = run
   return runs
@@ -251,9 +267,7 @@ def jit_step_auto(step):
           int(m.devices.size): (m, jit_step(step, m))
           for m in auto_meshes(rows, getattr(state, "params", state))
       }
-      n, timings = next(iter(steps)), {}
-      if len(steps) > 1:
-        n, timings = fastest(timed_runs(steps, state, batch))
+      n, timings = fastest(timed_runs(steps, state, batch))
       built[rows] = steps[n]
       auto.choices[rows] = (n, timings)
     mesh, fn = built[rows]

@@ -102,24 +102,15 @@ def _rnn_jax(kind, shape, backward="auto", cores=False, backend="auto", split=Tr
   params, xs = cell.init(jax.random.PRNGKey(0), d, h), _data(shape)
   loss = lambda p, x: jnp.mean(rj.unroll(cell, p, x, backward=backward, backend=backend)[1]**2)
 
-  def on(mesh):  # the training step on ``mesh``: a call of no arguments
-    if mesh is None or mesh.devices.size == 1:
-      grad = jax.jit(jax.grad(loss))
-      return lambda: jax.block_until_ready(grad(params, xs))
-    grad = jax.jit(
-        jax.grad(loss),
-        in_shardings=(parallel.replicated(mesh), parallel.data_sharding(mesh)),
-        out_shardings=parallel.replicated(mesh))
-    p, x = parallel.replicate(params, mesh), parallel.shard_batch(xs, mesh)
-    return lambda: jax.block_until_ready(grad(p, x))
-
   if not (cores and split and jax.local_device_count() > 1):
-    return on(None)
+    grad = jax.jit(jax.grad(loss))
+    return lambda: jax.block_until_ready(grad(params, xs))
+  on = lambda mesh: parallel.placed_call(jax.grad(loss), mesh, (params, xs))
   if split != "auto":
     return on(parallel.local_mesh(xs.shape[0]))
   # the launcher: the devices the rule gives, the faster of two timed where it asks
   runs = {int(m.devices.size): on(m) for m in parallel.auto_meshes(xs.shape[0], params)}
-  return runs[parallel.fastest(runs)[0]] if len(runs) > 1 else next(iter(runs.values()))
+  return runs[parallel.fastest(runs)[0]]
 
 
 def _flax(kind, shape):
